@@ -1,0 +1,58 @@
+/* A place that stores sealed chunks: a local disk, a cloud bucket.
+ *
+ * Callers use these wrappers, never the ops table: the wrappers are where
+ * counters and latency live. Every call is safe from many threads at once.
+ * Names are what seal_name() produces (64 lowercase hex chars). */
+#ifndef ORC_PROVIDER_PROVIDER_H
+#define ORC_PROVIDER_PROVIDER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct provider provider;
+
+/* One "key = value" pair from the provider's config section. */
+typedef struct provider_kv {
+    const char *key, *value;
+} provider_kv;
+
+enum provider_caps {
+    PROVIDER_CAP_RANGE = 1 << 0, /* get with off/len reads only those bytes */
+};
+
+typedef struct provider_stats {
+    uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
+} provider_stats;
+
+/* Opens a provider of the given type ("fs") named name with its config pairs.
+ * ORC_EINVAL names the missing or bad key. */
+int provider_open(const char *type, const char *name, const provider_kv *kv, size_t nkv,
+                  provider **out, orc_err *e);
+void provider_free(provider *p);
+
+const char *provider_name(const provider *p);
+unsigned provider_caps(const provider *p);
+
+/* Stores data under name durably: when it returns 0 the bytes survive a crash.
+ * Overwriting a name with the same bytes is fine (names are content-derived). */
+int provider_put(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e);
+/* Appends bytes [off, off+len) of name to out (len = UINT64_MAX: to the end).
+ * ORC_ENOTFOUND if absent. May return fewer bytes if the object is shorter. */
+int provider_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
+                 orc_err *e);
+/* ORC_ENOTFOUND if absent (callers usually treat that as success). */
+int provider_del(provider *p, const char *name, orc_err *e);
+/* Size of name, or ORC_ENOTFOUND. */
+int provider_head(provider *p, const char *name, uint64_t *size, orc_err *e);
+/* Calls fn for every stored name (any order). fn returning non-zero stops the
+ * walk and that value is returned. */
+typedef int (*provider_list_fn)(void *ctx, const char *name, uint64_t size);
+int provider_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e);
+
+void provider_stats_get(const provider *p, provider_stats *out);
+
+#endif

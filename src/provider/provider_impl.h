@@ -1,0 +1,34 @@
+/* What provider implementations see. Callers include provider.h only. */
+#ifndef ORC_PROVIDER_PROVIDER_IMPL_H
+#define ORC_PROVIDER_PROVIDER_IMPL_H
+
+#include "provider/provider.h"
+
+struct provider_ops {
+    const char *kind; /* "fs", "s3", "azure", "gcs" */
+    unsigned caps;
+    int (*put)(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e);
+    int (*get)(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
+               orc_err *e);
+    int (*del)(provider *p, const char *name, orc_err *e);
+    int (*head)(provider *p, const char *name, uint64_t *size, orc_err *e);
+    int (*list)(provider *p, provider_list_fn fn, void *ctx, orc_err *e);
+    void (*free)(provider *p);
+};
+
+/* First member of every implementation's struct. */
+struct provider {
+    const struct provider_ops *ops;
+    char name[64];
+    _Atomic uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
+};
+
+/* Finds a config value, or NULL. */
+const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key);
+
+typedef int provider_open_fn(const char *name, const provider_kv *kv, size_t nkv, provider **out,
+                             orc_err *e);
+
+provider_open_fn provider_fs_open;
+
+#endif

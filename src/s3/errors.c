@@ -1,0 +1,70 @@
+/* S3 error table: code, status and message, as in the S3 API reference's
+ * "List of error codes". Indexed by enum s3_error. */
+#include "s3/errors.h"
+
+static const struct s3_error_info table[S3E_COUNT] = {
+    [S3E_NONE] = {"OK", 200, "OK"},
+    [S3E_ACCESS_DENIED] = {"AccessDenied", 403, "Access Denied"},
+    [S3E_AUTHORIZATION_HEADER_MALFORMED] = {"AuthorizationHeaderMalformed", 400,
+                                            "The authorization header is malformed."},
+    [S3E_BAD_DIGEST] = {"BadDigest", 400,
+                        "The Content-MD5 you specified did not match what we received."},
+    [S3E_BUCKET_ALREADY_EXISTS] = {"BucketAlreadyExists", 409,
+                                   "The requested bucket name is not available. The bucket "
+                                   "namespace is shared by all users of the system. Please "
+                                   "select a different name and try again."},
+    [S3E_BUCKET_ALREADY_OWNED_BY_YOU] = {"BucketAlreadyOwnedByYou", 409,
+                                         "Your previous request to create the named bucket "
+                                         "succeeded and you already own it."},
+    [S3E_BUCKET_NOT_EMPTY] = {"BucketNotEmpty", 409,
+                              "The bucket you tried to delete is not empty."},
+    [S3E_ENTITY_TOO_LARGE] = {"EntityTooLarge", 400,
+                              "Your proposed upload exceeds the maximum allowed object size."},
+    [S3E_INCOMPLETE_BODY] = {"IncompleteBody", 400,
+                             "You did not provide the number of bytes specified by the "
+                             "Content-Length HTTP header."},
+    [S3E_INTERNAL_ERROR] = {"InternalError", 500,
+                            "We encountered an internal error. Please try again."},
+    [S3E_INVALID_ACCESS_KEY_ID] = {"InvalidAccessKeyId", 403,
+                                   "The AWS access key Id you provided does not exist in our "
+                                   "records."},
+    [S3E_INVALID_ARGUMENT] = {"InvalidArgument", 400, "Invalid Argument"},
+    [S3E_INVALID_BUCKET_NAME] = {"InvalidBucketName", 400,
+                                 "The specified bucket is not valid."},
+    [S3E_INVALID_DIGEST] = {"InvalidDigest", 400,
+                            "The Content-MD5 you specified is not valid."},
+    [S3E_INVALID_RANGE] = {"InvalidRange", 416, "The requested range is not satisfiable"},
+    [S3E_INVALID_REQUEST] = {"InvalidRequest", 400, "Invalid Request"},
+    [S3E_KEY_TOO_LONG] = {"KeyTooLongError", 400, "Your key is too long"},
+    [S3E_MALFORMED_XML] = {"MalformedXML", 400,
+                           "The XML you provided was not well-formed or did not validate "
+                           "against our published schema."},
+    [S3E_METHOD_NOT_ALLOWED] = {"MethodNotAllowed", 405,
+                                "The specified method is not allowed against this resource."},
+    [S3E_MISSING_CONTENT_LENGTH] = {"MissingContentLength", 411,
+                                    "You must provide the Content-Length HTTP header."},
+    [S3E_NO_SUCH_BUCKET] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
+    [S3E_NO_SUCH_KEY] = {"NoSuchKey", 404, "The specified key does not exist."},
+    [S3E_NOT_IMPLEMENTED] = {"NotImplemented", 501,
+                             "A header you provided implies functionality that is not "
+                             "implemented"},
+    [S3E_REQUEST_TIME_TOO_SKEWED] = {"RequestTimeTooSkewed", 403,
+                                     "The difference between the request time and the "
+                                     "server's time is too large."},
+    [S3E_SERVICE_UNAVAILABLE] = {"ServiceUnavailable", 503,
+                                 "Please reduce your request rate."},
+    [S3E_SIGNATURE_DOES_NOT_MATCH] = {"SignatureDoesNotMatch", 403,
+                                      "The request signature we calculated does not match "
+                                      "the signature you provided. Check your key and "
+                                      "signing method."},
+    [S3E_SLOW_DOWN] = {"SlowDown", 503, "Please reduce your request rate."},
+    [S3E_XAMZ_CONTENT_SHA256_MISMATCH] = {"XAmzContentSHA256Mismatch", 400,
+                                          "The provided 'x-amz-content-sha256' header does "
+                                          "not match what was computed."},
+};
+
+const struct s3_error_info *s3_error_get(enum s3_error e)
+{
+    if ((int)e < 0 || e >= S3E_COUNT || !table[e].code) return &table[S3E_INTERNAL_ERROR];
+    return &table[e];
+}

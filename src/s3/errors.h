@@ -1,0 +1,46 @@
+/* The one table from S3 error codes to their HTTP status and default message.
+ * Every S3 error Orchard sends is one of these. */
+#ifndef ORC_S3_ERRORS_H
+#define ORC_S3_ERRORS_H
+
+enum s3_error {
+    S3E_NONE = 0,
+    S3E_ACCESS_DENIED,
+    S3E_AUTHORIZATION_HEADER_MALFORMED,
+    S3E_BAD_DIGEST,
+    S3E_BUCKET_ALREADY_EXISTS,
+    S3E_BUCKET_ALREADY_OWNED_BY_YOU,
+    S3E_BUCKET_NOT_EMPTY,
+    S3E_ENTITY_TOO_LARGE,
+    S3E_INCOMPLETE_BODY,
+    S3E_INTERNAL_ERROR,
+    S3E_INVALID_ACCESS_KEY_ID,
+    S3E_INVALID_ARGUMENT,
+    S3E_INVALID_BUCKET_NAME,
+    S3E_INVALID_DIGEST,
+    S3E_INVALID_RANGE,
+    S3E_INVALID_REQUEST,
+    S3E_KEY_TOO_LONG,
+    S3E_MALFORMED_XML,
+    S3E_METHOD_NOT_ALLOWED,
+    S3E_MISSING_CONTENT_LENGTH,
+    S3E_NO_SUCH_BUCKET,
+    S3E_NO_SUCH_KEY,
+    S3E_NOT_IMPLEMENTED,
+    S3E_REQUEST_TIME_TOO_SKEWED,
+    S3E_SERVICE_UNAVAILABLE,
+    S3E_SIGNATURE_DOES_NOT_MATCH,
+    S3E_SLOW_DOWN,
+    S3E_XAMZ_CONTENT_SHA256_MISMATCH,
+    S3E_COUNT
+};
+
+struct s3_error_info {
+    const char *code;    /* "NoSuchKey" */
+    int status;          /* 404 */
+    const char *message; /* default human text */
+};
+
+const struct s3_error_info *s3_error_get(enum s3_error e);
+
+#endif

@@ -1,0 +1,16 @@
+/* Percent-encoding as AWS defines it (RFC 3986 unreserved characters kept:
+ * A-Z a-z 0-9 - . _ ~, everything else as %XX with uppercase hex). */
+#ifndef ORC_UTIL_URI_H
+#define ORC_UTIL_URI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/* Appends s[0..n) encoded; '/' is kept as is when keep_slash. */
+int uri_encode(orc_buf *out, const char *s, size_t n, bool keep_slash, orc_err *e);
+/* Appends s[0..n) decoded (%XX; '+' stays '+'). ORC_EINVAL on a bad escape. */
+int uri_decode(orc_buf *out, const char *s, size_t n, orc_err *e);
+
+#endif
