@@ -31,8 +31,8 @@ void orc_time_iso8601(int64_t ms, char *out)
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 25, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    size_t n = strftime(out, 25, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 25 - n, ".%03uZ", (unsigned)(ms % 1000) % 1000u);
 }
 
 static int digits(const char *s, int n, int *out)
