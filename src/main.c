@@ -2,17 +2,47 @@
 #include <stdio.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: orchard <command> [options]\n", f);
-}
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"serve", cli_serve},
+    {"user", cli_user},
+};
+
+static const char help[] =
+    "usage: orchard <command> [options]\n"
+    "\n"
+    "Orchard: an S3-compatible object store that keeps encrypted, deduplicated chunks\n"
+    "on several providers.\n"
+    "\n"
+    "commands:\n"
+    "  serve [--config FILE] [--listen ADDR:PORT] [--data DIR]\n"
+    "        serve the S3 API (default 127.0.0.1:9000, data in ./orchard-data)\n"
+    "  user add NAME [--access-key K --secret-key S] [--data DIR] [--config FILE]\n"
+    "        create a user; prints its access key and secret\n"
+    "  user list [--data DIR] [--config FILE]\n"
+    "  user remove NAME [--data DIR] [--config FILE]\n"
+    "\n"
+    "environment:\n"
+    "  ORCHARD_ACCESS_KEY, ORCHARD_SECRET_KEY   keys of the first (admin) user\n"
+    "\n"
+    "The config file is INI; see docs/configuration.md.\n";
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fputs(help, stderr);
+        return 2;
     }
-    fprintf(stderr, "orchard: unknown command '%s'\n", argv[1]);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(help, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc, argv);
+    fprintf(stderr, "orchard: unknown command '%s' (see orchard --help)\n", argv[1]);
     return 2;
 }

@@ -112,7 +112,11 @@ int meta_user_by_name(meta *m, const char *name, meta_user *out, orc_err *e);
 int meta_user_by_id(meta *m, int64_t id, meta_user *out, orc_err *e);
 /* *out is malloc'ed (free()), ordered by name. */
 int meta_user_list(meta *m, meta_user **out, size_t *n, orc_err *e);
-int meta_user_remove(meta *m, const char *name, orc_err *e); /* ORC_ENOTFOUND */
+/* ORC_ENOTFOUND, or ORC_ECONFLICT while the user owns buckets. */
+int meta_user_remove(meta *m, const char *name, orc_err *e);
+/* Replaces a user's sealed secret. ORC_ENOTFOUND. */
+int meta_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t sealed_len,
+                         orc_err *e);
 
 /* ---- buckets ---- */
 /* ORC_EEXISTS if the name is taken (by anyone; meta_bucket_get tells whom). */

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs Orchard's Debian 12 dependencies. Idempotent: apt-get runs only
+# when something is missing. Usage: scripts/deps.sh [--test]
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev
+      libexpat1-dev libinih-dev)
+if [ "${1:-}" = "--test" ]; then
+    pkgs+=(libcmocka-dev python3-pytest python3-boto3 python3-botocore awscli curl)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

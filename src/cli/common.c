@@ -1,0 +1,136 @@
+/* What the subcommands share: options, the data directory, the master secret. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos, int *npos,
+               bool allow_keys)
+{
+    const char *cfg = NULL, *data = NULL, *listen = NULL, *ak = NULL, *sk = NULL;
+    orc_err e = {0};
+    *npos = 0;
+    for (int i = from; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--config") ? &cfg
+                           : !strcmp(a, "--data")   ? &data
+                           : !strcmp(a, "--listen") ? &listen
+                           : allow_keys && !strcmp(a, "--access-key") ? &ak
+                           : allow_keys && !strcmp(a, "--secret-key") ? &sk
+                                                                       : NULL;
+        if (dst) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "orchard: %s needs a value\n", a);
+                return 2;
+            }
+            *dst = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "orchard: unknown option '%s' (see orchard --help)\n", a);
+            return 2;
+        } else {
+            pos[(*npos)++] = a;
+        }
+    }
+    config_defaults(c);
+    if (cfg && config_load(c, cfg, &e)) {
+        fprintf(stderr, "orchard: %s\n", e.msg);
+        return 2;
+    }
+    const char *env_ak = getenv("ORCHARD_ACCESS_KEY"), *env_sk = getenv("ORCHARD_SECRET_KEY");
+    if (env_ak && *env_ak) snprintf(c->access_key, sizeof(c->access_key), "%s", env_ak);
+    if (env_sk && *env_sk) snprintf(c->secret_key, sizeof(c->secret_key), "%s", env_sk);
+    if (data) snprintf(c->data, sizeof(c->data), "%s", data);
+    if (listen) snprintf(c->listen, sizeof(c->listen), "%s", listen);
+    if (ak) snprintf(c->access_key, sizeof(c->access_key), "%s", ak);
+    if (sk) snprintf(c->secret_key, sizeof(c->secret_key), "%s", sk);
+    if (config_finish(c, &e)) {
+        fprintf(stderr, "orchard: %s\n", e.msg);
+        return 2;
+    }
+    return 0;
+}
+
+static int write_new_file(const char *path, const void *data, size_t len, orc_err *e)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return orc_fail(e, ORC_EIO, "cannot create %s: %s", path, strerror(errno));
+    ssize_t n = write(fd, data, len);
+    int ok = n == (ssize_t)len && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        unlink(path);
+        return orc_fail(e, ORC_EIO, "cannot write %s: %s", path, strerror(errno));
+    }
+    return ORC_OK;
+}
+
+static int load_master(const char *data, uint8_t master[SEAL_MASTER_LEN], orc_err *e)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/master.key", data);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        if (RAND_bytes(master, SEAL_MASTER_LEN) != 1)
+            return orc_fail(e, ORC_EINTERNAL, "no randomness for the master secret");
+        return write_new_file(path, master, SEAL_MASTER_LEN, e);
+    }
+    if (fd < 0) return orc_fail(e, ORC_EIO, "cannot open %s: %s", path, strerror(errno));
+    ssize_t n = read(fd, master, SEAL_MASTER_LEN);
+    close(fd);
+    if (n != SEAL_MASTER_LEN)
+        return orc_fail(e, ORC_EINVAL, "%s is damaged: expected %d bytes", path, SEAL_MASTER_LEN);
+    return ORC_OK;
+}
+
+int cli_open_data(const orc_config *c, seal_keys *keys, meta **m, orc_err *e)
+{
+    uint8_t master[SEAL_MASTER_LEN];
+    char path[PATH_MAX + 16];
+    if (mkdir(c->data, 0700) < 0 && errno != EEXIST)
+        return orc_fail(e, ORC_EIO, "cannot create data directory %s: %s", c->data,
+                        strerror(errno));
+    int rc = load_master(c->data, master, e);
+    if (!rc) rc = seal_keys_init(keys, master, 1, e);
+    OPENSSL_cleanse(master, sizeof(master));
+    if (rc) return rc;
+    snprintf(path, sizeof(path), "%s/meta.db", c->data);
+    return meta_open_sqlite(path, m, e);
+}
+
+static void random_key(char *out, size_t len, const char *alphabet)
+{
+    uint8_t r[64];
+    size_t an = strlen(alphabet);
+    RAND_bytes(r, (int)len);
+    for (size_t i = 0; i < len; i++) out[i] = alphabet[r[i] % an];
+    out[len] = 0;
+}
+
+int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *ak_in,
+                 const char *sk_in, char ak[128], char sk[128], orc_err *e)
+{
+    uint8_t sealed[256];
+    int64_t id;
+    if (ak_in) {
+        snprintf(ak, 128, "%s", ak_in);
+    } else {
+        memcpy(ak, "OR", 2);
+        random_key(ak + 2, 18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+    }
+    if (sk_in) snprintf(sk, 128, "%s", sk_in);
+    else random_key(sk, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    size_t n = strlen(sk);
+    if (!*ak || strlen(ak) >= 128 || n < 8 || n + SEAL_SECRET_OVERHEAD > sizeof(sealed))
+        return orc_fail(e, ORC_EINVAL, "access key must be 1-127 characters, secret 8-200");
+    int rc = seal_secret(keys, (const uint8_t *)sk, n, sealed, e);
+    if (!rc) rc = meta_user_add(m, name, ak, sealed, n + SEAL_SECRET_OVERHEAD, &id, e);
+    OPENSSL_cleanse(sealed, sizeof(sealed));
+    return rc;
+}

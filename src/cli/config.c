@@ -1,0 +1,163 @@
+/* Config file parsing with inih. Every key is documented in
+ * docs/configuration.md; an unknown key is an error, not a silent typo. */
+#include "cli/config.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+void config_defaults(orc_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9000");
+    snprintf(c->data, sizeof(c->data), "./orchard-data");
+    snprintf(c->region, sizeof(c->region), "us-east-1");
+    snprintf(c->placement, sizeof(c->placement), "replicate:2");
+    snprintf(c->log_level, sizeof(c->log_level), "info");
+    c->cdc = (cdc_params){CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT};
+    c->gc_interval = 60;
+    c->gc_grace = 3600;
+}
+
+static int set_str(char *dst, size_t cap, const char *v)
+{
+    if (strlen(v) >= cap) return -1;
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int set_long(long *dst, const char *v, long min, long max)
+{
+    long x = 0;
+    if (!*v) return -1;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || x > (max - 9) / 10 + 1) return -1;
+        x = x * 10 + (*p - '0');
+    }
+    if (x < min || x > max) return -1;
+    *dst = x;
+    return 0;
+}
+
+static int set_u32(uint32_t *dst, const char *v)
+{
+    long x;
+    if (set_long(&x, v, 1, 0x7fffffff)) return -1;
+    *dst = (uint32_t)x;
+    return 0;
+}
+
+struct load_ctx {
+    orc_config *c;
+    orc_err *e;
+    const char *path;
+};
+
+static int server_key(orc_config *c, const char *k, const char *v)
+{
+    if (!strcmp(k, "listen")) return set_str(c->listen, sizeof(c->listen), v);
+    if (!strcmp(k, "data")) return set_str(c->data, sizeof(c->data), v);
+    if (!strcmp(k, "region")) return set_str(c->region, sizeof(c->region), v);
+    if (!strcmp(k, "domain")) return set_str(c->domain, sizeof(c->domain), v);
+    if (!strcmp(k, "placement")) return set_str(c->placement, sizeof(c->placement), v);
+    if (!strcmp(k, "access_key")) return set_str(c->access_key, sizeof(c->access_key), v);
+    if (!strcmp(k, "secret_key")) return set_str(c->secret_key, sizeof(c->secret_key), v);
+    if (!strcmp(k, "log_level")) return set_str(c->log_level, sizeof(c->log_level), v);
+    if (!strcmp(k, "chunk_min")) return set_u32(&c->cdc.min, v);
+    if (!strcmp(k, "chunk_avg")) return set_u32(&c->cdc.avg, v);
+    if (!strcmp(k, "chunk_max")) return set_u32(&c->cdc.max, v);
+    if (!strcmp(k, "gc_interval")) return set_long(&c->gc_interval, v, 1, 86400);
+    if (!strcmp(k, "gc_grace")) return set_long(&c->gc_grace, v, 0, 365L * 86400);
+    return 1;
+}
+
+static config_provider *provider_section(orc_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nproviders; i++)
+        if (!strcmp(c->providers[i].name, name)) return &c->providers[i];
+    if (c->nproviders == PLACE_MAX_PROVIDERS || strlen(name) >= 64 || !*name) return NULL;
+    config_provider *p = &c->providers[c->nproviders++];
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    return p;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+    struct load_ctx *l = user;
+    int rc = -1;
+    if (!strcmp(section, "server")) {
+        rc = server_key(l->c, key, value);
+        if (rc == 1) {
+            orc_fail(l->e, ORC_EINVAL, "%s: unknown key '%s' in [server]", l->path, key);
+            return 0;
+        }
+    } else if (!strncmp(section, "provider.", 9)) {
+        config_provider *p = provider_section(l->c, section + 9);
+        if (!p) {
+            orc_fail(l->e, ORC_EINVAL, "%s: bad or too many provider sections at [%s]", l->path,
+                     section);
+            return 0;
+        }
+        if (!strcmp(key, "type")) {
+            rc = set_str(p->type, sizeof(p->type), value);
+        } else if (p->nkv < CONFIG_MAX_KV) {
+            p->kv[p->nkv].key = orc_strdup(key);
+            p->kv[p->nkv++].value = orc_strdup(value);
+            rc = 0;
+        }
+    } else {
+        orc_fail(l->e, ORC_EINVAL, "%s: unknown section [%s]", l->path, section);
+        return 0;
+    }
+    if (rc) {
+        orc_fail(l->e, ORC_EINVAL, "%s: bad value for '%s' in [%s]", l->path, key, section);
+        return 0;
+    }
+    return 1;
+}
+
+int config_load(orc_config *c, const char *path, orc_err *e)
+{
+    struct load_ctx l = {c, e, path};
+    if (e) e->code = 0;
+    int rc = ini_parse(path, on_entry, &l);
+    if (rc == -1) return orc_fail(e, ORC_EINVAL, "cannot open config file %s", path);
+    if (e && e->code) return e->code;
+    if (rc) return orc_fail(e, ORC_EINVAL, "%s:%d: syntax error", path, rc);
+    return ORC_OK;
+}
+
+int config_finish(orc_config *c, orc_err *e)
+{
+    int rc = cdc_params_check(&c->cdc, e);
+    if (rc) return rc;
+    for (size_t i = 0; i < c->nproviders; i++)
+        if (!c->providers[i].type[0])
+            return orc_fail(e, ORC_EINVAL, "provider %s: missing 'type ='", c->providers[i].name);
+    if (c->nproviders == 0) { /* embedded default: three disks under the data dir */
+        for (int i = 1; i <= 3; i++) {
+            config_provider *p = &c->providers[c->nproviders++];
+            char path[PATH_MAX + 32];
+            snprintf(p->name, sizeof(p->name), "disk%d", i);
+            snprintf(p->type, sizeof(p->type), "fs");
+            snprintf(path, sizeof(path), "%s/disks/disk%d", c->data, i);
+            p->kv[0].key = orc_strdup("path");
+            p->kv[0].value = orc_strdup(path);
+            p->nkv = 1;
+        }
+    }
+    return ORC_OK;
+}
+
+void config_dispose(orc_config *c)
+{
+    for (size_t i = 0; i < c->nproviders; i++)
+        for (size_t k = 0; k < c->providers[i].nkv; k++) {
+            free((char *)c->providers[i].kv[k].key);
+            free((char *)c->providers[i].kv[k].value);
+        }
+    c->nproviders = 0;
+}

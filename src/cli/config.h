@@ -1,0 +1,44 @@
+/* Configuration: defaults, the INI file (inih), then command-line flags and
+ * environment variables, in that order of precedence (last wins). */
+#ifndef ORC_CLI_CONFIG_H
+#define ORC_CLI_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "chunk/cdc.h"
+#include "place/place.h"
+#include "provider/provider.h"
+#include "util/err.h"
+
+#define CONFIG_MAX_KV 16
+
+typedef struct config_provider {
+    char name[64];
+    char type[16];
+    provider_kv kv[CONFIG_MAX_KV]; /* strings owned by the config */
+    size_t nkv;
+} config_provider;
+
+typedef struct orc_config {
+    char listen[64];
+    char data[PATH_MAX];
+    char region[32];
+    char domain[256];
+    char placement[32];
+    char access_key[128], secret_key[128];
+    char log_level[16];
+    cdc_params cdc;
+    long gc_interval, gc_grace; /* seconds */
+    config_provider providers[PLACE_MAX_PROVIDERS];
+    size_t nproviders;
+} orc_config;
+
+void config_defaults(orc_config *c);
+/* Reads an INI file over c. ORC_EINVAL names the line and key. */
+int config_load(orc_config *c, const char *path, orc_err *e);
+/* Fills in what depends on others (default providers under data). */
+int config_finish(orc_config *c, orc_err *e);
+void config_dispose(orc_config *c);
+
+#endif

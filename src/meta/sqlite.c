@@ -1,0 +1,1473 @@
+/* The SQLite metadata store: one database file in WAL mode with synchronous=FULL,
+ * shared by the server's threads through a small pool of connections, each with
+ * its prepared statements cached. Every change that must be atomic (an object
+ * version switch, a chunk going live with its copies, a GC mark) is one
+ * BEGIN IMMEDIATE transaction, so the chunk life cycle in meta.h holds across
+ * crashes and concurrent uploads. */
+#include "meta/meta.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/hex.h"
+#include "util/time.h"
+
+#define POOL_MAX 8            /* connections; more threads queue for one */
+#define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
+#define SCHEMA_VERSION 1      /* PRAGMA user_version of the newest schema */
+
+/* Schema version 1. Notes:
+ * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
+ *   holds for any UTF-8 and the prefix listing is an index range scan;
+ * - manifest rows are keyed by the chunk's start offset: object_put enforces
+ *   that chunks tile the object, so a ranged read seeks straight to its first
+ *   chunk instead of scanning the whole manifest;
+ * - manifest.chunk_id has no foreign key on purpose: refcount is what guards
+ *   a referenced chunk (gc_mark only takes refcount 0, object_put only takes
+ *   LIVE), and a foreign key would need an index on manifest(chunk_id), paid
+ *   on every PUT, to let gc_forget delete a chunk;
+ * - the partial indexes keep the collector's scans to the chunks it may take. */
+static const char schema_v1[] =
+    "CREATE TABLE providers (\n"
+    "    id   INTEGER PRIMARY KEY,\n"
+    "    name TEXT NOT NULL UNIQUE\n"
+    ");\n"
+    "CREATE TABLE users (\n"
+    "    id         INTEGER PRIMARY KEY,\n"
+    "    name       TEXT NOT NULL UNIQUE,\n"
+    "    access_key TEXT NOT NULL UNIQUE,\n"
+    "    secret     BLOB NOT NULL,           -- sealed with seal_secret()\n"
+    "    created_ms INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE buckets (\n"
+    "    id         INTEGER PRIMARY KEY,\n"
+    "    name       TEXT NOT NULL UNIQUE,\n"
+    "    owner      INTEGER NOT NULL REFERENCES users(id),\n"
+    "    region     TEXT NOT NULL,\n"
+    "    created_ms INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX buckets_by_owner ON buckets(owner, name);\n"
+    "CREATE TABLE chunks (\n"
+    "    id          INTEGER PRIMARY KEY,\n"
+    "    hash        BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),\n"
+    "    plain_len   INTEGER NOT NULL,\n"
+    "    sealed_len  INTEGER NOT NULL,\n"
+    "    format      INTEGER NOT NULL,\n"
+    "    key_version INTEGER NOT NULL,\n"
+    "    state       INTEGER NOT NULL CHECK (state IN (0, 1, 2)), -- pending, live, deleting\n"
+    "    refcount    INTEGER NOT NULL DEFAULT 0 CHECK (refcount >= 0),\n"
+    "    touched_ms  INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX chunks_unreferenced ON chunks(touched_ms) WHERE refcount = 0;\n"
+    "CREATE INDEX chunks_deleting ON chunks(id) WHERE state = 2;\n"
+    "CREATE TABLE chunk_copies (\n"
+    "    chunk_id    INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,\n"
+    "    provider_id INTEGER NOT NULL REFERENCES providers(id),\n"
+    "    PRIMARY KEY (chunk_id, provider_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE objects (\n"
+    "    id           INTEGER PRIMARY KEY,\n"
+    "    bucket_id    INTEGER NOT NULL REFERENCES buckets(id),\n"
+    "    key          TEXT NOT NULL COLLATE BINARY,\n"
+    "    size         INTEGER NOT NULL,\n"
+    "    etag         TEXT NOT NULL,\n"
+    "    content_type TEXT,\n"
+    "    headers      TEXT,\n"
+    "    mtime_ms     INTEGER NOT NULL,\n"
+    "    UNIQUE (bucket_id, key)\n"
+    ");\n"
+    "CREATE TABLE manifest (\n"
+    "    object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,\n"
+    "    start     INTEGER NOT NULL,          -- offset of the chunk's first byte\n"
+    "    chunk_id  INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (object_id, start)\n"
+    ") WITHOUT ROWID;\n";
+
+/* migrations[v] moves a database from schema version v to v + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1};
+
+enum st {
+    ST_BEGIN,
+    ST_BEGIN_WRITE,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PROVIDER_GET,
+    ST_PROVIDER_ADD,
+    ST_USER_ADD,
+    ST_USER_BY_KEY,
+    ST_USER_BY_NAME,
+    ST_USER_BY_ID,
+    ST_USER_LIST,
+    ST_USER_DEL,
+    ST_USER_SET_SECRET,
+    ST_BUCKET_ADD,
+    ST_BUCKET_GET,
+    ST_BUCKET_EXISTS,
+    ST_BUCKET_NONEMPTY,
+    ST_BUCKET_DEL,
+    ST_BUCKET_LIST,
+    ST_CHUNK_BY_HASH,
+    ST_CHUNK_ADD,
+    ST_CHUNK_TOUCH,
+    ST_CHUNK_COPIES,
+    ST_CHUNK_STATE,
+    ST_CHUNK_LIVE,
+    ST_COPY_ADD,
+    ST_CHUNK_DROP,
+    ST_CHUNK_REF,
+    ST_OBJ_FIND,
+    ST_OBJ_RELEASE,
+    ST_OBJ_DEL,
+    ST_OBJ_ADD,
+    ST_MANIFEST_ADD,
+    ST_OBJ_GET,
+    ST_EXTENTS,
+    ST_LIST_GE,
+    ST_LIST_GT,
+    ST_LIST_GE_LT,
+    ST_LIST_GT_LT,
+    ST_GC_COUNT,
+    ST_GC_MARK,
+    ST_GC_DELETING,
+    ST_STATS,
+    ST_COUNT
+};
+
+#define USER_COLS "id, name, access_key, secret, created_ms"
+#define BUCKET_COLS "id, name, owner, region, created_ms"
+#define CHUNK_COLS "c.id, c.hash, c.plain_len, c.sealed_len, c.format, c.key_version, c.state"
+#define OBJ_COLS "id, bucket_id, key, size, etag, content_type, headers, mtime_ms"
+#define LIST_SQL(lower, upper)                                                                     \
+    "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key " lower " ?2" upper             \
+    " ORDER BY key LIMIT ?4"
+
+static const char *const sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_PROVIDER_GET] = "SELECT id FROM providers WHERE name = ?1",
+    [ST_PROVIDER_ADD] = "INSERT INTO providers(name) VALUES (?1) ON CONFLICT DO NOTHING",
+    [ST_USER_ADD] =
+        "INSERT INTO users(name, access_key, secret, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    [ST_USER_BY_KEY] = "SELECT " USER_COLS " FROM users WHERE access_key = ?1",
+    [ST_USER_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
+    [ST_USER_BY_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
+    [ST_USER_DEL] = "DELETE FROM users WHERE name = ?1",
+    [ST_USER_SET_SECRET] = "UPDATE users SET secret = ?2 WHERE name = ?1",
+    [ST_BUCKET_ADD] =
+        "INSERT INTO buckets(name, owner, region, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    [ST_BUCKET_GET] = "SELECT " BUCKET_COLS " FROM buckets WHERE name = ?1",
+    [ST_BUCKET_EXISTS] = "SELECT 1 FROM buckets WHERE id = ?1",
+    [ST_BUCKET_NONEMPTY] = "SELECT 1 FROM objects WHERE bucket_id = ?1 LIMIT 1",
+    [ST_BUCKET_DEL] = "DELETE FROM buckets WHERE id = ?1",
+    [ST_BUCKET_LIST] = "SELECT " BUCKET_COLS " FROM buckets WHERE owner = ?1 ORDER BY name",
+    [ST_CHUNK_BY_HASH] = "SELECT " CHUNK_COLS " FROM chunks AS c WHERE hash = ?1",
+    [ST_CHUNK_ADD] = "INSERT INTO chunks(hash, plain_len, sealed_len, format, key_version, state,"
+                     " refcount, touched_ms) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6)",
+    [ST_CHUNK_TOUCH] = "UPDATE chunks SET touched_ms = ?2 WHERE id = ?1",
+    [ST_CHUNK_COPIES] = "SELECT provider_id FROM chunk_copies WHERE chunk_id = ?1"
+                        " ORDER BY provider_id",
+    [ST_CHUNK_STATE] = "SELECT state FROM chunks WHERE id = ?1",
+    [ST_CHUNK_LIVE] = "UPDATE chunks SET state = 1, touched_ms = ?2 WHERE id = ?1 AND state = 0",
+    [ST_COPY_ADD] = "INSERT INTO chunk_copies(chunk_id, provider_id) VALUES (?1, ?2)"
+                    " ON CONFLICT DO NOTHING",
+    [ST_CHUNK_DROP] = "DELETE FROM chunks WHERE id = ?1 AND state = ?2",
+    [ST_CHUNK_REF] = "UPDATE chunks SET refcount = refcount + 1 WHERE id = ?1 AND state = 1"
+                     " RETURNING plain_len",
+    [ST_OBJ_FIND] = "SELECT id FROM objects WHERE bucket_id = ?1 AND key = ?2",
+    /* SET expressions all see the row before the update, so refcount = r.n
+     * means "reaches 0". */
+    [ST_OBJ_RELEASE] = "UPDATE chunks SET refcount = refcount - r.n,"
+                       " touched_ms = CASE WHEN refcount = r.n THEN ?2 ELSE touched_ms END"
+                       " FROM (SELECT chunk_id, count(*) AS n FROM manifest WHERE object_id = ?1"
+                       " GROUP BY chunk_id) AS r WHERE chunks.id = r.chunk_id",
+    [ST_OBJ_DEL] = "DELETE FROM objects WHERE id = ?1",
+    [ST_OBJ_ADD] = "INSERT INTO objects(bucket_id, key, size, etag, content_type, headers,"
+                   " mtime_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_MANIFEST_ADD] = "INSERT INTO manifest(object_id, start, chunk_id) VALUES (?1, ?2, ?3)",
+    [ST_OBJ_GET] = "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key = ?2",
+    /* The subquery finds the chunk holding byte ?2 by one seek (chunks tile
+     * the object), so the scan starts there; the exact overlap test stays. */
+    [ST_EXTENTS] = "SELECT m.start, " CHUNK_COLS ", cc.provider_id FROM manifest AS m"
+                   " JOIN chunks AS c ON c.id = m.chunk_id"
+                   " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id"
+                   " WHERE m.object_id = ?1 AND m.start < ?3 AND m.start + c.plain_len > ?2"
+                   " AND m.start >= coalesce((SELECT max(start) FROM manifest"
+                   " WHERE object_id = ?1 AND start <= ?2), 0)"
+                   " ORDER BY m.start, cc.provider_id",
+    [ST_LIST_GE] = LIST_SQL(">=", ""),
+    [ST_LIST_GT] = LIST_SQL(">", ""),
+    [ST_LIST_GE_LT] = LIST_SQL(">=", " AND key < ?3"),
+    [ST_LIST_GT_LT] = LIST_SQL(">", " AND key < ?3"),
+    [ST_GC_COUNT] = "SELECT count(*) FROM chunks WHERE state = 2",
+    [ST_GC_MARK] = "UPDATE chunks SET state = 2 WHERE id IN (SELECT id FROM chunks"
+                   " WHERE refcount = 0 AND touched_ms < ?1 AND state <> 2"
+                   " ORDER BY touched_ms LIMIT ?2)",
+    [ST_GC_DELETING] = "SELECT " CHUNK_COLS ", cc.provider_id FROM chunks AS c"
+                       " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id"
+                       " WHERE c.state = 2 ORDER BY c.id, cc.provider_id",
+    [ST_STATS] = "SELECT (SELECT count(*) FROM objects), (SELECT count(*) FROM chunks),"
+                 " (SELECT coalesce(sum(refcount), 0) FROM chunks),"
+                 " (SELECT coalesce(sum(size), 0) FROM objects),"
+                 " (SELECT coalesce(sum(c.sealed_len), 0) FROM chunk_copies AS cc"
+                 " JOIN chunks AS c ON c.id = cc.chunk_id)",
+};
+
+/* One connection, used by one thread at a time. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept until close */
+    struct conn *next;          /* in the idle list */
+};
+
+struct meta {
+    char *path;
+    pthread_mutex_t mu; /* guards idle and nconns */
+    pthread_cond_t cv;  /* signalled when a connection is returned */
+    struct conn *idle;
+    int nconns; /* open or being opened */
+    /* Serializes write transactions in-process: writers queue on this mutex
+     * instead of polling SQLite's busy handler, which sleeps up to 100 ms
+     * between tries. SQLite allows one writer at a time anyway. */
+    pthread_mutex_t wmu;
+};
+
+enum { TX_READ, TX_WRITE };
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case META_CHUNK_PENDING:
+        return "pending";
+    case META_CHUNK_LIVE:
+        return "live";
+    case META_CHUNK_DELETING:
+        return "being collected";
+    }
+    return "in an unknown state";
+}
+
+/* Maps a SQLite result to an orc code and fills e with what failed. */
+static int db_fail(sqlite3 *db, int rc, const char *what, orc_err *e)
+{
+    int code;
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        code = ORC_EEXISTS;
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        code = ORC_ECONFLICT;
+        break;
+    default:
+        switch (rc & 0xff) {
+        case SQLITE_FULL:
+            code = ORC_ENOSPC;
+            break;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            code = ORC_ETRANSIENT;
+            break;
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN:
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_PROTOCOL:
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            code = ORC_EIO;
+            break;
+        default:
+            code = ORC_EINTERNAL;
+        }
+    }
+    return orc_fail(e, code, "metadata %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* The cached statement id on c, prepared on first use. */
+static int stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e)
+{
+    if (!c->st[id]) {
+        int rc =
+            sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL);
+        if (rc != SQLITE_OK) return db_fail(c->db, rc, "prepare", e);
+    }
+    *out = c->st[id];
+    return ORC_OK;
+}
+
+/* Runs s, which returns no rows, and resets it. */
+static int run(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e)
+{
+    int rc = sqlite3_step(s);
+    int ret = rc == SQLITE_DONE ? ORC_OK : db_fail(c->db, rc, what, e);
+    sqlite3_reset(s);
+    return ret;
+}
+
+/* Steps s: 1 for a row (the caller reads it, and resets s when done), 0 at
+ * the end, or an error code; s is reset in those two cases. */
+static int row(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) return 1;
+    int ret = rc == SQLITE_DONE ? 0 : db_fail(c->db, rc, what, e);
+    sqlite3_reset(s);
+    return ret;
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC); /* NULL binds NULL */
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static char *dup_text(sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    return t ? orc_strndup((const char *)t, (size_t)sqlite3_column_bytes(s, col)) : NULL;
+}
+
+static int64_t clamp64(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* ---- connections and transactions ---- */
+
+static void conn_close(struct conn *c)
+{
+    if (!c) return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static int conn_open(const char *path, struct conn **out, orc_err *e)
+{
+    struct conn *c = orc_calloc(1, sizeof(*c));
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(c->db, 1);
+        sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+        /* synchronous=FULL in WAL mode fsyncs the log at every commit: the
+         * server acknowledges a write only once it is durable. */
+        rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;", NULL, NULL,
+                          NULL);
+    }
+    if (rc != SQLITE_OK) {
+        char what[300];
+        snprintf(what, sizeof(what), "database %s", path);
+        int code = db_fail(c->db, rc, what, e);
+        conn_close(c);
+        return code;
+    }
+    *out = c;
+    return ORC_OK;
+}
+
+/* Reads a one-integer pragma. */
+static int pragma_int(struct conn *c, const char *q, int64_t *v, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, q, -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(c->db, rc, q, e);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *v = sqlite3_column_int64(s, 0);
+    int ret = rc == SQLITE_ROW ? ORC_OK : db_fail(c->db, rc, q, e);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* Switches to WAL and brings the schema to SCHEMA_VERSION, refusing a
+ * database written by a newer orchard. */
+static int schema_init(struct conn *c, const char *path, orc_err *e)
+{
+    char mode[16] = "";
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        copy_text(mode, sizeof(mode), s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) return db_fail(c->db, rc, "journal_mode", e);
+    if (strcmp(mode, "wal") != 0)
+        return orc_fail(e, ORC_EIO, "metadata database %s: cannot use WAL (journal mode %s)", path,
+                        mode);
+
+    int64_t v = 0;
+    if ((rc = pragma_int(c, "PRAGMA user_version", &v, e))) return rc;
+    if (v == SCHEMA_VERSION) return ORC_OK;
+    if (v < 0 || v > SCHEMA_VERSION)
+        return orc_fail(e, ORC_EINVAL,
+                        "metadata database %s has schema version %" PRId64
+                        ", newer than this orchard knows (%d): run a newer orchard",
+                        path, v, SCHEMA_VERSION);
+    /* Re-read under the write lock: another process may be migrating too. */
+    rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) return db_fail(c->db, rc, "schema", e);
+    if ((rc = pragma_int(c, "PRAGMA user_version", &v, e))) goto done;
+    for (; v < SCHEMA_VERSION; v++) {
+        char set[48];
+        snprintf(set, sizeof(set), "PRAGMA user_version = %" PRId64, v + 1);
+        int src = sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL);
+        if (src == SQLITE_OK) src = sqlite3_exec(c->db, set, NULL, NULL, NULL);
+        if (src != SQLITE_OK) {
+            rc = db_fail(c->db, src, "schema migration", e);
+            goto done;
+        }
+    }
+    rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) rc = db_fail(c->db, rc, "schema commit", e);
+done:
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int acquire(meta *m, struct conn **out, orc_err *e)
+{
+    pthread_mutex_lock(&m->mu);
+    while (!m->idle && m->nconns >= POOL_MAX)
+        pthread_cond_wait(&m->cv, &m->mu);
+    struct conn *c = m->idle;
+    if (c) {
+        m->idle = c->next;
+        pthread_mutex_unlock(&m->mu);
+        *out = c;
+        return ORC_OK;
+    }
+    m->nconns++; /* reserve the slot; open outside the lock */
+    pthread_mutex_unlock(&m->mu);
+    int rc = conn_open(m->path, &c, e);
+    if (rc) {
+        pthread_mutex_lock(&m->mu);
+        m->nconns--;
+        pthread_cond_signal(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+        return rc;
+    }
+    *out = c;
+    return ORC_OK;
+}
+
+/* Resets every statement still running, so none holds a snapshot or blocks
+ * COMMIT. Functions reset what they step; this is the guard. */
+static void reset_all(struct conn *c)
+{
+    for (sqlite3_stmt *s = sqlite3_next_stmt(c->db, NULL); s; s = sqlite3_next_stmt(c->db, s))
+        if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+}
+
+static void release(meta *m, struct conn *c)
+{
+    reset_all(c);
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_lock(&m->mu);
+    c->next = m->idle;
+    m->idle = c;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Writes use BEGIN IMMEDIATE: taking the write lock up front means a
+ * transaction never has to upgrade a read lock, which can deadlock. */
+static int tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    if (mode == TX_WRITE) pthread_mutex_lock(&m->wmu);
+    int rc = stmt(c, mode == TX_WRITE ? ST_BEGIN_WRITE : ST_BEGIN, &s, e);
+    if (!rc) rc = run(c, s, "begin", e);
+    if (rc && mode == TX_WRITE) pthread_mutex_unlock(&m->wmu);
+    return rc;
+}
+
+/* Commits if rc is ORC_OK, else rolls back; returns the outcome. */
+static int tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    if (rc == ORC_OK) {
+        reset_all(c);
+        rc = stmt(c, ST_COMMIT, &s, e);
+        if (!rc) rc = run(c, s, "commit", e);
+    }
+    if (rc != ORC_OK && !sqlite3_get_autocommit(c->db)) {
+        reset_all(c);
+        if (stmt(c, ST_ROLLBACK, &s, NULL) == ORC_OK) run(c, s, "rollback", NULL);
+    }
+    if (mode == TX_WRITE) pthread_mutex_unlock(&m->wmu);
+    return rc;
+}
+
+int meta_open_sqlite(const char *path, meta **out, orc_err *e)
+{
+    if (!path || !*path) return orc_fail(e, ORC_EINVAL, "metadata database path is empty");
+    if (!sqlite3_threadsafe())
+        return orc_fail(e, ORC_EINTERNAL, "metadata: SQLite was built without thread support");
+    struct conn *c;
+    int rc = conn_open(path, &c, e);
+    if (rc) return rc;
+    if ((rc = schema_init(c, path, e))) {
+        conn_close(c);
+        return rc;
+    }
+    meta *m = orc_calloc(1, sizeof(*m));
+    m->path = orc_strdup(path);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    pthread_mutex_init(&m->wmu, NULL);
+    m->idle = c;
+    m->nconns = 1;
+    *out = m;
+    return ORC_OK;
+}
+
+/* Every connection must be back in the pool: no call may be running. */
+void meta_close(meta *m)
+{
+    if (!m) return;
+    while (m->idle) {
+        struct conn *c = m->idle;
+        m->idle = c->next;
+        conn_close(c);
+    }
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->wmu);
+    free(m->path);
+    free(m);
+}
+
+/* ---- providers ---- */
+
+/* 1 and *id if name is known, 0 if not, or an error. */
+static int provider_find(struct conn *c, const char *name, int64_t *id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_PROVIDER_GET, &s, e);
+    if (rc) return rc;
+    if (bind_text(s, 1, name)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "provider lookup", e)) == 1) {
+        *id = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    return rc;
+}
+
+static int provider_add(struct conn *c, const char *name, int64_t *id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_PROVIDER_ADD, &s, e);
+    if (rc) return rc;
+    if (bind_text(s, 1, name)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "provider add", e))) return rc;
+    rc = provider_find(c, name, id, e);
+    return rc == 1 ? ORC_OK : rc ? rc : orc_fail(e, ORC_EINTERNAL, "provider %s vanished", name);
+}
+
+int meta_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e)
+{
+    if (!name || !*name) return orc_fail(e, ORC_EINVAL, "provider name is empty");
+    struct conn *c;
+    int64_t v = 0;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    rc = provider_find(c, name, &v, e);
+    if (rc == 0 && (rc = tx_begin(m, c, TX_WRITE, e)) == 0)
+        rc = tx_end(m, c, TX_WRITE, provider_add(c, name, &v, e), e);
+    release(m, c);
+    if (rc < 0) return rc;
+    if (v <= 0 || v > UINT32_MAX)
+        return orc_fail(e, ORC_EINTERNAL, "provider %s has id %" PRId64 " out of range", name, v);
+    *id = (uint32_t)v;
+    return ORC_OK;
+}
+
+/* ---- users ---- */
+
+static int read_user(sqlite3_stmt *s, meta_user *u, orc_err *e)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(s, 0);
+    copy_text(u->name, sizeof(u->name), s, 1);
+    copy_text(u->access_key, sizeof(u->access_key), s, 2);
+    int n = sqlite3_column_bytes(s, 3);
+    if (n < 0 || (size_t)n > sizeof(u->secret_sealed))
+        return orc_fail(e, ORC_EIO, "metadata: user %s has a %d-byte sealed secret", u->name, n);
+    if (n) memcpy(u->secret_sealed, sqlite3_column_blob(s, 3), (size_t)n);
+    u->secret_sealed_len = (size_t)n;
+    u->created_ms = sqlite3_column_int64(s, 4);
+    return ORC_OK;
+}
+
+int meta_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
+                  size_t sealed_len, int64_t *id, orc_err *e)
+{
+    if (!name || !*name || strlen(name) >= sizeof(((meta_user *)0)->name))
+        return orc_fail(e, ORC_EINVAL, "user name must be 1 to 63 bytes");
+    if (!access_key || !*access_key || strlen(access_key) >= sizeof(((meta_user *)0)->access_key))
+        return orc_fail(e, ORC_EINVAL, "access key must be 1 to 127 bytes");
+    if (!sealed || sealed_len == 0 || sealed_len > sizeof(((meta_user *)0)->secret_sealed))
+        return orc_fail(e, ORC_EINVAL, "sealed secret must be 1 to 256 bytes");
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = stmt(c, ST_USER_ADD, &s, e))) {
+        if (bind_text(s, 1, name) || bind_text(s, 2, access_key) ||
+            sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC) ||
+            sqlite3_bind_int64(s, 4, orc_now_ms()))
+            rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else
+            rc = run(c, s, "user add", e);
+        if (rc == ORC_EEXISTS)
+            orc_fail(e, rc, "a user named %s or with that access key already exists", name);
+        if (!rc && id) *id = sqlite3_last_insert_rowid(c->db);
+    }
+    rc = tx_end(m, c, TX_WRITE, rc, e);
+done:
+    release(m, c);
+    return rc;
+}
+
+/* One user by access key or name (text) or else by id. */
+static int user_one(meta *m, enum st q, const char *text, int64_t id, meta_user *out, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, q, &s, e))) goto done;
+    if (text ? bind_text(s, 1, text) : sqlite3_bind_int64(s, 1, id)) {
+        rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        goto done;
+    }
+    rc = row(c, s, "user lookup", e);
+    if (rc == 1) {
+        rc = read_user(s, out, e);
+        sqlite3_reset(s);
+    } else if (rc == 0) {
+        rc = text ? orc_fail(e, ORC_ENOTFOUND, "no user %s", text)
+                  : orc_fail(e, ORC_ENOTFOUND, "no user with id %" PRId64, id);
+    }
+done:
+    release(m, c);
+    return rc;
+}
+
+int meta_user_by_key(meta *m, const char *access_key, meta_user *out, orc_err *e)
+{
+    return user_one(m, ST_USER_BY_KEY, access_key ? access_key : "", 0, out, e);
+}
+
+int meta_user_by_name(meta *m, const char *name, meta_user *out, orc_err *e)
+{
+    return user_one(m, ST_USER_BY_NAME, name ? name : "", 0, out, e);
+}
+
+int meta_user_by_id(meta *m, int64_t id, meta_user *out, orc_err *e)
+{
+    return user_one(m, ST_USER_BY_ID, NULL, id, out, e);
+}
+
+int meta_user_list(meta *m, meta_user **out, size_t *n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_user *v = NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, ST_USER_LIST, &s, e))) goto done;
+    while ((rc = row(c, s, "user list", e)) == 1) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
+        if ((rc = read_user(s, &v[len++], e))) break;
+    }
+done:
+    release(m, c);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+int meta_user_remove(meta *m, const char *name, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = stmt(c, ST_USER_DEL, &s, e))) {
+        rc = bind_text(s, 1, name) ? db_fail(c->db, SQLITE_ERROR, "bind", e)
+                                   : run(c, s, "user remove", e);
+        if (rc == ORC_ECONFLICT)
+            orc_fail(e, rc, "user %s still owns buckets: delete them first", name);
+        else if (!rc && sqlite3_changes(c->db) == 0)
+            rc = orc_fail(e, ORC_ENOTFOUND, "no user %s", name);
+    }
+    rc = tx_end(m, c, TX_WRITE, rc, e);
+done:
+    release(m, c);
+    return rc;
+}
+
+int meta_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t sealed_len,
+                         orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    if (!sealed || sealed_len == 0 || sealed_len > sizeof(((meta_user *)0)->secret_sealed))
+        return orc_fail(e, ORC_EINVAL, "sealed secret must be 1 to %zu bytes",
+                        sizeof(((meta_user *)0)->secret_sealed));
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = stmt(c, ST_USER_SET_SECRET, &s, e))) {
+        rc = bind_text(s, 1, name) || sqlite3_bind_blob(s, 2, sealed, (int)sealed_len,
+                                                        SQLITE_TRANSIENT)
+                 ? db_fail(c->db, SQLITE_ERROR, "bind", e)
+                 : run(c, s, "user set secret", e);
+        if (!rc && sqlite3_changes(c->db) == 0)
+            rc = orc_fail(e, ORC_ENOTFOUND, "no user %s", name);
+    }
+    rc = tx_end(m, c, TX_WRITE, rc, e);
+done:
+    release(m, c);
+    return rc;
+}
+
+/* ---- buckets ---- */
+
+static void read_bucket(sqlite3_stmt *s, meta_bucket *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->id = sqlite3_column_int64(s, 0);
+    copy_text(b->name, sizeof(b->name), s, 1);
+    b->owner = sqlite3_column_int64(s, 2);
+    copy_text(b->region, sizeof(b->region), s, 3);
+    b->created_ms = sqlite3_column_int64(s, 4);
+}
+
+int meta_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e)
+{
+    if (!name || !*name || strlen(name) > META_BUCKET_MAX)
+        return orc_fail(e, ORC_EINVAL, "bucket name must be 1 to %d bytes", META_BUCKET_MAX);
+    if (!region) region = "";
+    if (strlen(region) >= sizeof(((meta_bucket *)0)->region))
+        return orc_fail(e, ORC_EINVAL, "region name '%.40s' is too long", region);
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = stmt(c, ST_BUCKET_ADD, &s, e))) {
+        if (bind_text(s, 1, name) || sqlite3_bind_int64(s, 2, owner) || bind_text(s, 3, region) ||
+            sqlite3_bind_int64(s, 4, orc_now_ms()))
+            rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else
+            rc = run(c, s, "bucket create", e);
+        if (rc == ORC_EEXISTS)
+            orc_fail(e, rc, "bucket %s already exists", name);
+        else if (rc == ORC_ECONFLICT) /* the owner foreign key */
+            rc = orc_fail(e, ORC_ENOTFOUND, "no user with id %" PRId64 " to own bucket %s", owner,
+                          name);
+    }
+    rc = tx_end(m, c, TX_WRITE, rc, e);
+done:
+    release(m, c);
+    return rc;
+}
+
+int meta_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, ST_BUCKET_GET, &s, e))) goto done;
+    if (bind_text(s, 1, name)) {
+        rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        goto done;
+    }
+    rc = row(c, s, "bucket lookup", e);
+    if (rc == 1) {
+        read_bucket(s, out);
+        sqlite3_reset(s);
+        rc = ORC_OK;
+    } else if (rc == 0) {
+        rc = orc_fail(e, ORC_ENOTFOUND, "no bucket %s", name);
+    }
+done:
+    release(m, c);
+    return rc;
+}
+
+static int bucket_delete(struct conn *c, const char *name, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    meta_bucket b;
+    int rc = stmt(c, ST_BUCKET_GET, &s, e);
+    if (rc) return rc;
+    if (bind_text(s, 1, name)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "bucket lookup", e)) <= 0)
+        return rc ? rc : orc_fail(e, ORC_ENOTFOUND, "no bucket %s", name);
+    read_bucket(s, &b);
+    sqlite3_reset(s);
+
+    if ((rc = stmt(c, ST_BUCKET_NONEMPTY, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, b.id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "bucket check", e)) < 0) return rc;
+    if (rc == 1) {
+        sqlite3_reset(s);
+        return orc_fail(e, ORC_ECONFLICT, "bucket %s is not empty", name);
+    }
+    if ((rc = stmt(c, ST_BUCKET_DEL, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, b.id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    return run(c, s, "bucket delete", e);
+}
+
+int meta_bucket_delete(meta *m, const char *name, orc_err *e)
+{
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, bucket_delete(c, name, e), e);
+    release(m, c);
+    return rc;
+}
+
+int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_bucket *v = NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, ST_BUCKET_LIST, &s, e))) goto done;
+    if (sqlite3_bind_int64(s, 1, owner)) {
+        rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        goto done;
+    }
+    while ((rc = row(c, s, "bucket list", e)) == 1) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
+        read_bucket(s, &v[len++]);
+    }
+done:
+    release(m, c);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+/* ---- chunks ---- */
+
+/* Fills *k (no copies) from CHUNK_COLS starting at column col. */
+static void read_chunk(sqlite3_stmt *s, int col, meta_chunk *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->id = sqlite3_column_int64(s, col);
+    if (sqlite3_column_bytes(s, col + 1) == (int)sizeof(k->hash))
+        memcpy(k->hash, sqlite3_column_blob(s, col + 1), sizeof(k->hash));
+    k->plain_len = (uint32_t)sqlite3_column_int64(s, col + 2);
+    k->sealed_len = (uint32_t)sqlite3_column_int64(s, col + 3);
+    k->format = (uint8_t)sqlite3_column_int(s, col + 4);
+    k->key_version = (uint32_t)sqlite3_column_int64(s, col + 5);
+    k->state = sqlite3_column_int(s, col + 6);
+}
+
+/* Adds the provider id in column col, if any, to k's copies. */
+static void add_copy(sqlite3_stmt *s, int col, meta_chunk *k)
+{
+    if (sqlite3_column_type(s, col) != SQLITE_NULL && k->ncopies < META_MAX_COPIES)
+        k->copies[k->ncopies++] = (uint32_t)sqlite3_column_int64(s, col);
+}
+
+static int load_copies(struct conn *c, meta_chunk *k, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_CHUNK_COPIES, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, k->id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    k->ncopies = 0;
+    while ((rc = row(c, s, "chunk copies", e)) == 1)
+        add_copy(s, 0, k);
+    return rc;
+}
+
+/* Explains why chunk id is not in the state `want`. */
+static int not_in_state(struct conn *c, int64_t id, int want, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_CHUNK_STATE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "chunk state", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "chunk %" PRId64 " does not exist", id);
+    int state = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return orc_fail(e, ORC_ECONFLICT, "chunk %" PRId64 " is %s, not %s", id, state_name(state),
+                    state_name(want));
+}
+
+static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_len,
+                       uint32_t sealed_len, uint8_t format, uint32_t key_version, meta_chunk *out,
+                       bool *is_new, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t now = orc_now_ms();
+    int rc = stmt(c, ST_CHUNK_BY_HASH, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "chunk lookup", e)) < 0) return rc;
+    if (rc == 1) {
+        read_chunk(s, 0, out);
+        sqlite3_reset(s);
+        if (out->state != META_CHUNK_LIVE) {
+            char hex[17];
+            hex_encode(hash, 8, hex);
+            return orc_fail(e, ORC_EBUSY, "chunk %s... is %s; retry shortly", hex,
+                            state_name(out->state));
+        }
+        *is_new = false;
+        if ((rc = stmt(c, ST_CHUNK_TOUCH, &s, e))) return rc;
+        if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
+            return db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = run(c, s, "chunk touch", e))) return rc;
+        return load_copies(c, out, e);
+    }
+    if ((rc = stmt(c, ST_CHUNK_ADD, &s, e))) return rc;
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC) || sqlite3_bind_int64(s, 2, plain_len) ||
+        sqlite3_bind_int64(s, 3, sealed_len) || sqlite3_bind_int(s, 4, format) ||
+        sqlite3_bind_int64(s, 5, key_version) || sqlite3_bind_int64(s, 6, now))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "chunk insert", e))) return rc;
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_last_insert_rowid(c->db);
+    memcpy(out->hash, hash, sizeof(out->hash));
+    out->plain_len = plain_len;
+    out->sealed_len = sealed_len;
+    out->format = format;
+    out->key_version = key_version;
+    out->state = META_CHUNK_PENDING;
+    *is_new = true;
+    return ORC_OK;
+}
+
+int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
+                     uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
+                     orc_err *e)
+{
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e))) {
+        rc = chunk_claim(c, hash, plain_len, sealed_len, format, key_version, out, is_new, e);
+        rc = tx_end(m, c, TX_WRITE, rc, e);
+    }
+    release(m, c);
+    return rc;
+}
+
+static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
+                        orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_CHUNK_LIVE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, orc_now_ms()))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "chunk commit", e))) return rc;
+    if (sqlite3_changes(c->db) == 0) return not_in_state(c, chunk_id, META_CHUNK_PENDING, e);
+    if ((rc = stmt(c, ST_COPY_ADD, &s, e))) return rc;
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+            return db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = run(c, s, "chunk copy", e)) == ORC_ECONFLICT)
+            return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": unknown provider id %" PRIu32,
+                            chunk_id, providers[i]);
+        if (rc) return rc;
+    }
+    return ORC_OK;
+}
+
+int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+{
+    /* A live chunk without copies would be reused by dedup and unreadable. */
+    if (n < 1 || n > META_MAX_COPIES || !providers)
+        return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": %d copies; need 1 to %d", chunk_id, n,
+                        META_MAX_COPIES);
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, chunk_commit(c, chunk_id, providers, n, e), e);
+    release(m, c);
+    return rc;
+}
+
+/* Deletes chunk id if it is in state (its copies cascade). */
+static int chunk_drop(struct conn *c, int64_t id, int state, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_CHUNK_DROP, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int(s, 2, state))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "chunk delete", e))) return rc;
+    return sqlite3_changes(c->db) ? ORC_OK : not_in_state(c, id, state, e);
+}
+
+static int chunk_drop_tx(meta *m, int64_t id, int state, orc_err *e)
+{
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, chunk_drop(c, id, state, e), e);
+    release(m, c);
+    return rc;
+}
+
+int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
+{
+    return chunk_drop_tx(m, chunk_id, META_CHUNK_PENDING, e);
+}
+
+int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e)
+{
+    return chunk_drop_tx(m, chunk_id, META_CHUNK_DELETING, e);
+}
+
+/* ---- objects ---- */
+
+static int check_object_new(const meta_object_new *o, orc_err *e)
+{
+    if (!o->key || !*o->key || strlen(o->key) > META_KEY_MAX)
+        return orc_fail(e, ORC_EINVAL, "object key must be 1 to %d bytes", META_KEY_MAX);
+    if (!o->etag || strlen(o->etag) >= sizeof(((meta_object *)0)->etag))
+        return orc_fail(e, ORC_EINVAL, "object %s: bad ETag", o->key);
+    if (o->size > INT64_MAX) return orc_fail(e, ORC_EINVAL, "object %s: size too large", o->key);
+    if (o->nchunks && (!o->chunk_ids || !o->offsets))
+        return orc_fail(e, ORC_EINVAL, "object %s: chunks without ids or offsets", o->key);
+    return ORC_OK;
+}
+
+/* 1 and *id if (bucket, key) exists, 0 if not, or an error. */
+static int object_find(struct conn *c, int64_t bucket_id, const char *key, int64_t *id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_OBJ_FIND, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, key))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "object lookup", e)) == 1) {
+        *id = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    return rc;
+}
+
+/* Releases the references of object id's manifest, then deletes it. */
+static int object_drop(struct conn *c, int64_t id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_OBJ_RELEASE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, orc_now_ms()))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "release references", e))) return rc;
+    if ((rc = stmt(c, ST_OBJ_DEL, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    return run(c, s, "object delete", e);
+}
+
+/* Takes a reference on each chunk (which must be LIVE) and writes the
+ * manifest, checking that the chunks tile [0, size). */
+static int manifest_add(struct conn *c, int64_t obj, const meta_object_new *o, orc_err *e)
+{
+    sqlite3_stmt *ref, *add;
+    uint64_t end = 0;
+    int rc = stmt(c, ST_CHUNK_REF, &ref, e);
+    if (!rc) rc = stmt(c, ST_MANIFEST_ADD, &add, e);
+    if (rc) return rc;
+    for (size_t i = 0; i < o->nchunks; i++) {
+        int64_t id = o->chunk_ids[i];
+        if (o->offsets[i] != end)
+            return orc_fail(e, ORC_EINVAL,
+                            "object %s: chunk %zu starts at %" PRIu64 ", expected %" PRIu64, o->key,
+                            i, o->offsets[i], end);
+        if (sqlite3_bind_int64(ref, 1, id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = row(c, ref, "chunk reference", e)) < 0) return rc;
+        if (rc == 0) {
+            /* Collected while the upload ran: the caller uploads again. */
+            rc = not_in_state(c, id, META_CHUNK_LIVE, e);
+            if (rc != ORC_ENOTFOUND) return rc;
+            return orc_fail(e, ORC_ECONFLICT,
+                            "chunk %" PRId64 " was collected while the upload ran: upload again",
+                            id);
+        }
+        end += (uint64_t)sqlite3_column_int64(ref, 0);
+        sqlite3_reset(ref); /* RETURNING: the update is done at the first step */
+        if (sqlite3_bind_int64(add, 1, obj) || sqlite3_bind_int64(add, 2, (int64_t)o->offsets[i]) ||
+            sqlite3_bind_int64(add, 3, id))
+            return db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = run(c, add, "manifest insert", e))) return rc;
+    }
+    if (end != o->size)
+        return orc_fail(e, ORC_EINVAL,
+                        "object %s: chunks cover %" PRIu64 " bytes, size is %" PRIu64, o->key, end,
+                        o->size);
+    return ORC_OK;
+}
+
+static int object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                      orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t old = 0;
+    int rc = stmt(c, ST_BUCKET_EXISTS, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "bucket lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, bucket_id);
+    sqlite3_reset(s);
+
+    /* The old version goes first: (bucket, key) is unique. Its chunks may
+     * drop to 0 here and come back up below if the new version shares them;
+     * all of it commits or none. */
+    if ((rc = object_find(c, bucket_id, o->key, &old, e)) < 0) return rc;
+    if (rc == 1 && (rc = object_drop(c, old, e))) return rc;
+
+    if ((rc = stmt(c, ST_OBJ_ADD, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, o->key) ||
+        sqlite3_bind_int64(s, 3, (int64_t)o->size) || bind_text(s, 4, o->etag) ||
+        bind_text(s, 5, o->content_type) || bind_text(s, 6, o->headers) ||
+        sqlite3_bind_int64(s, 7, o->mtime_ms))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "object insert", e))) return rc;
+    int64_t obj = sqlite3_last_insert_rowid(c->db);
+    if ((rc = manifest_add(c, obj, o, e))) return rc;
+    if (id) *id = obj;
+    return ORC_OK;
+}
+
+int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e)
+{
+    int rc = check_object_new(o, e);
+    if (rc) return rc;
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, object_put(c, bucket_id, o, id, e), e);
+    release(m, c);
+    return rc;
+}
+
+static void read_object(sqlite3_stmt *s, meta_object *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->id = sqlite3_column_int64(s, 0);
+    o->bucket_id = sqlite3_column_int64(s, 1);
+    o->key = dup_text(s, 2);
+    if (!o->key) o->key = orc_strdup("");
+    o->size = (uint64_t)sqlite3_column_int64(s, 3);
+    copy_text(o->etag, sizeof(o->etag), s, 4);
+    o->content_type = dup_text(s, 5);
+    o->headers = dup_text(s, 6);
+    o->mtime_ms = sqlite3_column_int64(s, 7);
+}
+
+void meta_object_dispose(meta_object *o)
+{
+    if (!o) return;
+    free(o->key);
+    free(o->content_type);
+    free(o->headers);
+    o->key = o->content_type = o->headers = NULL;
+}
+
+/* The extents of object obj overlapping [from, to), each with its copies. */
+static int extents_get(struct conn *c, int64_t obj, uint64_t from, uint64_t to, meta_extent **out,
+                       size_t *n, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    meta_extent *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = stmt(c, ST_EXTENTS, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, obj) || sqlite3_bind_int64(s, 2, clamp64(from)) ||
+        sqlite3_bind_int64(s, 3, clamp64(to)))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    /* One row per (extent, copy), ordered by start: group them. */
+    while ((rc = row(c, s, "object extents", e)) == 1) {
+        uint64_t start = (uint64_t)sqlite3_column_int64(s, 0);
+        if (len == 0 || v[len - 1].offset != start) {
+            if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            v[len].offset = start;
+            read_chunk(s, 1, &v[len].chunk);
+            len++;
+        }
+        add_copy(s, 8, &v[len - 1].chunk);
+    }
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+static int object_get(struct conn *c, int64_t bucket_id, const char *key, bool want_extents,
+                      uint64_t from, uint64_t to, meta_object *out, meta_extent **ext, size_t *next,
+                      orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_OBJ_GET, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, key))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "object lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no object %s", key);
+    read_object(s, out);
+    sqlite3_reset(s);
+    if (!want_extents) return ORC_OK;
+    if ((rc = extents_get(c, out->id, from, to, ext, next, e))) meta_object_dispose(out);
+    return rc;
+}
+
+int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                    uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (ext) *ext = NULL;
+    if (next) *next = 0;
+    if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
+    if (want_extents && (!ext || !next))
+        return orc_fail(e, ORC_EINVAL, "object %s: extents asked for without room", key);
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!want_extents) {
+        rc = object_get(c, bucket_id, key, false, 0, 0, out, NULL, NULL, e);
+    } else if (!(rc = tx_begin(m, c, TX_READ, e))) {
+        /* One read transaction: the object row and its manifest are one snapshot. */
+        rc = object_get(c, bucket_id, key, true, from, to, out, ext, next, e);
+        int end = tx_end(m, c, TX_READ, rc, e);
+        if (!rc && end) { /* do not hand out a result whose snapshot failed */
+            meta_object_dispose(out);
+            free(*ext);
+            *ext = NULL;
+            *next = 0;
+            rc = end;
+        }
+    }
+    release(m, c);
+    return rc;
+}
+
+static int object_delete(struct conn *c, int64_t bucket_id, const char *key, orc_err *e)
+{
+    int64_t id = 0;
+    int rc = object_find(c, bucket_id, key, &id, e);
+    if (rc < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no object %s", key);
+    return object_drop(c, id, e);
+}
+
+int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
+{
+    if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, object_delete(c, bucket_id, key, e), e);
+    release(m, c);
+    return rc;
+}
+
+/* The smallest string greater than every string starting with prefix, in
+ * byte order: drop trailing 0xFF bytes and increment the last. false if none
+ * exists (prefix empty or all 0xFF). */
+static bool prefix_successor(const char *prefix, char *out, size_t cap)
+{
+    size_t n = strlen(prefix);
+    while (n > 0 && (unsigned char)prefix[n - 1] == 0xFF)
+        n--;
+    if (n == 0 || n >= cap) return false;
+    memcpy(out, prefix, n);
+    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+    out[n] = '\0';
+    return true;
+}
+
+int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
+                     bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
+{
+    char upper[META_KEY_MAX + 1];
+    *out = NULL;
+    *n = 0;
+    if (!prefix) prefix = "";
+    if (strlen(prefix) > META_KEY_MAX || (from && strlen(from) > META_KEY_MAX))
+        return orc_fail(e, ORC_EINVAL, "prefix or marker longer than %d bytes", META_KEY_MAX);
+    if (limit == 0) return ORC_OK;
+
+    /* Both bounds are plain comparisons, so SQLite scans the (bucket_id, key)
+     * index over exactly the range; LIKE would mis-handle % and _ in keys.
+     * strcmp compares as unsigned char, the same order as BINARY. */
+    const char *lower = prefix;
+    bool inclusive = true;
+    if (from) {
+        int cmp = strcmp(from, prefix);
+        if (cmp >= 0) {
+            lower = from;
+            inclusive = from_inclusive;
+        }
+    }
+    bool bounded = prefix_successor(prefix, upper, sizeof(upper));
+    enum st q =
+        inclusive ? (bounded ? ST_LIST_GE_LT : ST_LIST_GE) : (bounded ? ST_LIST_GT_LT : ST_LIST_GT);
+
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_object *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, q, &s, e))) goto done;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, lower) ||
+        (bounded && bind_text(s, 3, upper)) || sqlite3_bind_int64(s, 4, clamp64(limit))) {
+        rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        goto done;
+    }
+    while ((rc = row(c, s, "object list", e)) == 1) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+        read_object(s, &v[len++]);
+    }
+done:
+    release(m, c);
+    if (rc) {
+        for (size_t i = 0; i < len; i++)
+            meta_object_dispose(&v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+/* ---- garbage collection ---- */
+
+static int gc_mark(struct conn *c, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n,
+                   orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    meta_chunk *v = NULL;
+    size_t len = 0, cap = 0;
+    int64_t already = 0;
+    int rc = stmt(c, ST_GC_COUNT, &s, e);
+    if (rc) return rc;
+    if ((rc = row(c, s, "gc count", e)) < 0) return rc;
+    if (rc == 1) {
+        already = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    /* Chunks left DELETING by an interrupted run count against the limit,
+     * so one call never hands out much more than limit chunks. */
+    if ((uint64_t)already < limit) {
+        if ((rc = stmt(c, ST_GC_MARK, &s, e))) return rc;
+        if (sqlite3_bind_int64(s, 1, cutoff_ms) ||
+            sqlite3_bind_int64(s, 2, clamp64(limit - (uint64_t)already)))
+            return db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = run(c, s, "gc mark", e))) return rc;
+    }
+    if ((rc = stmt(c, ST_GC_DELETING, &s, e))) return rc;
+    while ((rc = row(c, s, "gc list", e)) == 1) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (len == 0 || v[len - 1].id != id) {
+            if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            read_chunk(s, 0, &v[len++]);
+        }
+        add_copy(s, 7, &v[len - 1]);
+    }
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e))) {
+        rc = tx_end(m, c, TX_WRITE, gc_mark(c, cutoff_ms, limit, out, n, e), e);
+        if (rc) { /* the commit failed after the list was built */
+            free(*out);
+            *out = NULL;
+            *n = 0;
+        }
+    }
+    release(m, c);
+    return rc;
+}
+
+int meta_stats_get(meta *m, meta_stats *out, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, ST_STATS, &s, e))) goto done;
+    if ((rc = row(c, s, "stats", e)) == 1) {
+        out->objects = (uint64_t)sqlite3_column_int64(s, 0);
+        out->chunks = (uint64_t)sqlite3_column_int64(s, 1);
+        out->chunk_refs = (uint64_t)sqlite3_column_int64(s, 2);
+        out->bytes_logical = (uint64_t)sqlite3_column_int64(s, 3);
+        out->bytes_stored = (uint64_t)sqlite3_column_int64(s, 4);
+        sqlite3_reset(s);
+        rc = ORC_OK;
+    } else if (rc == 0) {
+        rc = orc_fail(e, ORC_EINTERNAL, "metadata stats: no row");
+    }
+done:
+    release(m, c);
+    return rc;
+}

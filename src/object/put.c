@@ -1,0 +1,381 @@
+/* PUT: the streaming write pipeline (see object.h for the stages).
+ *
+ * Memory per request is bounded by the queues: PUT_BLOCKS receive blocks, a
+ * stream buffer of two maximum chunks for the chunker, and SEALED_DEPTH sealed
+ * chunks waiting for the writer plus the one it is writing. */
+#include "object/object.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/alloc.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/queue.h"
+#include "util/time.h"
+
+#define PUT_BLOCK (1u << 20)
+#define PUT_BLOCKS 4
+#define SEALED_DEPTH 2
+#define CLAIM_WAIT_MS 30000 /* how long to wait for another upload's pending chunk */
+
+struct block {
+    size_t len;
+    uint8_t data[PUT_BLOCK];
+};
+
+struct sealed {
+    int64_t chunk_id;
+    char name[SEAL_NAME_LEN + 1];
+    uint8_t *data;
+    size_t len;
+};
+
+struct object_put {
+    store *s;
+    int64_t bucket_id;
+    char *key, *content_type, *headers;
+    uint64_t content_length, received;
+    bool has_md5, has_sha;
+    uint8_t want_md5[16];
+    char want_sha[65];
+    EVP_MD_CTX *md5, *sha;
+    bool piped, closed;
+
+    orc_buf body; /* small bodies: the whole body */
+
+    struct block *cur; /* being filled by the connection thread */
+    orc_queue full, spare, sealed;
+    pthread_t sealer, writer;
+
+    pthread_mutex_t mu; /* guards rc, err and the chunk list */
+    int rc;
+    orc_err err;
+    int64_t *chunk_ids;
+    uint64_t *offsets;
+    size_t nchunks, cap;
+};
+
+static void fail(object_put *w, int rc, const orc_err *e)
+{
+    pthread_mutex_lock(&w->mu);
+    if (!w->rc) {
+        w->rc = rc;
+        w->err = *e;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int failed(object_put *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int rc = w->rc;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static void add_chunk(object_put *w, int64_t id, uint64_t off)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->nchunks == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->chunk_ids = orc_realloc(w->chunk_ids, w->cap * sizeof(*w->chunk_ids));
+        w->offsets = orc_realloc(w->offsets, w->cap * sizeof(*w->offsets));
+    }
+    w->chunk_ids[w->nchunks] = id;
+    w->offsets[w->nchunks++] = off;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Claims a chunk, waiting while another upload is writing it or the collector
+ * is removing it. */
+static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new,
+                 orc_err *e)
+{
+    for (int waited = 0;; waited += 5) {
+        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)(len + SEAL_OVERHEAD),
+                                  SEAL_FORMAT_V1, s->keys->key_version, c, is_new, e);
+        if (rc != ORC_EBUSY) return rc;
+        if (waited >= CLAIM_WAIT_MS)
+            return orc_fail(e, ORC_ETRANSIENT, "chunk busy for %d s", CLAIM_WAIT_MS / 1000);
+        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    }
+}
+
+/* Hashes, dedups and seals one chunk. A new chunk is returned in *out for the
+ * writer; a chunk already stored only gets a reference. */
+static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off,
+                    struct sealed **out, orc_err *e)
+{
+    uint8_t h[32];
+    meta_chunk c;
+    bool is_new;
+    *out = NULL;
+    chunk_hash(data, len, h);
+    int rc = claim(w->s, h, len, &c, &is_new, e);
+    if (rc) return rc;
+    add_chunk(w, c.id, off);
+    if (!is_new) return ORC_OK;
+    struct sealed *sc = orc_malloc(sizeof(*sc));
+    sc->chunk_id = c.id;
+    sc->len = len + SEAL_OVERHEAD;
+    sc->data = orc_malloc(sc->len);
+    seal_name(w->s->keys, h, sc->name);
+    rc = seal_chunk(w->s->keys, h, data, len, sc->data, e);
+    if (rc) {
+        meta_chunk_abandon(w->s->m, c.id, NULL);
+        free(sc->data);
+        free(sc);
+        return rc;
+    }
+    *out = sc;
+    return ORC_OK;
+}
+
+/* Writes a sealed chunk's copies and makes the chunk LIVE. */
+static int write_one(store *s, struct sealed *sc, orc_err *e)
+{
+    uint32_t ids[META_MAX_COPIES];
+    int n = 0;
+    int rc = place_write(s->pl, sc->name, sc->data, sc->len, ids, &n, e);
+    if (!rc) rc = meta_chunk_commit(s->m, sc->chunk_id, ids, n, e);
+    if (rc) meta_chunk_abandon(s->m, sc->chunk_id, NULL);
+    return rc;
+}
+
+static void sealed_free(struct sealed *sc)
+{
+    if (!sc) return;
+    free(sc->data);
+    free(sc);
+}
+
+static void *writer_main(void *arg)
+{
+    object_put *w = arg;
+    struct sealed *sc;
+    while ((sc = orc_queue_pop(&w->sealed))) {
+        orc_err e = {0};
+        int rc;
+        if (failed(w)) {
+            meta_chunk_abandon(w->s->m, sc->chunk_id, NULL);
+        } else if ((rc = write_one(w->s, sc, &e))) {
+            fail(w, rc, &e);
+        }
+        sealed_free(sc);
+    }
+    return NULL;
+}
+
+/* Cuts the stream buffer into chunks while a decision can be made. */
+static int cut_chunks(object_put *w, const cdc *c, orc_buf *sb, size_t *pos, uint64_t *off,
+                      bool eof, orc_err *e)
+{
+    while (sb->len > *pos) {
+        size_t n = cdc_cut(c, sb->ptr + *pos, sb->len - *pos, eof);
+        if (n == 0) break;
+        struct sealed *sc;
+        int rc = seal_one(w, sb->ptr + *pos, n, *off, &sc, e);
+        if (rc) return rc;
+        if (sc && !orc_queue_push(&w->sealed, sc)) sealed_free(sc);
+        *pos += n;
+        *off += n;
+    }
+    return ORC_OK;
+}
+
+static void *sealer_main(void *arg)
+{
+    object_put *w = arg;
+    cdc c;
+    orc_buf sb;
+    size_t pos = 0;
+    uint64_t off = 0;
+    struct block *b;
+    orc_err e = {0};
+    int rc = 0;
+
+    cdc_init(&c, &w->s->cdc);
+    orc_buf_init(&sb, 0);
+    orc_buf_reserve(&sb, 2 * (size_t)w->s->cdc.max + PUT_BLOCK, NULL);
+    while ((b = orc_queue_pop(&w->full))) {
+        if (!rc && !failed(w)) {
+            if (w->sha) EVP_DigestUpdate(w->sha, b->data, b->len);
+            if (sb.len + b->len > sb.cap - 1) { /* compact: keep the undecided tail */
+                memmove(sb.ptr, sb.ptr + pos, sb.len - pos);
+                sb.len -= pos;
+                pos = 0;
+            }
+            orc_buf_append(&sb, b->data, b->len, NULL);
+            if (sb.len - pos >= w->s->cdc.max) rc = cut_chunks(w, &c, &sb, &pos, &off, false, &e);
+        }
+        orc_queue_push(&w->spare, b);
+    }
+    if (!rc && !failed(w)) rc = cut_chunks(w, &c, &sb, &pos, &off, true, &e);
+    if (rc) fail(w, rc, &e);
+    orc_queue_close(&w->sealed);
+    orc_buf_dispose(&sb);
+    return NULL;
+}
+
+object_put *object_put_begin(store *s, const object_put_args *a)
+{
+    object_put *w = orc_calloc(1, sizeof(*w));
+    w->s = s;
+    w->bucket_id = a->bucket_id;
+    w->key = orc_strdup(a->key);
+    w->content_type = a->content_type ? orc_strdup(a->content_type) : NULL;
+    w->headers = a->headers ? orc_strdup(a->headers) : NULL;
+    w->content_length = a->content_length;
+    if (a->want_md5) {
+        w->has_md5 = true;
+        memcpy(w->want_md5, a->want_md5, 16);
+    }
+    w->md5 = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(w->md5, EVP_md5(), NULL);
+    if (a->want_sha256) {
+        w->has_sha = true;
+        snprintf(w->want_sha, sizeof(w->want_sha), "%s", a->want_sha256);
+        w->sha = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL);
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    orc_buf_init(&w->body, 0);
+    /* Bodies that fit in one minimum chunk are one chunk: no threads. */
+    w->piped = a->content_length > s->cdc.min;
+    if (w->piped) {
+        orc_queue_init(&w->full, PUT_BLOCKS);
+        orc_queue_init(&w->spare, PUT_BLOCKS);
+        orc_queue_init(&w->sealed, SEALED_DEPTH);
+        for (int i = 0; i < PUT_BLOCKS; i++) orc_queue_push(&w->spare, orc_malloc(sizeof(struct block)));
+        pthread_create(&w->sealer, NULL, sealer_main, w);
+        pthread_create(&w->writer, NULL, writer_main, w);
+    }
+    return w;
+}
+
+int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e)
+{
+    int rc = failed(w);
+    if (rc) return orc_fail(e, rc, "%s", w->err.msg);
+    if (len > w->content_length - w->received)
+        return orc_fail(e, ORC_EINVAL, "IncompleteBody: more bytes than Content-Length");
+    w->received += len;
+    EVP_DigestUpdate(w->md5, data, len);
+    if (!w->piped) return orc_buf_append(&w->body, data, len, e);
+    while (len) {
+        if (!w->cur) {
+            w->cur = orc_queue_pop(&w->spare); /* blocks: backpressure */
+            w->cur->len = 0;
+        }
+        size_t n = PUT_BLOCK - w->cur->len < len ? PUT_BLOCK - w->cur->len : len;
+        memcpy(w->cur->data + w->cur->len, data, n);
+        w->cur->len += n;
+        data += n;
+        len -= n;
+        if (w->cur->len == PUT_BLOCK) {
+            orc_queue_push(&w->full, w->cur);
+            w->cur = NULL;
+        }
+    }
+    return ORC_OK;
+}
+
+/* Stops the pipeline threads (idempotent). */
+static void close_pipeline(object_put *w)
+{
+    if (!w->piped || w->closed) return;
+    w->closed = true;
+    if (w->cur && w->cur->len) orc_queue_push(&w->full, w->cur);
+    else if (w->cur) orc_queue_push(&w->spare, w->cur);
+    w->cur = NULL;
+    orc_queue_close(&w->full);
+    pthread_join(w->sealer, NULL);
+    pthread_join(w->writer, NULL);
+}
+
+static int finish_small(object_put *w, orc_err *e)
+{
+    if (w->sha) EVP_DigestUpdate(w->sha, w->body.ptr, w->body.len);
+    if (w->body.len == 0) return ORC_OK;
+    struct sealed *sc;
+    int rc = seal_one(w, w->body.ptr, w->body.len, 0, &sc, e);
+    if (!rc && sc) rc = write_one(w->s, sc, e);
+    sealed_free(sc);
+    return rc;
+}
+
+int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
+{
+    uint8_t md5[16], sha[32];
+    char hex[65];
+    int rc;
+
+    if (w->received != w->content_length) {
+        close_pipeline(w);
+        return orc_fail(e, ORC_EINVAL, "IncompleteBody: got %llu of %llu bytes",
+                        (unsigned long long)w->received, (unsigned long long)w->content_length);
+    }
+    if (w->piped) {
+        close_pipeline(w);
+        if ((rc = failed(w))) return orc_fail(e, rc, "%s", w->err.msg);
+    } else if ((rc = finish_small(w, e))) {
+        return rc;
+    }
+    EVP_DigestFinal_ex(w->md5, md5, NULL);
+    if (w->has_md5 && memcmp(md5, w->want_md5, 16) != 0)
+        return orc_fail(e, ORC_ECORRUPT, "BadDigest");
+    if (w->sha) {
+        EVP_DigestFinal_ex(w->sha, sha, NULL);
+        hex_encode(sha, 32, hex);
+        if (strcmp(hex, w->want_sha) != 0)
+            return orc_fail(e, ORC_ECORRUPT, "XAmzContentSHA256Mismatch");
+    }
+    hex_encode(md5, 16, res->etag);
+    res->mtime_ms = orc_now_ms();
+    meta_object_new o = {
+        .key = w->key,
+        .size = w->content_length,
+        .etag = res->etag,
+        .content_type = w->content_type,
+        .headers = w->headers,
+        .mtime_ms = res->mtime_ms,
+        .chunk_ids = w->chunk_ids,
+        .offsets = w->offsets,
+        .nchunks = w->nchunks,
+    };
+    int64_t id;
+    rc = meta_object_put(w->s->m, w->bucket_id, &o, &id, e);
+    if (rc == ORC_ECONFLICT) /* a chunk was collected during a very slow upload */
+        return orc_fail(e, ORC_ETRANSIENT, "upload outlived the chunk grace period; retry");
+    return rc;
+}
+
+void object_put_free(object_put *w)
+{
+    if (!w) return;
+    if (w->piped) {
+        orc_err e = {ORC_EINVAL, "aborted"};
+        fail(w, ORC_EINVAL, &e); /* no-op if finished: rc only matters to finish */
+        close_pipeline(w);
+        struct block *b;
+        orc_queue_close(&w->spare);
+        while ((b = orc_queue_pop(&w->spare))) free(b);
+        orc_queue_dispose(&w->full);
+        orc_queue_dispose(&w->spare);
+        orc_queue_dispose(&w->sealed);
+    }
+    EVP_MD_CTX_free(w->md5);
+    EVP_MD_CTX_free(w->sha);
+    orc_buf_dispose(&w->body);
+    pthread_mutex_destroy(&w->mu);
+    free(w->chunk_ids);
+    free(w->offsets);
+    free(w->key);
+    free(w->content_type);
+    free(w->headers);
+    free(w);
+}

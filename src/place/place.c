@@ -1,0 +1,260 @@
+/* Replicated placement: rendezvous-hashed choice of providers, parallel copy
+ * writes through a small I/O thread pool, verified reads fastest-first. */
+#include "place/place.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/meta.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/queue.h"
+#include "util/time.h"
+
+#define IO_THREADS 8
+
+struct slot {
+    provider *p;
+    uint32_t id;
+    _Atomic uint64_t read_us; /* moving average of read latency */
+};
+
+struct latch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending;
+};
+
+struct job {
+    struct slot *slot;
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+    int rc;
+    orc_err err;
+    struct latch *latch;
+};
+
+struct place {
+    place_policy pol;
+    size_t n;
+    struct slot slots[PLACE_MAX_PROVIDERS];
+    orc_queue jobs;
+    pthread_t threads[IO_THREADS];
+};
+
+int place_policy_parse(const char *s, place_policy *out, orc_err *e)
+{
+    const char *p = s;
+    if (strncmp(p, "replicate:", 10) != 0)
+        return orc_fail(e, ORC_EINVAL, "placement '%s': expected replicate:N", s);
+    p += 10;
+    int n = 0;
+    if (!*p) return orc_fail(e, ORC_EINVAL, "placement '%s': expected replicate:N", s);
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || n > META_MAX_COPIES)
+            return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, META_MAX_COPIES);
+        n = n * 10 + (*p - '0');
+    }
+    if (n < 1 || n > META_MAX_COPIES)
+        return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, META_MAX_COPIES);
+    out->copies = n;
+    return ORC_OK;
+}
+
+static void *io_main(void *arg)
+{
+    place *pl = arg;
+    struct job *j;
+    while ((j = orc_queue_pop(&pl->jobs))) {
+        j->rc = provider_put(j->slot->p, j->name, j->data, j->len, &j->err);
+        pthread_mutex_lock(&j->latch->mu);
+        if (--j->latch->pending == 0) pthread_cond_signal(&j->latch->cv);
+        pthread_mutex_unlock(&j->latch->mu);
+    }
+    return NULL;
+}
+
+int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place_policy *pol,
+              place **out, orc_err *e)
+{
+    if (n > PLACE_MAX_PROVIDERS)
+        return orc_fail(e, ORC_EINVAL, "at most %d providers", PLACE_MAX_PROVIDERS);
+    if ((size_t)pol->copies > n)
+        return orc_fail(e, ORC_EINVAL, "placement replicate:%d needs %d providers, %zu configured",
+                        pol->copies, pol->copies, n);
+    place *pl = orc_calloc(1, sizeof(*pl));
+    pl->pol = *pol;
+    pl->n = n;
+    for (size_t i = 0; i < n; i++) {
+        pl->slots[i].p = provs[i];
+        pl->slots[i].id = ids[i];
+    }
+    orc_queue_init(&pl->jobs, 64);
+    for (int i = 0; i < IO_THREADS; i++) pthread_create(&pl->threads[i], NULL, io_main, pl);
+    *out = pl;
+    return ORC_OK;
+}
+
+void place_free(place *pl)
+{
+    if (!pl) return;
+    orc_queue_close(&pl->jobs);
+    for (int i = 0; i < IO_THREADS; i++) pthread_join(pl->threads[i], NULL);
+    orc_queue_dispose(&pl->jobs);
+    free(pl);
+}
+
+int place_copies(const place *pl)
+{
+    return pl->pol.copies;
+}
+
+size_t place_count(const place *pl)
+{
+    return pl->n;
+}
+
+provider *place_provider(const place *pl, size_t i)
+{
+    return i < pl->n ? pl->slots[i].p : NULL;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    return h;
+}
+
+/* Fills order[] with slot indexes in rendezvous order for name. */
+static void rendezvous(const place *pl, const char *name, size_t *order)
+{
+    uint64_t h = name_hash(name), score[PLACE_MAX_PROVIDERS];
+    for (size_t i = 0; i < pl->n; i++) {
+        order[i] = i;
+        score[i] = mix64(h ^ mix64(pl->slots[i].id));
+    }
+    for (size_t i = 1; i < pl->n; i++) /* insertion sort, descending score */
+        for (size_t j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+}
+
+int place_write(place *pl, const char *name, const uint8_t *data, size_t len, uint32_t *ids,
+                int *nids, orc_err *e)
+{
+    size_t order[PLACE_MAX_PROVIDERS], next = 0;
+    struct job jobs[PLACE_MAX_PROVIDERS];
+    struct latch latch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    int want = pl->pol.copies, have = 0;
+    orc_err last = {0};
+
+    rendezvous(pl, name, order);
+    *nids = 0;
+    /* Each round sends the copies still missing to the next providers in
+     * rendezvous order, all in parallel: one in this thread, the rest in the
+     * pool. A failed provider is replaced by the next one. */
+    while (have < want && next < pl->n) {
+        int k = 0;
+        while (have + k < want && next < pl->n) {
+            struct job *j = &jobs[k++];
+            *j = (struct job){&pl->slots[order[next++]], name, data, len, 0, {0}, &latch};
+        }
+        latch.pending = k - 1;
+        for (int i = 1; i < k; i++) orc_queue_push(&pl->jobs, &jobs[i]);
+        jobs[0].rc = provider_put(jobs[0].slot->p, name, data, len, &jobs[0].err);
+        pthread_mutex_lock(&latch.mu);
+        while (latch.pending) pthread_cond_wait(&latch.cv, &latch.mu);
+        pthread_mutex_unlock(&latch.mu);
+        for (int i = 0; i < k; i++) {
+            if (jobs[i].rc == 0) {
+                ids[(*nids)++] = jobs[i].slot->id;
+                have++;
+            } else {
+                LOG_WARN("write of chunk %.16s... to provider %s failed: %s", name,
+                         provider_name(jobs[i].slot->p), jobs[i].err.msg);
+                last = jobs[i].err;
+            }
+        }
+    }
+    if (have < want) {
+        place_delete(pl, name, ids, *nids, NULL);
+        *nids = 0;
+        return orc_fail(e, ORC_ETRANSIENT, "only %d of %d copies could be written (last error: %s)",
+                        have, want, last.msg);
+    }
+    return ORC_OK;
+}
+
+static struct slot *slot_by_id(place *pl, uint32_t id)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->slots[i].id == id) return &pl->slots[i];
+    return NULL;
+}
+
+int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
+               void *ctx, orc_buf *out, orc_err *e)
+{
+    struct slot *cand[META_MAX_COPIES];
+    int n = 0, rc = ORC_ENOTFOUND;
+    for (int i = 0; i < nids && n < META_MAX_COPIES; i++) {
+        struct slot *s = slot_by_id(pl, ids[i]);
+        if (s) cand[n++] = s;
+    }
+    for (int i = 1; i < n; i++) /* fastest first */
+        for (int j = i; j > 0 && cand[j]->read_us < cand[j - 1]->read_us; j--) {
+            struct slot *t = cand[j];
+            cand[j] = cand[j - 1];
+            cand[j - 1] = t;
+        }
+    orc_fail(e, ORC_ENOTFOUND, "chunk %.16s...: no provider holding it is configured", name);
+    for (int i = 0; i < n; i++) {
+        orc_err ce = {0};
+        orc_buf_reset(out);
+        int64_t t0 = orc_monotonic_us();
+        rc = provider_get(cand[i]->p, name, 0, UINT64_MAX, out, &ce);
+        uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = cand[i]->read_us;
+        cand[i]->read_us = avg ? (avg * 7 + us) / 8 : us;
+        if (!rc) rc = verify(ctx, out, &ce);
+        if (!rc) return ORC_OK;
+        /* Push a bad provider back in the read order. */
+        cand[i]->read_us += 100000;
+        LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy",
+                 name, provider_name(cand[i]->p), ce.msg);
+        orc_fail(e, rc == ORC_ENOTFOUND ? ORC_ENOTFOUND : ORC_ECORRUPT,
+                 "chunk %.16s...: no good copy (last: provider %s: %s)", name,
+                 provider_name(cand[i]->p), ce.msg);
+    }
+    orc_buf_reset(out);
+    return e ? e->code : ORC_ECORRUPT;
+}
+
+int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc_err *e)
+{
+    int first = ORC_OK;
+    for (size_t i = 0; i < pl->n; i++) {
+        bool hit = nids == 0;
+        for (int k = 0; k < nids && !hit; k++) hit = pl->slots[i].id == ids[k];
+        if (!hit) continue;
+        orc_err de = {0};
+        int rc = provider_del(pl->slots[i].p, name, &de);
+        if (rc && rc != ORC_ENOTFOUND && !first) first = orc_fail(e, rc, "%s", de.msg);
+    }
+    return first;
+}

@@ -1,0 +1,65 @@
+/* Placement: which providers hold a chunk's copies, writing them in parallel,
+ * and reading a chunk from the best copy that verifies.
+ *
+ * Replication only in this slice (policy "replicate:N"): each chunk goes to N
+ * distinct providers chosen by rendezvous hashing on its name, so the spread
+ * is even and stable when providers are added. If a chosen provider fails the
+ * next one in rendezvous order is tried. Reads try copies fastest first (by a
+ * moving average of each provider's read latency), and a copy that is missing
+ * or fails verification is logged and skipped, never returned.
+ *
+ * Thread-safe; owns a small pool of I/O threads for parallel copies. */
+#ifndef ORC_PLACE_PLACE_H
+#define ORC_PLACE_PLACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provider/provider.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define PLACE_MAX_PROVIDERS 64
+
+typedef struct place place;
+
+typedef struct place_policy {
+    int copies; /* N in replicate:N */
+} place_policy;
+
+/* Parses "replicate:N" (1 <= N <= META_MAX_COPIES). */
+int place_policy_parse(const char *s, place_policy *out, orc_err *e);
+
+/* provs[i] has metadata id ids[i]. The place keeps the pointers (not owned)
+ * until place_free. ORC_EINVAL if fewer providers than copies. */
+int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place_policy *pol,
+              place **out, orc_err *e);
+void place_free(place *pl);
+
+int place_copies(const place *pl);
+size_t place_count(const place *pl);
+provider *place_provider(const place *pl, size_t i);
+
+/* Writes data under name to `copies` distinct providers, in parallel, each
+ * durably. Fills ids (room for META_MAX_COPIES) with the providers that hold a
+ * copy. Fails (after deleting any partial copies) if fewer than `copies`
+ * succeed. */
+int place_write(place *pl, const char *name, const uint8_t *data, size_t len, uint32_t *ids,
+                int *nids, orc_err *e);
+
+/* Verifies a sealed copy read from a provider: 0 if good, ORC_ECORRUPT if not.
+ * May transform out in place (e.g. decrypt). */
+typedef int (*place_verify_fn)(void *ctx, orc_buf *data, orc_err *e);
+
+/* Reads the copy of name from the providers in ids (fastest first) into out
+ * (reset first) and runs verify on it; a copy that is missing, fails to read
+ * or fails verify is logged and the next is tried. ORC_ECORRUPT/ORC_ENOTFOUND
+ * when no copy is good. */
+int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
+               void *ctx, orc_buf *out, orc_err *e);
+
+/* Deletes name from the providers in ids (or from every provider when nids is
+ * 0). Missing copies are fine. Returns the first hard error. */
+int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc_err *e);
+
+#endif

@@ -1,0 +1,325 @@
+/* Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+ * GetBucketLocation, ListObjects (v1) and ListObjectsV2. */
+#include "s3/s3_int.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3/xml.h"
+#include "util/alloc.h"
+#include "util/hex.h"
+#include "util/time.h"
+#include "util/uri.h"
+
+#define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+#define LIST_MAX_KEYS 1000
+
+void s3_owner_id(const meta_user *u, char out[65])
+{
+    uint8_t h[32];
+    unsigned n = 0;
+    char in[96];
+    int len = snprintf(in, sizeof(in), "orchard-user:%lld", (long long)u->id);
+    EVP_Digest(in, (size_t)len, h, &n, EVP_sha256(), NULL);
+    hex_encode(h, 32, out);
+}
+
+static void owner_xml(orc_buf *b, const meta_user *u)
+{
+    char id[65];
+    s3_owner_id(u, id);
+    xml_open(b, "Owner", NULL, NULL);
+    xml_elem(b, "ID", id, NULL);
+    xml_elem(b, "DisplayName", u->name, NULL);
+    xml_close(b, "Owner", NULL);
+}
+
+void s3_list_buckets(s3_req *r)
+{
+    meta_bucket *bs = NULL;
+    size_t n = 0;
+    orc_err e;
+    int rc = meta_bucket_list(r->svc->st->m, r->user.id, &bs, &n, &e);
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    xml_decl(&b, NULL);
+    xml_open(&b, "ListAllMyBucketsResult", S3_NS, NULL);
+    owner_xml(&b, &r->user);
+    xml_open(&b, "Buckets", NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        char when[32];
+        orc_time_iso8601(bs[i].created_ms, when);
+        xml_open(&b, "Bucket", NULL, NULL);
+        xml_elem(&b, "Name", bs[i].name, NULL);
+        xml_elem(&b, "CreationDate", when, NULL);
+        xml_close(&b, "Bucket", NULL);
+    }
+    xml_close(&b, "Buckets", NULL);
+    xml_close(&b, "ListAllMyBucketsResult", NULL);
+    free(bs);
+    s3_reply_xml(r, 200, &b);
+}
+
+/* The LocationConstraint of a CreateBucketConfiguration body, or the
+ * server's region when there is no body. */
+static int location_from_body(s3_req *r, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", r->svc->region);
+    if (r->body.len == 0) return 0;
+    xml_node *root;
+    orc_err e;
+    if (xml_parse((const char *)r->body.ptr, r->body.len, 100, &root, &e)) return -1;
+    int rc = -1;
+    if (strcmp(root->name, "CreateBucketConfiguration") == 0) {
+        xml_node *lc = xml_child(root, "LocationConstraint");
+        if (lc && lc->text_len < cap && lc->text_len) snprintf(out, cap, "%s", lc->text);
+        rc = 0;
+    }
+    xml_free(root);
+    return rc;
+}
+
+void s3_create_bucket(s3_req *r)
+{
+    char region[32];
+    orc_err e;
+    meta_bucket b;
+    if (r->auth.payload_sha256[0]) {
+        uint8_t h[32];
+        char hex[65];
+        unsigned n = 0;
+        EVP_Digest(r->body.ptr ? r->body.ptr : (uint8_t *)"", r->body.len, h, &n, EVP_sha256(),
+                   NULL);
+        hex_encode(h, 32, hex);
+        if (strcmp(hex, r->auth.payload_sha256) != 0)
+            return s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
+    }
+    if (!bucket_name_valid(r->bucket)) return s3_error(r, S3E_INVALID_BUCKET_NAME, NULL);
+    if (location_from_body(r, region, sizeof(region))) return s3_error(r, S3E_MALFORMED_XML, NULL);
+    int rc = meta_bucket_create(r->svc->st->m, r->bucket, r->user.id, region, &e);
+    if (rc == ORC_EEXISTS) {
+        if (meta_bucket_get(r->svc->st->m, r->bucket, &b, &e) == 0 && b.owner == r->user.id)
+            return s3_error(r, S3E_BUCKET_ALREADY_OWNED_BY_YOU, NULL);
+        return s3_error(r, S3E_BUCKET_ALREADY_EXISTS, NULL);
+    }
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+    char loc[80];
+    snprintf(loc, sizeof(loc), "/%s", r->bucket);
+    s3_reply_empty(r, 200);
+    http_add_header(r->rq, "Location", loc);
+}
+
+void s3_head_bucket(s3_req *r)
+{
+    meta_bucket b;
+    if (s3_bucket_for_owner(r, &b)) return;
+    s3_reply_empty(r, 200);
+    http_add_header(r->rq, "x-amz-bucket-region", b.region);
+}
+
+void s3_delete_bucket(s3_req *r)
+{
+    meta_bucket b;
+    orc_err e;
+    if (s3_bucket_for_owner(r, &b)) return;
+    int rc = meta_bucket_delete(r->svc->st->m, r->bucket, &e);
+    if (rc == ORC_ECONFLICT) return s3_error(r, S3E_BUCKET_NOT_EMPTY, NULL);
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+    s3_reply_empty(r, 204);
+}
+
+void s3_get_bucket_location(s3_req *r)
+{
+    meta_bucket b;
+    if (s3_bucket_for_owner(r, &b)) return;
+    orc_buf x;
+    orc_buf_init(&x, 0);
+    xml_decl(&x, NULL);
+    xml_open(&x, "LocationConstraint", S3_NS, NULL);
+    /* S3 answers an empty constraint for us-east-1. */
+    if (strcmp(b.region, "us-east-1") != 0) xml_text(&x, b.region, strlen(b.region), NULL);
+    xml_close(&x, "LocationConstraint", NULL);
+    s3_reply_xml(r, 200, &x);
+}
+
+/* ---- listing ---- */
+
+/* Continuation tokens are opaque to clients: base64 of a flag byte ('i' for
+ * inclusive, 'x' for exclusive) and the key to continue from. */
+static char *token_encode(const char *key, bool inclusive)
+{
+    size_t n = strlen(key) + 1;
+    char *raw = orc_malloc(n + 1);
+    raw[0] = inclusive ? 'i' : 'x';
+    memcpy(raw + 1, key, n - 1);
+    char *out = orc_malloc(4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, (unsigned char *)raw, (int)n);
+    free(raw);
+    return out;
+}
+
+static char *token_decode(const char *tok, bool *inclusive)
+{
+    size_t n = strlen(tok);
+    if (n == 0 || n % 4 || n > 4 * (META_KEY_MAX + 3)) return NULL;
+    unsigned char *raw = orc_malloc(n);
+    int m = EVP_DecodeBlock(raw, (const unsigned char *)tok, (int)n);
+    if (m < 1) {
+        free(raw);
+        return NULL;
+    }
+    while (m > 0 && n && tok[--n] == '=') m--; /* EVP_DecodeBlock counts padding */
+    if (m < 1 || (raw[0] != 'i' && raw[0] != 'x') || memchr(raw + 1, 0, (size_t)m - 1)) {
+        free(raw);
+        return NULL;
+    }
+    *inclusive = raw[0] == 'i';
+    char *key = orc_strndup((char *)raw + 1, (size_t)m - 1);
+    free(raw);
+    return key;
+}
+
+static void text_elem(orc_buf *b, const char *name, const char *v, bool url)
+{
+    if (!url) {
+        xml_elem(b, name, v, NULL);
+        return;
+    }
+    orc_buf enc;
+    orc_buf_init(&enc, 0);
+    orc_buf_append(&enc, "", 0, NULL);
+    uri_encode(&enc, v, strlen(v), true, NULL);
+    xml_elem(b, name, (const char *)enc.ptr, NULL);
+    orc_buf_dispose(&enc);
+}
+
+static int parse_max_keys(const char *s, size_t *out)
+{
+    size_t v = 0;
+    if (!s) return 0;
+    if (!*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        if (v < 100000) v = v * 10 + (size_t)(*s - '0');
+    }
+    *out = v > LIST_MAX_KEYS ? LIST_MAX_KEYS : v;
+    return 0;
+}
+
+struct list_q {
+    char *prefix, *delimiter, *start_after, *token, *marker, *max_keys, *encoding, *list_type;
+};
+
+static void list_q_free(struct list_q *q)
+{
+    free(q->prefix), free(q->delimiter), free(q->start_after), free(q->token);
+    free(q->marker), free(q->max_keys), free(q->encoding), free(q->list_type);
+}
+
+static void contents_xml(orc_buf *b, const meta_object *o, bool url)
+{
+    char when[32], etag[72];
+    orc_time_iso8601(o->mtime_ms, when);
+    snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
+    xml_open(b, "Contents", NULL, NULL);
+    text_elem(b, "Key", o->key, url);
+    xml_elem(b, "LastModified", when, NULL);
+    xml_elem(b, "ETag", etag, NULL);
+    xml_elemf(b, NULL, "Size", "%llu", (unsigned long long)o->size);
+    xml_elem(b, "StorageClass", "STANDARD", NULL);
+    xml_close(b, "Contents", NULL);
+}
+
+void s3_list_objects(s3_req *r)
+{
+    meta_bucket bk;
+    struct list_q q = {
+        s3_query_get(r, "prefix"),     s3_query_get(r, "delimiter"),
+        s3_query_get(r, "start-after"), s3_query_get(r, "continuation-token"),
+        s3_query_get(r, "marker"),     s3_query_get(r, "max-keys"),
+        s3_query_get(r, "encoding-type"), s3_query_get(r, "list-type"),
+    };
+    bool v2 = q.list_type && strcmp(q.list_type, "2") == 0, url = false;
+    object_list_args a = {q.prefix ? q.prefix : "", q.delimiter, NULL, false, LIST_MAX_KEYS};
+    object_list_result res = {0};
+    char *from = NULL;
+    orc_err e;
+    orc_buf b;
+    orc_buf_init(&b, 0);
+
+    if (s3_bucket_for_owner(r, &bk)) goto done;
+    if (q.list_type && !v2) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "Invalid list-type.");
+        goto done;
+    }
+    if (parse_max_keys(q.max_keys, &a.max_keys)) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "Provided max-keys not an integer or within integer range");
+        goto done;
+    }
+    if (q.encoding) {
+        if (strcmp(q.encoding, "url") != 0) {
+            s3_error(r, S3E_INVALID_ARGUMENT, "Invalid Encoding Method specified in Request");
+            goto done;
+        }
+        url = true;
+    }
+    if (v2 && q.token) {
+        if (!(from = token_decode(q.token, &a.start_inclusive))) {
+            s3_error(r, S3E_INVALID_ARGUMENT, "The continuation token provided is incorrect");
+            goto done;
+        }
+        a.start = from;
+    } else if (v2 && q.start_after && *q.start_after) {
+        a.start = q.start_after;
+    } else if (!v2 && q.marker && *q.marker) {
+        a.start = q.marker;
+    }
+    int rc = object_list(r->svc->st, bk.id, &a, &res, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+        goto done;
+    }
+
+    xml_decl(&b, NULL);
+    xml_open(&b, "ListBucketResult", S3_NS, NULL);
+    xml_elem(&b, "Name", r->bucket, NULL);
+    text_elem(&b, "Prefix", a.prefix, url);
+    if (v2) {
+        if (q.start_after) text_elem(&b, "StartAfter", q.start_after, url);
+        if (q.token) xml_elem(&b, "ContinuationToken", q.token, NULL);
+        xml_elemf(&b, NULL, "KeyCount", "%zu", res.n);
+    } else {
+        text_elem(&b, "Marker", q.marker ? q.marker : "", url);
+    }
+    xml_elemf(&b, NULL, "MaxKeys", "%zu", a.max_keys);
+    if (q.delimiter && *q.delimiter) text_elem(&b, "Delimiter", q.delimiter, url);
+    if (url) xml_elem(&b, "EncodingType", "url", NULL);
+    xml_elem(&b, "IsTruncated", res.truncated ? "true" : "false", NULL);
+    if (res.truncated && v2) {
+        char *tok = token_encode(res.next, res.next_inclusive);
+        xml_elem(&b, "NextContinuationToken", tok, NULL);
+        free(tok);
+    } else if (res.truncated && q.delimiter && *q.delimiter && res.n) {
+        /* v1 gives NextMarker only with a delimiter: the last key or prefix. */
+        object_list_entry *last = &res.entries[res.n - 1];
+        text_elem(&b, "NextMarker", last->is_prefix ? last->prefix : last->obj.key, url);
+    }
+    for (size_t i = 0; i < res.n; i++)
+        if (!res.entries[i].is_prefix) contents_xml(&b, &res.entries[i].obj, url);
+    for (size_t i = 0; i < res.n; i++) {
+        if (!res.entries[i].is_prefix) continue;
+        xml_open(&b, "CommonPrefixes", NULL, NULL);
+        text_elem(&b, "Prefix", res.entries[i].prefix, url);
+        xml_close(&b, "CommonPrefixes", NULL);
+    }
+    xml_close(&b, "ListBucketResult", NULL);
+    s3_reply_xml(r, 200, &b);
+done:
+    orc_buf_dispose(&b);
+    object_list_result_dispose(&res);
+    free(from);
+    list_q_free(&q);
+}

@@ -1,0 +1,276 @@
+/* The S3 front: one routing table, request life cycle, SigV4 authentication
+ * and the bucket/key split for path-style and virtual-hosted-style URLs. */
+#include "s3/s3_int.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "chunk/seal.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/uri.h"
+
+/* Most specific first: a route with a subresource wins over one without. */
+static const struct s3_route routes[] = {
+    {"GET", S3_T_SERVICE, NULL, s3_list_buckets, NULL, S3_BODY_NONE},
+    {"GET", S3_T_BUCKET, "location", s3_get_bucket_location, NULL, S3_BODY_NONE},
+    {"GET", S3_T_BUCKET, NULL, s3_list_objects, NULL, S3_BODY_NONE},
+    {"PUT", S3_T_BUCKET, NULL, NULL, s3_create_bucket, S3_BODY_XML},
+    {"HEAD", S3_T_BUCKET, NULL, s3_head_bucket, NULL, S3_BODY_NONE},
+    {"DELETE", S3_T_BUCKET, NULL, s3_delete_bucket, NULL, S3_BODY_NONE},
+    {"PUT", S3_T_OBJECT, NULL, s3_put_object_begin, s3_put_object_end, S3_BODY_STREAM},
+    {"GET", S3_T_OBJECT, NULL, s3_get_object, NULL, S3_BODY_NONE},
+    {"HEAD", S3_T_OBJECT, NULL, s3_head_object, NULL, S3_BODY_NONE},
+    {"DELETE", S3_T_OBJECT, NULL, s3_delete_object, NULL, S3_BODY_NONE},
+};
+
+/* Subresources S3 has that this server does not implement yet: answered with
+ * NotImplemented rather than mistaken for the plain operation. */
+static const char *const unimplemented[] = {
+    "acl", "cors", "delete", "encryption", "lifecycle", "logging", "notification",
+    "object-lock", "policy", "replication", "requestPayment", "tagging", "uploadId",
+    "uploads", "versioning", "versions", "website", "accelerate", "analytics", "inventory",
+    "metrics", "ownershipControls", "publicAccessBlock", "intelligent-tiering", "retention",
+    "legal-hold", "torrent", "restore", "select", "attributes", "partNumber",
+};
+
+/* ---- query ---- */
+
+static int query_find(const char *q, const char *name, const char **val, size_t *vlen)
+{
+    size_t n = strlen(name);
+    while (*q) {
+        const char *amp = strchr(q, '&'), *end = amp ? amp : q + strlen(q);
+        const char *eq = memchr(q, '=', (size_t)(end - q));
+        const char *kend = eq ? eq : end;
+        if ((size_t)(kend - q) == n && memcmp(q, name, n) == 0) {
+            *val = eq ? eq + 1 : end;
+            *vlen = eq ? (size_t)(end - eq - 1) : 0;
+            return 1;
+        }
+        q = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+bool s3_query_has(const s3_req *r, const char *name)
+{
+    const char *v;
+    size_t n;
+    return query_find(r->rq->query, name, &v, &n);
+}
+
+char *s3_query_get(const s3_req *r, const char *name)
+{
+    const char *v;
+    size_t n;
+    orc_buf b;
+    if (!query_find(r->rq->query, name, &v, &n)) return NULL;
+    orc_buf_init(&b, 0);
+    /* Query strings from forms use '+' for space; S3 clients encode spaces as
+     * %20, and S3 itself reads '+' in a query value as a space. */
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '+') {
+            orc_buf_append(&b, "%20", 3, NULL);
+        } else {
+            orc_buf_append(&b, v + i, 1, NULL);
+        }
+    }
+    orc_buf out;
+    orc_buf_init(&out, 0);
+    orc_buf_append(&out, "", 0, NULL);
+    int rc = uri_decode(&out, (const char *)b.ptr ? (const char *)b.ptr : "", b.len, NULL);
+    orc_buf_dispose(&b);
+    if (rc) {
+        orc_buf_dispose(&out);
+        return orc_strdup(""); /* undecodable: treated as given but empty */
+    }
+    return (char *)orc_buf_take(&out, NULL);
+}
+
+/* ---- target ---- */
+
+static char *decode(const char *s, size_t n)
+{
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    orc_buf_append(&b, "", 0, NULL);
+    if (uri_decode(&b, s, n, NULL)) {
+        orc_buf_dispose(&b);
+        return NULL;
+    }
+    return (char *)orc_buf_take(&b, NULL);
+}
+
+/* Splits the request into bucket and key. Virtual-hosted-style when the Host
+ * is BUCKET.<domain>, path-style otherwise. */
+static enum s3_error parse_target(s3_req *r)
+{
+    const char *path = r->rq->path, *host = http_header(r->rq, "Host");
+    const char *dom = r->svc->domain;
+    if (*path != '/') return S3E_INVALID_REQUEST;
+    path++;
+    if (dom && *dom && host) {
+        size_t hl = strcspn(host, ":"), dl = strlen(dom);
+        if (hl > dl + 1 && host[hl - dl - 1] == '.' && strncasecmp(host + hl - dl, dom, dl) == 0) {
+            r->bucket = orc_strndup(host, hl - dl - 1);
+            for (char *c = r->bucket; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+            if (*path && !(r->key = decode(path, strlen(path)))) return S3E_INVALID_REQUEST;
+            return S3E_NONE;
+        }
+    }
+    if (!*path) return S3E_NONE;
+    const char *slash = strchr(path, '/');
+    size_t bl = slash ? (size_t)(slash - path) : strlen(path);
+    if (!(r->bucket = decode(path, bl))) return S3E_INVALID_REQUEST;
+    if (slash && slash[1] && !(r->key = decode(slash + 1, strlen(slash + 1))))
+        return S3E_INVALID_REQUEST;
+    return S3E_NONE;
+}
+
+static const struct s3_route *route_find(s3_req *r, bool *known_method)
+{
+    int target = r->key ? S3_T_OBJECT : r->bucket ? S3_T_BUCKET : S3_T_SERVICE;
+    *known_method = false;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct s3_route *rt = &routes[i];
+        if (rt->target != target || strcmp(rt->method, r->rq->method) != 0) continue;
+        *known_method = true;
+        if (rt->subresource && !s3_query_has(r, rt->subresource)) continue;
+        return rt;
+    }
+    return NULL;
+}
+
+static const char *unimplemented_subresource(s3_req *r)
+{
+    for (size_t i = 0; i < sizeof(unimplemented) / sizeof(unimplemented[0]); i++)
+        if (s3_query_has(r, unimplemented[i])) return unimplemented[i];
+    return NULL;
+}
+
+/* ---- auth ---- */
+
+static int secret_lookup(void *ctx, const char *access_key, char *secret, size_t cap)
+{
+    s3_req *r = ctx;
+    orc_err e;
+    uint8_t plain[256];
+    if (meta_user_by_key(r->svc->st->m, access_key, &r->user, &e)) return ORC_ENOTFOUND;
+    size_t n = r->user.secret_sealed_len;
+    if (n < SEAL_SECRET_OVERHEAD || n - SEAL_SECRET_OVERHEAD >= cap ||
+        seal_secret_open(r->svc->st->keys, r->user.secret_sealed, n, plain, &e)) {
+        LOG_ERROR("user %s: stored secret cannot be opened (wrong master secret?)", r->user.name);
+        return ORC_ENOTFOUND;
+    }
+    memcpy(secret, plain, n - SEAL_SECRET_OVERHEAD);
+    secret[n - SEAL_SECRET_OVERHEAD] = 0;
+    return ORC_OK;
+}
+
+struct hdrs {
+    s3_header *v;
+    size_t n, cap;
+};
+
+static int collect_header(void *ctx, const char *name, const char *value)
+{
+    struct hdrs *h = ctx;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 32;
+        h->v = orc_realloc(h->v, h->cap * sizeof(*h->v));
+    }
+    h->v[h->n++] = (s3_header){name, value};
+    return 0;
+}
+
+static enum s3_error authenticate(s3_req *r, orc_err *e)
+{
+    struct hdrs h = {0};
+    http_headers_each(r->rq, collect_header, &h);
+    sigv4_request sr = {r->rq->method, r->rq->path, r->rq->query, h.v, h.n, time(NULL)};
+    enum s3_error err = sigv4_verify(&sr, secret_lookup, r, &r->auth, e);
+    free(h.v);
+    if (err == S3E_NONE && r->auth.anonymous) {
+        orc_fail(e, ORC_EAUTH, "Access Denied");
+        return S3E_ACCESS_DENIED;
+    }
+    return err;
+}
+
+/* ---- life cycle ---- */
+
+static void begin(void *ctx, http_req *rq)
+{
+    s3_req *r = orc_calloc(1, sizeof(*r));
+    orc_err e = {0};
+    bool known;
+    r->svc = ctx;
+    r->rq = rq;
+    rq->app = r;
+    orc_buf_init(&r->body, S3_MAX_XML_BODY);
+
+    enum s3_error err = parse_target(r);
+    if (err) return s3_error(r, err, "The request target is not a valid path.");
+    if ((err = authenticate(r, &e))) return s3_error(r, err, e.msg[0] ? e.msg : NULL);
+    if (r->key && strlen(r->key) > META_KEY_MAX) return s3_error(r, S3E_KEY_TOO_LONG, NULL);
+    r->route = route_find(r, &known);
+    const char *sub = unimplemented_subresource(r);
+    if (sub && (!r->route || !r->route->subresource)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "The '%s' subresource is not implemented.", sub);
+        return s3_error(r, S3E_NOT_IMPLEMENTED, msg);
+    }
+    if (!r->route) return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
+    if (r->auth.payload_streaming)
+        return s3_error(r, S3E_NOT_IMPLEMENTED, "aws-chunked (STREAMING-*) payloads are not "
+                                                "supported yet; send a signed or unsigned payload.");
+    if (r->route->begin) r->route->begin(r);
+}
+
+static int body(void *ctx, http_req *rq, const uint8_t *data, size_t len)
+{
+    s3_req *r = rq->app;
+    if (!r->route || r->body_rc) return -1;
+    if (r->put) {
+        r->body_rc = object_put_write(r->put, data, len, &r->body_err);
+    } else if (r->route->body == S3_BODY_XML) {
+        r->body_rc = orc_buf_append(&r->body, data, len, &r->body_err);
+    }
+    return r->body_rc;
+}
+
+static void end(void *ctx, http_req *rq)
+{
+    s3_req *r = rq->app;
+    if (r->body_rc == ORC_ENOSPC && !r->put)
+        return s3_error(r, S3E_MALFORMED_XML, "The request body is too large.");
+    if (r->route && r->route->end) return r->route->end(r);
+    if (!rq->resp) s3_error(r, S3E_INTERNAL_ERROR, NULL);
+}
+
+static void done(void *ctx, http_req *rq)
+{
+    s3_req *r = rq->app;
+    if (!r) return;
+    object_put_free(r->put);
+    orc_buf_dispose(&r->body);
+    free(r->bucket);
+    free(r->key);
+    OPENSSL_cleanse(&r->auth, sizeof(r->auth));
+    free(r);
+    rq->app = NULL;
+}
+
+void s3_http_app(s3_service *svc, http_app *app)
+{
+    app->ctx = svc;
+    app->begin = begin;
+    app->body = body;
+    app->end = end;
+    app->done = done;
+}

@@ -1,0 +1,68 @@
+/* S3 replies: the error XML document and small helpers for XML bodies. */
+#include "s3/s3_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3/xml.h"
+#include "util/log.h"
+
+void s3_reply_xml(s3_req *r, unsigned status, orc_buf *b)
+{
+    size_t len;
+    uint8_t *p = orc_buf_take(b, &len);
+    http_respond(r->rq, status, "application/xml", p, len);
+}
+
+void s3_reply_empty(s3_req *r, unsigned status)
+{
+    http_respond(r->rq, status, NULL, NULL, 0);
+}
+
+void s3_error(s3_req *r, enum s3_error code, const char *msg)
+{
+    const struct s3_error_info *info = s3_error_get(code);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    xml_decl(&b, NULL);
+    xml_open(&b, "Error", NULL, NULL);
+    xml_elem(&b, "Code", info->code, NULL);
+    xml_elem(&b, "Message", msg && *msg ? msg : info->message, NULL);
+    if (r->bucket) xml_elem(&b, "BucketName", r->bucket, NULL);
+    if (r->key) xml_elem(&b, "Key", r->key, NULL);
+    xml_elem(&b, "Resource", r->rq->path, NULL);
+    xml_elem(&b, "RequestId", r->rq->request_id, NULL);
+    xml_close(&b, "Error", NULL);
+    if (info->status >= 500)
+        LOG_WARN("request %s %s %s: %s: %s", r->rq->request_id, r->rq->method, r->rq->path,
+                 info->code, msg ? msg : info->message);
+    s3_reply_xml(r, (unsigned)info->status, &b);
+}
+
+void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound)
+{
+    switch (code) {
+    case ORC_ENOTFOUND: return s3_error(r, notfound, NULL);
+    case ORC_ETRANSIENT: return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
+    case ORC_EBUSY: return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
+    default:
+        LOG_ERROR("request %s %s %s: %s", r->rq->request_id, r->rq->method, r->rq->path,
+                  e ? e->msg : orc_code_name(code));
+        return s3_error(r, S3E_INTERNAL_ERROR, NULL);
+    }
+}
+
+int s3_bucket_for_owner(s3_req *r, meta_bucket *b)
+{
+    orc_err e;
+    int rc = meta_bucket_get(r->svc->st->m, r->bucket, b, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+        return -1;
+    }
+    if (b->owner != r->user.id) {
+        s3_error(r, S3E_ACCESS_DENIED, NULL);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+/* The S3 front: routes requests, authenticates them with SigV4, runs the
+ * bucket and object operations and answers in S3's XML. */
+#ifndef ORC_S3_S3_H
+#define ORC_S3_S3_H
+
+#include "http/http.h"
+#include "object/object.h"
+
+typedef struct s3_service {
+    store *st;
+    const char *region; /* answered by GetBucketLocation; default us-east-1 */
+    const char *domain; /* virtual-hosted-style: BUCKET.domain; NULL: path-style only */
+} s3_service;
+
+/* Fills app with the S3 front's callbacks over svc (kept by pointer). */
+void s3_http_app(s3_service *svc, http_app *app);
+
+#endif

@@ -1,0 +1,70 @@
+/* Shared between the S3 front's files; not for other layers. */
+#ifndef ORC_S3_S3_INT_H
+#define ORC_S3_S3_INT_H
+
+#include "s3/errors.h"
+#include "s3/s3.h"
+#include "s3/sigv4.h"
+#include "util/buf.h"
+
+#define S3_MAX_XML_BODY (1u << 20) /* request bodies parsed as XML */
+
+/* Per-request state. */
+typedef struct s3_req {
+    s3_service *svc;
+    http_req *rq;
+    const struct s3_route *route;
+    char *bucket; /* decoded; NULL for the service */
+    char *key;    /* decoded; NULL for a bucket */
+    meta_user user;
+    sigv4_result auth;
+    orc_buf body;    /* small bodies (XML) */
+    object_put *put; /* PutObject in progress */
+    int body_rc;     /* first failure while receiving */
+    orc_err body_err;
+} s3_req;
+
+typedef void s3_handler(s3_req *r);
+
+struct s3_route {
+    const char *method;
+    int target;            /* S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT */
+    const char *subresource; /* query parameter that selects it, or NULL */
+    s3_handler *begin;     /* runs when headers are in (may answer) */
+    s3_handler *end;       /* runs when the body is in */
+    int body;              /* S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM */
+};
+
+enum { S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT };
+enum { S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM };
+
+/* ---- replies (reply.c) ---- */
+/* Sends the S3 error XML; msg NULL uses the table's message. */
+void s3_error(s3_req *r, enum s3_error code, const char *msg);
+/* Maps an orc code from a lower layer to an S3 error and sends it;
+ * notfound says which NoSuch* an ORC_ENOTFOUND means. */
+void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound);
+/* Sends an XML body built in b (taken over). */
+void s3_reply_xml(s3_req *r, unsigned status, orc_buf *b);
+void s3_reply_empty(s3_req *r, unsigned status);
+
+/* ---- query arguments (front.c) ---- */
+/* Decoded value of a query parameter (owned by the caller: free()), or NULL.
+ * A parameter without '=' has the value "". */
+char *s3_query_get(const s3_req *r, const char *name);
+bool s3_query_has(const s3_req *r, const char *name);
+
+/* Looks up the request's bucket; answers NoSuchBucket / AccessDenied itself
+ * and returns non-zero when it did. */
+int s3_bucket_for_owner(s3_req *r, meta_bucket *b);
+
+/* ---- operations ---- */
+s3_handler s3_list_buckets, s3_create_bucket, s3_head_bucket, s3_delete_bucket,
+    s3_get_bucket_location, s3_list_objects;
+s3_handler s3_put_object_begin, s3_put_object_end, s3_get_object, s3_head_object,
+    s3_delete_object;
+
+/* An S3 canonical user ID for a user (64 hex chars + NUL). */
+void s3_owner_id(const meta_user *u, char out[65]);
+
+#endif
