@@ -1113,7 +1113,7 @@ static int object_drop(struct conn *c, int64_t id, orc_err *e)
  * manifest, checking that the chunks tile [0, size). */
 static int manifest_add(struct conn *c, int64_t obj, const meta_object_new *o, orc_err *e)
 {
-    sqlite3_stmt *ref, *add;
+    sqlite3_stmt *ref = NULL, *add = NULL;
     uint64_t end = 0;
     int rc = stmt(c, ST_CHUNK_REF, &ref, e);
     if (!rc) rc = stmt(c, ST_MANIFEST_ADD, &add, e);

@@ -81,6 +81,7 @@ static void piece_free(struct piece *p)
 static void *reader_main(void *arg)
 {
     object_reader *r = arg;
+    pthread_setname_np(pthread_self(), "orc-get-read");
     for (size_t i = r->idx; i < r->end; i++) {
         struct piece *p = fetch(r, i);
         int rc = p->rc;

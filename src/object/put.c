@@ -156,6 +156,7 @@ static void sealed_free(struct sealed *sc)
 static void *writer_main(void *arg)
 {
     object_put *w = arg;
+    pthread_setname_np(pthread_self(), "orc-put-write");
     struct sealed *sc;
     while ((sc = orc_queue_pop(&w->sealed))) {
         orc_err e = {0};
@@ -198,6 +199,7 @@ static void *sealer_main(void *arg)
     orc_err e = {0};
     int rc = 0;
 
+    pthread_setname_np(pthread_self(), "orc-put-seal");
     cdc_init(&c, &w->s->cdc);
     orc_buf_init(&sb, 0);
     orc_buf_reserve(&sb, 2 * (size_t)w->s->cdc.max + PUT_BLOCK, NULL);

@@ -70,6 +70,7 @@ static void *io_main(void *arg)
 {
     place *pl = arg;
     struct job *j;
+    pthread_setname_np(pthread_self(), "orc-io");
     while ((j = orc_queue_pop(&pl->jobs))) {
         j->rc = provider_put(j->slot->p, j->name, j->data, j->len, &j->err);
         pthread_mutex_lock(&j->latch->mu);

@@ -1,0 +1,63 @@
+"""What the fs providers hold: chunk files at <root>/chunks/xx/yy/<64 hex>.
+
+Tests count these files to check dedup and garbage collection, and damage
+them to check that a bad copy is skipped."""
+
+import os
+import re
+import time
+
+CHUNK_NAME = re.compile(r"^[0-9a-f]{64}$")
+SEAL_OVERHEAD = 28  # sealed chunk = 12-byte header + ciphertext + 16-byte tag
+
+
+def chunk_files(roots):
+    """{path: size} of every chunk file under every provider root."""
+    found = {}
+    for root in roots:
+        base = os.path.join(root, "chunks")
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if CHUNK_NAME.match(name):
+                    path = os.path.join(dirpath, name)
+                    try:
+                        found[path] = os.path.getsize(path)
+                    except FileNotFoundError:  # removed by GC while we walked
+                        pass
+    return found
+
+
+def chunk_names(roots):
+    """{chunk name: [paths of its copies]}."""
+    names = {}
+    for path in chunk_files(roots):
+        names.setdefault(os.path.basename(path), []).append(path)
+    return names
+
+
+def total_bytes(roots):
+    return sum(chunk_files(roots).values())
+
+
+def flip_middle_byte(path):
+    """XORs one byte in the middle of the file (inside the ciphertext)."""
+    size = os.path.getsize(path)
+    assert size > 0, path
+    pos = size // 2
+    with open(path, "r+b") as f:
+        f.seek(pos)
+        b = f.read(1)
+        f.seek(pos)
+        f.write(bytes([b[0] ^ 0x5A]))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def wait_until(pred, timeout, interval=0.25):
+    """Polls pred() until it returns true or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
