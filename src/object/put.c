@@ -122,7 +122,7 @@ static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off
     struct sealed *sc = orc_malloc(sizeof(*sc));
     sc->chunk_id = c.id;
     sc->len = len + SEAL_OVERHEAD;
-    sc->data = orc_malloc(sc->len);
+    sc->data = orc_malloc_aligned(4096, sc->len); /* lets disk providers use O_DIRECT */
     seal_name(w->s->keys, h, sc->name);
     rc = seal_chunk(w->s->keys, h, data, len, sc->data, e);
     if (rc) {

@@ -24,6 +24,12 @@
 /* "aa/bb/" + name + NUL */
 #define FS_REL_MAX (6 + FS_NAME_MAX + 1)
 #define FS_TMP_TRIES 8
+/* Large chunks are written with O_DIRECT: on the machines measured here a
+ * page-cache write of 1 GiB costs 2.4 s of kernel CPU and a direct one 0.1 s
+ * (docs/benchmarks.md), and every chunk is fsynced at once anyway, so the
+ * cache would only hold bytes that are already durable. */
+#define FS_DIRECT_ALIGN 4096
+#define FS_DIRECT_MIN (256u * 1024)
 
 typedef struct fs_provider {
     provider base; /* first: provider.c casts */
@@ -123,6 +129,33 @@ static int open_tmp(fs_provider *f, char *tmp, size_t tmpsz) {
     return -1;
 }
 
+/* Writes data[0..len) to the new, empty file fd: O_DIRECT for the aligned
+ * body and a zero-padded last block then cut back with ftruncate, or plain
+ * buffered writes when the buffer is unaligned, small, or the filesystem
+ * refuses O_DIRECT (tmpfs). */
+static int write_data(int fd, const uint8_t *data, size_t len) {
+    if (len < FS_DIRECT_MIN || (uintptr_t)data % FS_DIRECT_ALIGN ||
+        fcntl(fd, F_SETFL, O_DIRECT) < 0)
+        return write_all(fd, data, len);
+    size_t body = len & ~(size_t)(FS_DIRECT_ALIGN - 1), tail = len - body;
+    void *blk = NULL;
+    int rc = write_all(fd, data, body);
+    if (rc == 0 && tail) {
+        if (posix_memalign(&blk, FS_DIRECT_ALIGN, FS_DIRECT_ALIGN)) return -1;
+        memcpy(blk, data + body, tail);
+        memset((uint8_t *)blk + tail, 0, FS_DIRECT_ALIGN - tail);
+        rc = write_all(fd, blk, FS_DIRECT_ALIGN);
+        free(blk);
+        if (rc == 0) rc = ftruncate(fd, (off_t)len);
+    }
+    if (rc < 0 && errno == EINVAL) { /* alignment the device does not take: start over */
+        if (fcntl(fd, F_SETFL, 0) < 0 || ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+            return -1;
+        return write_all(fd, data, len);
+    }
+    return rc;
+}
+
 static int fs_put(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e) {
     fs_provider *f = (fs_provider *)p;
     int rc = check_name(f, name, e);
@@ -134,7 +167,7 @@ static int fs_put(provider *p, const char *name, const uint8_t *data, size_t len
     if (fd < 0) return io_fail(f, e, errno, what, name);
 
     what = "write";
-    if (write_all(fd, data, len) < 0) goto fail;
+    if (write_data(fd, data, len) < 0) goto fail;
     /* fdatasync covers the data and the size, all a new file needs. */
     what = "fsync";
     if (f->fsync && fdatasync(fd) < 0) goto fail;

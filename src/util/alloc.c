@@ -32,6 +32,13 @@ void *orc_realloc(void *p, size_t n)
     return q;
 }
 
+void *orc_malloc_aligned(size_t align, size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, align, n ? n : 1)) oom(n);
+    return p;
+}
+
 char *orc_strdup(const char *s)
 {
     return orc_strndup(s, strlen(s));

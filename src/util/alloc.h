@@ -9,6 +9,9 @@
 void *orc_malloc(size_t n);
 void *orc_calloc(size_t count, size_t size);
 void *orc_realloc(void *p, size_t n);
+/* n bytes aligned to align (a power of two, multiple of sizeof(void *));
+ * free with free(). For buffers that may go to O_DIRECT I/O. */
+void *orc_malloc_aligned(size_t align, size_t n);
 char *orc_strdup(const char *s);
 char *orc_strndup(const char *s, size_t n);
 
