@@ -223,6 +223,7 @@ static const char *const sql[ST_COUNT] = {
 /* One connection, used by one thread at a time. */
 struct conn {
     sqlite3 *db;
+    bool lazy; /* synchronous = NORMAL for the current transaction */
     sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept until close */
     struct conn *next;          /* in the idle list */
 };
@@ -239,7 +240,13 @@ struct meta {
     pthread_mutex_t wmu;
 };
 
-enum { TX_READ, TX_WRITE };
+/* TX_WRITE_LAZY commits without fsyncing the log (synchronous = NORMAL). It
+ * is for chunk bookkeeping (claim, commit, abandon) only: the object version
+ * switch that references those rows is a TX_WRITE, whose fsync of the
+ * append-only log makes every earlier commit durable with it. A crash can
+ * lose a lazy commit whose object never committed; its copies are then
+ * orphans on the providers (space, never wrong data). */
+enum { TX_READ, TX_WRITE, TX_WRITE_LAZY };
 
 static const char *state_name(int state)
 {
@@ -487,10 +494,17 @@ static void release(meta *m, struct conn *c)
 static int tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
-    if (mode == TX_WRITE) pthread_mutex_lock(&m->wmu);
-    int rc = stmt(c, mode == TX_WRITE ? ST_BEGIN_WRITE : ST_BEGIN, &s, e);
+    int rc = ORC_OK;
+    if (mode != TX_READ) pthread_mutex_lock(&m->wmu);
+    if (mode != TX_READ && c->lazy != (mode == TX_WRITE_LAZY)) {
+        c->lazy = mode == TX_WRITE_LAZY;
+        if (sqlite3_exec(c->db, c->lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(c->db, SQLITE_ERROR, "set synchronous", e);
+    }
+    if (!rc) rc = stmt(c, mode == TX_READ ? ST_BEGIN : ST_BEGIN_WRITE, &s, e);
     if (!rc) rc = run(c, s, "begin", e);
-    if (rc && mode == TX_WRITE) pthread_mutex_unlock(&m->wmu);
+    if (rc && mode != TX_READ) pthread_mutex_unlock(&m->wmu);
     return rc;
 }
 
@@ -507,7 +521,7 @@ static int tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e)
         reset_all(c);
         if (stmt(c, ST_ROLLBACK, &s, NULL) == ORC_OK) run(c, s, "rollback", NULL);
     }
-    if (mode == TX_WRITE) pthread_mutex_unlock(&m->wmu);
+    if (mode != TX_READ) pthread_mutex_unlock(&m->wmu);
     return rc;
 }
 
@@ -988,9 +1002,9 @@ int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32
     struct conn *c;
     int rc = acquire(m, &c, e);
     if (rc) return rc;
-    if (!(rc = tx_begin(m, c, TX_WRITE, e))) {
+    if (!(rc = tx_begin(m, c, TX_WRITE_LAZY, e))) {
         rc = chunk_claim(c, hash, plain_len, sealed_len, format, key_version, out, is_new, e);
-        rc = tx_end(m, c, TX_WRITE, rc, e);
+        rc = tx_end(m, c, TX_WRITE_LAZY, rc, e);
     }
     release(m, c);
     return rc;
@@ -1027,8 +1041,8 @@ int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int 
     struct conn *c;
     int rc = acquire(m, &c, e);
     if (rc) return rc;
-    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
-        rc = tx_end(m, c, TX_WRITE, chunk_commit(c, chunk_id, providers, n, e), e);
+    if (!(rc = tx_begin(m, c, TX_WRITE_LAZY, e)))
+        rc = tx_end(m, c, TX_WRITE_LAZY, chunk_commit(c, chunk_id, providers, n, e), e);
     release(m, c);
     return rc;
 }
@@ -1050,8 +1064,8 @@ static int chunk_drop_tx(meta *m, int64_t id, int state, orc_err *e)
     struct conn *c;
     int rc = acquire(m, &c, e);
     if (rc) return rc;
-    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
-        rc = tx_end(m, c, TX_WRITE, chunk_drop(c, id, state, e), e);
+    if (!(rc = tx_begin(m, c, TX_WRITE_LAZY, e)))
+        rc = tx_end(m, c, TX_WRITE_LAZY, chunk_drop(c, id, state, e), e);
     release(m, c);
     return rc;
 }

@@ -9,6 +9,9 @@ static const struct {
     provider_open_fn *open;
 } kinds[] = {
     {"fs", provider_fs_open},
+    {"azure", provider_azure_open},
+    {"s3", provider_s3_open},
+    {"gcs", provider_gcs_open},
 };
 
 const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
@@ -30,7 +33,8 @@ int provider_open(const char *type, const char *name, const provider_kv *kv, siz
         snprintf((*out)->name, sizeof((*out)->name), "%s", name);
         return ORC_OK;
     }
-    return orc_fail(e, ORC_EINVAL, "provider %s: unknown type '%s' (known: fs)", name, type);
+    return orc_fail(e, ORC_EINVAL, "provider %s: unknown type '%s' (known: fs, s3, gcs, azure)", name,
+                    type);
 }
 
 void provider_free(provider *p)

@@ -30,5 +30,8 @@ typedef int provider_open_fn(const char *name, const provider_kv *kv, size_t nkv
                              orc_err *e);
 
 provider_open_fn provider_fs_open;
+provider_open_fn provider_azure_open;
+provider_open_fn provider_s3_open;
+provider_open_fn provider_gcs_open;
 
 #endif
