@@ -52,7 +52,8 @@ int seal_chunk(const seal_keys *k, const uint8_t h[32], const uint8_t *plain, si
                uint8_t *out, orc_err *e);
 
 /* Decrypts and authenticates a sealed chunk. out must hold
- * sealed_len - SEAL_OVERHEAD bytes; *plain_len gets the length.
+ * sealed_len - SEAL_OVERHEAD bytes, and may be sealed + SEAL_HEADER_LEN to
+ * decrypt in place; *plain_len gets the length.
  * ORC_ECORRUPT if the format, length or tag is wrong (a bad or foreign copy).
  * Keys for other key versions are not known yet: ORC_ECORRUPT names it. */
 int seal_open(const seal_keys *k, const uint8_t h[32], const uint8_t *sealed, size_t sealed_len,

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
@@ -130,6 +131,10 @@ int cli_serve(int argc, char **argv)
         return 2;
     }
     orc_log_set_level(log_level(c.log_level));
+    /* Chunk-sized buffers are pooled per request; when a request ends they go
+     * back to the system. A fixed mmap threshold stops glibc from raising it
+     * after the first free and keeping those megabytes in per-thread arenas. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     /* Signals go to sigwait below, never to a worker thread. */
     sigset_t sigs;

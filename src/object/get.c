@@ -1,5 +1,7 @@
-/* GET: reads the chunks overlapping a range, verifying and decrypting each,
- * with a reader thread fetching ahead of the sender for multi-chunk reads. */
+/* GET: reads the chunks overlapping a range, verifying and decrypting each.
+ * Up to READ_AHEAD chunks are fetched at once on the placement layer's I/O
+ * threads, in order of need, so the sender finds the next chunk ready and a
+ * slow single read does not stall the stream. */
 #include "object/object.h"
 
 #include <pthread.h>
@@ -8,101 +10,135 @@
 
 #include "util/alloc.h"
 #include "util/log.h"
-#include "util/queue.h"
 
-#define READ_AHEAD 2
-#define PIECES (READ_AHEAD + 2) /* ready queue, one being filled, one being sent */
+#define READ_AHEAD 3
 
+/* One chunk being fetched or sent. Its one buffer holds the sealed copy, then
+ * (decrypted in place) the plaintext at buf.ptr + SEAL_HEADER_LEN; the buffer
+ * is reused for later chunks, since fresh multi-MiB buffers cost a page fault
+ * and a page clear per 4 KiB, more than the decryption. */
 struct piece {
+    object_reader *r;
+    size_t idx; /* extent */
     int rc;
     orc_err err;
-    uint64_t off; /* object offset of plain.ptr[0] */
-    orc_buf plain;
+    uint64_t off;    /* object offset of the first plaintext byte */
+    const uint8_t *plain;
+    size_t plain_len;
+    orc_buf buf;
+    bool done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
 };
 
 struct object_reader {
     store *s;
     meta_extent *ext;
-    size_t next;
-    size_t idx, end; /* extents [idx, end) still to fetch */
+    size_t next;           /* extents */
+    size_t fetch, end;     /* next extent to fetch; one past the last needed */
     uint64_t first, last, pos;
-    struct piece *cur;
-    bool threaded;
-    orc_queue ready, spare; /* filled pieces; pieces to reuse */
-    orc_buf sealed;         /* the reader thread's read buffer */
-    pthread_t thread;
+    struct piece *cur;     /* being sent */
+    struct piece *ring[READ_AHEAD]; /* in flight, in order */
+    size_t head, count;
+    struct piece *spare[READ_AHEAD + 1];
+    size_t nspare;
 };
 
-struct verify_ctx {
-    const seal_keys *keys;
-    const meta_chunk *c;
-    orc_buf *plain;
-};
-
-/* place_verify_fn: authenticates and decrypts a sealed copy into ctx->plain. */
+/* place_verify_fn: authenticates and decrypts a sealed copy in place. */
 static int verify_copy(void *arg, orc_buf *sealed, orc_err *e)
 {
-    struct verify_ctx *v = arg;
+    struct piece *p = arg;
+    const meta_chunk *c = &p->r->ext[p->idx].chunk;
     size_t n = 0;
-    if (sealed->len != (size_t)v->c->sealed_len)
+    if (sealed->len != (size_t)c->sealed_len)
         return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
-                        v->c->sealed_len);
-    orc_buf_reset(v->plain);
-    if (orc_buf_reserve(v->plain, v->c->plain_len, e)) return ORC_EINTERNAL;
-    int rc = seal_open(v->keys, v->c->hash, sealed->ptr, sealed->len, v->plain->ptr, &n, e);
+                        c->sealed_len);
+    uint8_t *out = sealed->ptr + SEAL_HEADER_LEN;
+    int rc = seal_open(p->r->s->keys, c->hash, sealed->ptr, sealed->len, out, &n, e);
     if (rc) return rc;
-    if (n != v->c->plain_len) return orc_fail(e, ORC_ECORRUPT, "plaintext length mismatch");
-    v->plain->len = n;
+    if (n != c->plain_len) return orc_fail(e, ORC_ECORRUPT, "plaintext length mismatch");
+    p->plain = out;
+    p->plain_len = n;
     return ORC_OK;
 }
 
-/* Reads, verifies and decrypts extent i into p, reusing p's buffers and the
- * caller's sealed buffer: fresh multi-MiB buffers per chunk would cost a
- * page fault and a page clear per 4 KiB, more than the decryption. */
-static void fetch(object_reader *r, size_t i, struct piece *p, orc_buf *sealed)
+static void fetch(struct piece *p)
 {
-    const meta_chunk *c = &r->ext[i].chunk;
+    const meta_extent *x = &p->r->ext[p->idx];
     char name[SEAL_NAME_LEN + 1];
-    p->off = r->ext[i].offset;
-    p->rc = 0;
-    orc_buf_reset(&p->plain);
-    seal_name(r->s->keys, c->hash, name);
-    struct verify_ctx v = {r->s->keys, c, &p->plain};
-    p->rc = place_read(r->s->pl, name, c->copies, c->ncopies, verify_copy, &v, sealed, &p->err);
+    p->off = x->offset;
+    p->plain = NULL;
+    p->plain_len = 0;
+    seal_name(p->r->s->keys, x->chunk.hash, name);
+    p->rc = place_read(p->r->s->pl, name, x->chunk.copies, x->chunk.ncopies, verify_copy, p,
+                       &p->buf, &p->err);
     if (p->rc) LOG_ERROR("read failed: %s", p->err.msg);
 }
 
-static struct piece *piece_new(void)
+static void fetch_job(void *arg)
 {
+    struct piece *p = arg;
+    fetch(p);
+    pthread_mutex_lock(&p->mu);
+    p->done = true;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static struct piece *piece_get(object_reader *r)
+{
+    if (r->nspare) return r->spare[--r->nspare];
     struct piece *p = orc_calloc(1, sizeof(*p));
-    orc_buf_init(&p->plain, 0);
+    p->r = r;
+    orc_buf_init(&p->buf, 0);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
     return p;
+}
+
+static void piece_put(object_reader *r, struct piece *p)
+{
+    if (p) r->spare[r->nspare++] = p;
 }
 
 static void piece_free(struct piece *p)
 {
-    if (!p) return;
-    orc_buf_dispose(&p->plain);
+    orc_buf_dispose(&p->buf);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
     free(p);
 }
 
-static void *reader_main(void *arg)
+static void piece_wait(struct piece *p)
 {
-    object_reader *r = arg;
-    pthread_setname_np(pthread_self(), "orc-get-read");
-    for (size_t i = r->idx; i < r->end; i++) {
-        struct piece *p = orc_queue_pop(&r->spare); /* blocks: bounded read-ahead */
-        if (!p) break;
-        fetch(r, i, p, &r->sealed);
-        int rc = p->rc;
-        if (!orc_queue_push(&r->ready, p)) {
-            piece_free(p);
-            break;
-        }
-        if (rc) break;
+    pthread_mutex_lock(&p->mu);
+    while (!p->done) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Keeps READ_AHEAD fetches in flight. */
+static void submit(object_reader *r)
+{
+    while (r->count < READ_AHEAD && r->fetch < r->end) {
+        struct piece *p = piece_get(r);
+        p->idx = r->fetch++;
+        p->done = false;
+        r->ring[(r->head + r->count++) % READ_AHEAD] = p;
+        place_run(r->s->pl, fetch_job, p);
     }
-    orc_queue_close(&r->ready);
-    return NULL;
+}
+
+/* The next chunk in order, waiting for its fetch; NULL past the end. */
+static struct piece *take(object_reader *r)
+{
+    submit(r);
+    if (!r->count) return NULL;
+    struct piece *p = r->ring[r->head];
+    r->head = (r->head + 1) % READ_AHEAD;
+    r->count--;
+    piece_wait(p);
+    submit(r); /* refill behind it while it is sent */
+    return p;
 }
 
 int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only,
@@ -123,28 +159,17 @@ int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only
 
 int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e)
 {
+    size_t i = 0;
     r->first = r->pos = first;
     r->last = last;
-    r->idx = r->end = 0;
-    while (r->idx < r->next &&
-           r->ext[r->idx].offset + r->ext[r->idx].chunk.plain_len <= first)
-        r->idx++;
-    r->end = r->idx;
+    while (i < r->next && r->ext[i].offset + r->ext[i].chunk.plain_len <= first) i++;
+    r->fetch = r->end = i;
     while (r->end < r->next && r->ext[r->end].offset <= last) r->end++;
-    if (r->idx == r->end) return ORC_OK; /* empty object or empty range */
-    /* The first chunk is read here, so that a chunk with no good copy is an
-     * error response rather than a cut connection. */
-    orc_buf_init(&r->sealed, 0);
-    r->cur = piece_new();
-    fetch(r, r->idx++, r->cur, &r->sealed);
+    if (r->fetch == r->end) return ORC_OK; /* empty object or empty range */
+    /* The first chunk is waited for here, so that a chunk with no good copy
+     * is an error response rather than a cut connection. */
+    r->cur = take(r);
     if (r->cur->rc) return orc_fail(e, r->cur->rc, "%s", r->cur->err.msg);
-    if (r->idx < r->end) {
-        r->threaded = true;
-        orc_queue_init(&r->ready, READ_AHEAD);
-        orc_queue_init(&r->spare, PIECES);
-        for (int i = 0; i < PIECES - 1; i++) orc_queue_push(&r->spare, piece_new());
-        pthread_create(&r->thread, NULL, reader_main, r);
-    }
     return ORC_OK;
 }
 
@@ -152,21 +177,19 @@ long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e)
 {
     size_t done = 0;
     while (done < max && r->pos <= r->last) {
-        if (!r->cur || r->pos >= r->cur->off + r->cur->plain.len) {
-            if (r->threaded && r->cur) orc_queue_push(&r->spare, r->cur);
-            else piece_free(r->cur);
-            r->cur = r->threaded ? orc_queue_pop(&r->ready) : NULL;
-            if (!r->cur) break; /* no more chunks */
+        if (!r->cur || r->pos >= r->cur->off + r->cur->plain_len) {
+            piece_put(r, r->cur);
+            if (!(r->cur = take(r))) break; /* no more chunks */
             if (r->cur->rc) return orc_fail(e, r->cur->rc, "%s", r->cur->err.msg);
             continue;
         }
         uint64_t in = r->pos - r->cur->off;
-        uint64_t avail = r->cur->plain.len - in;
+        uint64_t avail = r->cur->plain_len - in;
         uint64_t want = r->last - r->pos + 1;
         size_t n = max - done;
         if (n > avail) n = (size_t)avail;
         if (n > want) n = (size_t)want;
-        memcpy(buf + done, r->cur->plain.ptr + in, n);
+        memcpy(buf + done, r->cur->plain + in, n);
         done += n;
         r->pos += n;
     }
@@ -178,18 +201,15 @@ long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e)
 void object_reader_free(object_reader *r)
 {
     if (!r) return;
-    if (r->threaded) {
-        struct piece *p;
-        orc_queue_close(&r->ready);
-        orc_queue_close(&r->spare);
-        pthread_join(r->thread, NULL);
-        while ((p = orc_queue_pop(&r->ready))) piece_free(p);
-        while ((p = orc_queue_pop(&r->spare))) piece_free(p);
-        orc_queue_dispose(&r->ready);
-        orc_queue_dispose(&r->spare);
+    while (r->count) { /* fetches in flight still point at r */
+        struct piece *p = r->ring[r->head];
+        r->head = (r->head + 1) % READ_AHEAD;
+        r->count--;
+        piece_wait(p);
+        piece_free(p);
     }
-    piece_free(r->cur);
-    orc_buf_dispose(&r->sealed);
+    if (r->cur) piece_free(r->cur);
+    while (r->nspare) piece_free(r->spare[--r->nspare]);
     free(r->ext);
     free(r);
 }

@@ -1,8 +1,9 @@
 /* PUT: the streaming write pipeline (see object.h for the stages).
  *
- * Memory per request is bounded by the queues: PUT_BLOCKS receive blocks, a
- * stream buffer of two maximum chunks for the chunker, and SEALED_DEPTH sealed
- * chunks waiting for the writer plus the one it is writing. */
+ * Memory per request is bounded by the queues and reused, never allocated per
+ * chunk: PUT_BLOCKS receive blocks, a stream buffer of one maximum chunk plus
+ * a block for the chunker, and SEALED_BUFS sealed-chunk buffers (SEALED_DEPTH
+ * waiting for the writer, one being written, one being sealed). */
 #include "object/object.h"
 
 #include <openssl/evp.h>
@@ -19,7 +20,9 @@
 
 #define PUT_BLOCK (1u << 20)
 #define PUT_BLOCKS 4
-#define SEALED_DEPTH 2
+#define SEALED_DEPTH 1
+#define SEALED_BUFS (SEALED_DEPTH + 2)
+#define IO_ALIGN 4096 /* sealed buffers suit O_DIRECT writes */
 #define CLAIM_WAIT_MS 30000 /* how long to wait for another upload's pending chunk */
 
 struct block {
@@ -31,7 +34,7 @@ struct sealed {
     int64_t chunk_id;
     char name[SEAL_NAME_LEN + 1];
     uint8_t *data;
-    size_t len;
+    size_t len, cap;
 };
 
 struct object_put {
@@ -48,7 +51,7 @@ struct object_put {
     orc_buf body; /* small bodies: the whole body */
 
     struct block *cur; /* being filled by the connection thread */
-    orc_queue full, spare, sealed;
+    orc_queue full, spare, sealed, spare_sealed;
     pthread_t sealer, writer;
 
     pthread_mutex_t mu; /* guards rc, err and the chunk list */
@@ -105,6 +108,35 @@ static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool 
     }
 }
 
+/* A buffer for a sealed chunk of len bytes: from the request's pool when
+ * piped (blocking while all are in use: backpressure), else a new one. */
+static struct sealed *sealed_get(object_put *w, size_t len)
+{
+    struct sealed *sc = w->piped ? orc_queue_pop(&w->spare_sealed) : NULL;
+    if (!sc) sc = orc_calloc(1, sizeof(*sc));
+    if (sc->cap < len) {
+        free(sc->data);
+        sc->cap = w->piped ? (size_t)w->s->cdc.max + SEAL_OVERHEAD : len;
+        sc->cap = (sc->cap + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
+        sc->data = orc_malloc_aligned(IO_ALIGN, sc->cap);
+    }
+    sc->len = len;
+    return sc;
+}
+
+static void sealed_free(struct sealed *sc)
+{
+    if (!sc) return;
+    free(sc->data);
+    free(sc);
+}
+
+static void sealed_put(object_put *w, struct sealed *sc)
+{
+    if (!sc) return;
+    if (!w->piped || !orc_queue_push(&w->spare_sealed, sc)) sealed_free(sc);
+}
+
 /* Hashes, dedups and seals one chunk. A new chunk is returned in *out for the
  * writer; a chunk already stored only gets a reference. */
 static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off,
@@ -119,16 +151,13 @@ static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off
     if (rc) return rc;
     add_chunk(w, c.id, off);
     if (!is_new) return ORC_OK;
-    struct sealed *sc = orc_malloc(sizeof(*sc));
+    struct sealed *sc = sealed_get(w, len + SEAL_OVERHEAD);
     sc->chunk_id = c.id;
-    sc->len = len + SEAL_OVERHEAD;
-    sc->data = orc_malloc_aligned(4096, sc->len); /* lets disk providers use O_DIRECT */
     seal_name(w->s->keys, h, sc->name);
     rc = seal_chunk(w->s->keys, h, data, len, sc->data, e);
     if (rc) {
         meta_chunk_abandon(w->s->m, c.id, NULL);
-        free(sc->data);
-        free(sc);
+        sealed_put(w, sc);
         return rc;
     }
     *out = sc;
@@ -146,13 +175,6 @@ static int write_one(store *s, struct sealed *sc, orc_err *e)
     return rc;
 }
 
-static void sealed_free(struct sealed *sc)
-{
-    if (!sc) return;
-    free(sc->data);
-    free(sc);
-}
-
 static void *writer_main(void *arg)
 {
     object_put *w = arg;
@@ -166,7 +188,7 @@ static void *writer_main(void *arg)
         } else if ((rc = write_one(w->s, sc, &e))) {
             fail(w, rc, &e);
         }
-        sealed_free(sc);
+        sealed_put(w, sc);
     }
     return NULL;
 }
@@ -181,7 +203,7 @@ static int cut_chunks(object_put *w, const cdc *c, orc_buf *sb, size_t *pos, uin
         struct sealed *sc;
         int rc = seal_one(w, sb->ptr + *pos, n, *off, &sc, e);
         if (rc) return rc;
-        if (sc && !orc_queue_push(&w->sealed, sc)) sealed_free(sc);
+        if (sc && !orc_queue_push(&w->sealed, sc)) sealed_put(w, sc);
         *pos += n;
         *off += n;
     }
@@ -202,7 +224,9 @@ static void *sealer_main(void *arg)
     pthread_setname_np(pthread_self(), "orc-put-seal");
     cdc_init(&c, &w->s->cdc);
     orc_buf_init(&sb, 0);
-    orc_buf_reserve(&sb, 2 * (size_t)w->s->cdc.max + PUT_BLOCK, NULL);
+    /* Compaction keeps the undecided tail (< max) at the front, so one more
+     * block always fits. */
+    orc_buf_reserve(&sb, (size_t)w->s->cdc.max + PUT_BLOCK, NULL);
     while ((b = orc_queue_pop(&w->full))) {
         if (!rc && !failed(w)) {
             if (w->sha) EVP_DigestUpdate(w->sha, b->data, b->len);
@@ -252,6 +276,9 @@ object_put *object_put_begin(store *s, const object_put_args *a)
         orc_queue_init(&w->full, PUT_BLOCKS);
         orc_queue_init(&w->spare, PUT_BLOCKS);
         orc_queue_init(&w->sealed, SEALED_DEPTH);
+        orc_queue_init(&w->spare_sealed, SEALED_BUFS);
+        for (int i = 0; i < SEALED_BUFS; i++)
+            orc_queue_push(&w->spare_sealed, orc_calloc(1, sizeof(struct sealed)));
         for (int i = 0; i < PUT_BLOCKS; i++) orc_queue_push(&w->spare, orc_malloc(sizeof(struct block)));
         pthread_create(&w->sealer, NULL, sealer_main, w);
         pthread_create(&w->writer, NULL, writer_main, w);
@@ -306,7 +333,7 @@ static int finish_small(object_put *w, orc_err *e)
     struct sealed *sc;
     int rc = seal_one(w, w->body.ptr, w->body.len, 0, &sc, e);
     if (!rc && sc) rc = write_one(w->s, sc, e);
-    sealed_free(sc);
+    sealed_put(w, sc);
     return rc;
 }
 
@@ -366,9 +393,13 @@ void object_put_free(object_put *w)
         struct block *b;
         orc_queue_close(&w->spare);
         while ((b = orc_queue_pop(&w->spare))) free(b);
+        struct sealed *sc;
+        orc_queue_close(&w->spare_sealed);
+        while ((sc = orc_queue_pop(&w->spare_sealed))) sealed_free(sc);
         orc_queue_dispose(&w->full);
         orc_queue_dispose(&w->spare);
         orc_queue_dispose(&w->sealed);
+        orc_queue_dispose(&w->spare_sealed);
     }
     EVP_MD_CTX_free(w->md5);
     EVP_MD_CTX_free(w->sha);

@@ -30,6 +30,8 @@ struct latch {
 };
 
 struct job {
+    void (*run)(void *arg); /* a place_run job (heap-allocated, freed after) */
+    void *arg;
     struct slot *slot;
     const char *name;
     const uint8_t *data;
@@ -72,6 +74,11 @@ static void *io_main(void *arg)
     struct job *j;
     pthread_setname_np(pthread_self(), "orc-io");
     while ((j = orc_queue_pop(&pl->jobs))) {
+        if (j->run) {
+            j->run(j->arg);
+            free(j);
+            continue;
+        }
         j->rc = provider_put(j->slot->p, j->name, j->data, j->len, &j->err);
         pthread_mutex_lock(&j->latch->mu);
         if (--j->latch->pending == 0) pthread_cond_signal(&j->latch->cv);
@@ -174,7 +181,7 @@ int place_write(place *pl, const char *name, const uint8_t *data, size_t len, ui
         int k = 0;
         while (have + k < want && next < pl->n) {
             struct job *j = &jobs[k++];
-            *j = (struct job){&pl->slots[order[next++]], name, data, len, 0, {0}, &latch};
+            *j = (struct job){NULL, NULL, &pl->slots[order[next++]], name, data, len, 0, {0}, &latch};
         }
         latch.pending = k - 1;
         for (int i = 1; i < k; i++) orc_queue_push(&pl->jobs, &jobs[i]);
@@ -200,6 +207,17 @@ int place_write(place *pl, const char *name, const uint8_t *data, size_t len, ui
                         have, want, last.msg);
     }
     return ORC_OK;
+}
+
+void place_run(place *pl, void (*fn)(void *arg), void *arg)
+{
+    struct job *j = orc_calloc(1, sizeof(*j));
+    j->run = fn;
+    j->arg = arg;
+    if (!orc_queue_push(&pl->jobs, j)) { /* shutting down: run it here */
+        free(j);
+        fn(arg);
+    }
 }
 
 static struct slot *slot_by_id(place *pl, uint32_t id)

@@ -58,6 +58,10 @@ typedef int (*place_verify_fn)(void *ctx, orc_buf *data, orc_err *e);
 int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
                void *ctx, orc_buf *out, orc_err *e);
 
+/* Runs fn(arg) on one of the I/O threads, for reads that should overlap
+ * (GET read-ahead). fn must not wait for other I/O-thread work. */
+void place_run(place *pl, void (*fn)(void *arg), void *arg);
+
 /* Deletes name from the providers in ids (or from every provider when nids is
  * 0). Missing copies are fine. Returns the first hard error. */
 int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc_err *e);
