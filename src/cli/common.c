@@ -19,12 +19,12 @@ int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos,
     *npos = 0;
     for (int i = from; i < argc; i++) {
         const char *a = argv[i];
-        const char **dst = !strcmp(a, "--config") ? &cfg
-                           : !strcmp(a, "--data")   ? &data
-                           : !strcmp(a, "--listen") ? &listen
+        const char **dst = !strcmp(a, "--config")                     ? &cfg
+                           : !strcmp(a, "--data")                     ? &data
+                           : !strcmp(a, "--listen")                   ? &listen
                            : allow_keys && !strcmp(a, "--access-key") ? &ak
                            : allow_keys && !strcmp(a, "--secret-key") ? &sk
-                                                                       : NULL;
+                                                                      : NULL;
         if (dst) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "orchard: %s needs a value\n", a);
@@ -109,7 +109,8 @@ static void random_key(char *out, size_t len, const char *alphabet)
     uint8_t r[64];
     size_t an = strlen(alphabet);
     RAND_bytes(r, (int)len);
-    for (size_t i = 0; i < len; i++) out[i] = alphabet[r[i] % an];
+    for (size_t i = 0; i < len; i++)
+        out[i] = alphabet[r[i] % an];
     out[len] = 0;
 }
 
@@ -124,8 +125,10 @@ int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *a
         memcpy(ak, "OR", 2);
         random_key(ak + 2, 18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
     }
-    if (sk_in) snprintf(sk, 128, "%s", sk_in);
-    else random_key(sk, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    if (sk_in)
+        snprintf(sk, 128, "%s", sk_in);
+    else
+        random_key(sk, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
     size_t n = strlen(sk);
     if (!*ak || strlen(ak) >= 128 || n < 8 || n + SEAL_SECRET_OVERHEAD > sizeof(sealed))
         return orc_fail(e, ORC_EINVAL, "access key must be 1-127 characters, secret 8-200");

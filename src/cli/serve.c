@@ -42,8 +42,10 @@ static void *gc_main(void *arg)
         pthread_mutex_unlock(&g->mu);
         orc_err e = {0};
         long n = object_gc_pass(g->st, &e);
-        if (n < 0) LOG_WARN("gc: %s", e.msg);
-        else if (n > 0) LOG_INFO("gc: collected %ld chunks", n);
+        if (n < 0)
+            LOG_WARN("gc: %s", e.msg);
+        else if (n > 0)
+            LOG_INFO("gc: collected %ld chunks", n);
         pthread_mutex_lock(&g->mu);
     }
     pthread_mutex_unlock(&g->mu);
@@ -59,8 +61,9 @@ static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, orc
     snprintf(path, sizeof(path), "%s/credentials", c->data);
     if (c->access_key[0] || c->secret_key[0]) {
         if (!c->access_key[0] || !c->secret_key[0])
-            return orc_fail(e, ORC_EINVAL, "set both ORCHARD_ACCESS_KEY and ORCHARD_SECRET_KEY "
-                                           "(or access_key and secret_key)");
+            return orc_fail(e, ORC_EINVAL,
+                            "set both ORCHARD_ACCESS_KEY and ORCHARD_SECRET_KEY "
+                            "(or access_key and secret_key)");
         if (meta_user_by_key(m, c->access_key, &u, NULL) == 0) {
             /* Known key: make the configured secret the one in force. */
             uint8_t sealed[256];
@@ -99,8 +102,7 @@ static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, orc
     return ORC_OK;
 }
 
-static int open_providers(const orc_config *c, meta *m, provider **provs, uint32_t *ids,
-                          orc_err *e)
+static int open_providers(const orc_config *c, meta *m, provider **provs, uint32_t *ids, orc_err *e)
 {
     for (size_t i = 0; i < c->nproviders; i++) {
         const config_provider *cp = &c->providers[i];
@@ -113,8 +115,8 @@ static int open_providers(const orc_config *c, meta *m, provider **provs, uint32
 
 static int log_level(const char *s)
 {
-    return !strcmp(s, "debug") ? ORC_LOG_DEBUG
-           : !strcmp(s, "warn") ? ORC_LOG_WARN
+    return !strcmp(s, "debug")   ? ORC_LOG_DEBUG
+           : !strcmp(s, "warn")  ? ORC_LOG_WARN
            : !strcmp(s, "error") ? ORC_LOG_ERROR
                                  : ORC_LOG_INFO;
 }
@@ -178,8 +180,8 @@ int cli_serve(int argc, char **argv)
     printf("endpoint: http://%s:%u\n", host, http_server_port(srv));
     printf("data: %s\n", c.data);
     fflush(stdout);
-    LOG_INFO("serving S3 on %s:%u with %zu providers, placement %s", host,
-             http_server_port(srv), c.nproviders, c.placement);
+    LOG_INFO("serving S3 on %s:%u with %zu providers, placement %s", host, http_server_port(srv),
+             c.nproviders, c.placement);
 
     int sig;
     sigwait(&sigs, &sig);
@@ -198,7 +200,8 @@ done:
         pthread_join(gc_thread, NULL);
     }
     place_free(pl);
-    for (size_t i = 0; i < c.nproviders; i++) provider_free(provs[i]);
+    for (size_t i = 0; i < c.nproviders; i++)
+        provider_free(provs[i]);
     meta_close(m);
     seal_keys_wipe(&keys);
     config_dispose(&c);

@@ -29,8 +29,8 @@ typedef struct http_req {
     char request_id[17];
     struct MHD_Response *resp; /* set by the application */
     unsigned status;
-    bool discard;  /* the application refused the body: drain it */
-    void *app;     /* the application's per-request state */
+    bool discard; /* the application refused the body: drain it */
+    void *app;    /* the application's per-request state */
     int phase;
 } http_req;
 
@@ -72,8 +72,8 @@ void http_respond(http_req *rq, unsigned status, const char *content_type, uint8
  * returns the count, or a negative value to abort the connection. free_fn runs
  * when the response is done. For HEAD, read is never called. */
 typedef long (*http_read_fn)(void *ctx, uint64_t pos, uint8_t *buf, size_t max);
-void http_respond_stream(http_req *rq, unsigned status, uint64_t size, http_read_fn read,
-                         void *ctx, void (*free_fn)(void *));
+void http_respond_stream(http_req *rq, unsigned status, uint64_t size, http_read_fn read, void *ctx,
+                         void (*free_fn)(void *));
 /* Adds a header to the response set by the last http_respond*. */
 void http_add_header(http_req *rq, const char *name, const char *value);
 

@@ -142,14 +142,14 @@ int http_server_start(const char *addr, const http_app *app, http_server **out, 
     if (rc) return rc;
     http_server *s = orc_calloc(1, sizeof(*s));
     s->app = *app;
-    s->d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                            0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+                            MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
+                            no_unescape, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->d) {
         free(s);
         return orc_fail(e, ORC_EIO, "cannot listen on %s (in use, or not an address of this host)",
@@ -200,9 +200,8 @@ void http_respond(http_req *rq, unsigned status, const char *content_type, uint8
                   size_t len)
 {
     if (rq->resp) MHD_destroy_response(rq->resp);
-    rq->resp = MHD_create_response_from_buffer(len, body ? body : (void *)"",
-                                               body ? MHD_RESPMEM_MUST_FREE
-                                                    : MHD_RESPMEM_PERSISTENT);
+    rq->resp = MHD_create_response_from_buffer(
+        len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     rq->status = status;
     if (content_type) MHD_add_response_header(rq->resp, "Content-Type", content_type);
 }
@@ -229,8 +228,8 @@ static void stream_free(void *cls)
     free(st);
 }
 
-void http_respond_stream(http_req *rq, unsigned status, uint64_t size, http_read_fn read,
-                         void *ctx, void (*free_fn)(void *))
+void http_respond_stream(http_req *rq, unsigned status, uint64_t size, http_read_fn read, void *ctx,
+                         void (*free_fn)(void *))
 {
     struct stream *st = orc_malloc(sizeof(*st));
     st->read = read;

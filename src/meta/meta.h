@@ -29,7 +29,7 @@
 #include "util/err.h"
 
 #define META_MAX_COPIES 16
-#define META_KEY_MAX 1024    /* S3 key limit, bytes */
+#define META_KEY_MAX 1024 /* S3 key limit, bytes */
 #define META_BUCKET_MAX 63
 
 typedef struct meta meta;
@@ -73,7 +73,7 @@ typedef struct meta_extent {
 typedef struct meta_object {
     int64_t id;
     int64_t bucket_id;
-    char *key;          /* owned */
+    char *key; /* owned */
     uint64_t size;
     char etag[64];      /* without quotes: hex MD5, or "hex-N" for multipart */
     char *content_type; /* owned; may be NULL */
@@ -120,8 +120,7 @@ int meta_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_
 
 /* ---- buckets ---- */
 /* ORC_EEXISTS if the name is taken (by anyone; meta_bucket_get tells whom). */
-int meta_bucket_create(meta *m, const char *name, int64_t owner, const char *region,
-                       orc_err *e);
+int meta_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e);
 int meta_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e);
 /* ORC_ENOTFOUND, or ORC_ECONFLICT if it holds objects. */
 int meta_bucket_delete(meta *m, const char *name, orc_err *e);
@@ -148,15 +147,13 @@ int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
  * bucket exists (ORC_ENOTFOUND) and every chunk is LIVE (ORC_ECONFLICT), adds
  * the manifest and its references, and releases the previous version's
  * references (chunks reaching 0 get touched = now). *id gets the new object id. */
-int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id,
-                    orc_err *e);
+int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
 /* The current version, and in the same read transaction the extents that
  * overlap [from, to) (to = UINT64_MAX for all; pass want_extents = false for
  * none). *ext is malloc'ed; the object's owned strings are freed with
  * meta_object_dispose. ORC_ENOTFOUND if absent. */
-int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents,
-                    uint64_t from, uint64_t to, meta_object *out, meta_extent **ext,
-                    size_t *next, orc_err *e);
+int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                    uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e);
 void meta_object_dispose(meta_object *o);
 /* Removes the current version and releases its references. ORC_ENOTFOUND if absent. */
 int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e);
@@ -164,8 +161,7 @@ int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e);
  * `from` (inclusive if from_inclusive, else strictly after; NULL: from the
  * start). Extents are not loaded. *out is malloc'ed; dispose each, free the array. */
 int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
-                     bool from_inclusive, size_t limit, meta_object **out, size_t *n,
-                     orc_err *e);
+                     bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e);
 
 /* ---- garbage collection ---- */
 /* Moves up to limit chunks with refcount 0 whose touched time is before
@@ -173,8 +169,7 @@ int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char 
  * chunk already DELETING (a collection interrupted by a crash). *out is
  * malloc'ed. A PENDING chunk has no recorded copies: the collector deletes its
  * name on every provider. */
-int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n,
-                 orc_err *e);
+int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
 /* Removes a DELETING chunk's row once its copies are gone. */
 int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
 

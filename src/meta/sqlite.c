@@ -223,7 +223,7 @@ static const char *const sql[ST_COUNT] = {
 /* One connection, used by one thread at a time. */
 struct conn {
     sqlite3 *db;
-    bool lazy; /* synchronous = NORMAL for the current transaction */
+    bool lazy;                  /* synchronous = NORMAL for the current transaction */
     sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept until close */
     struct conn *next;          /* in the idle list */
 };
@@ -498,7 +498,8 @@ static int tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
     if (mode != TX_READ) pthread_mutex_lock(&m->wmu);
     if (mode != TX_READ && c->lazy != (mode == TX_WRITE_LAZY)) {
         c->lazy = mode == TX_WRITE_LAZY;
-        if (sqlite3_exec(c->db, c->lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+        if (sqlite3_exec(c->db,
+                         c->lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
                          NULL, NULL, NULL) != SQLITE_OK)
             rc = db_fail(c->db, SQLITE_ERROR, "set synchronous", e);
     }
@@ -756,12 +757,11 @@ int meta_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_
     if (rc) return rc;
     if ((rc = tx_begin(m, c, TX_WRITE, e))) goto done;
     if (!(rc = stmt(c, ST_USER_SET_SECRET, &s, e))) {
-        rc = bind_text(s, 1, name) || sqlite3_bind_blob(s, 2, sealed, (int)sealed_len,
-                                                        SQLITE_TRANSIENT)
+        rc = bind_text(s, 1, name) ||
+                     sqlite3_bind_blob(s, 2, sealed, (int)sealed_len, SQLITE_TRANSIENT)
                  ? db_fail(c->db, SQLITE_ERROR, "bind", e)
                  : run(c, s, "user set secret", e);
-        if (!rc && sqlite3_changes(c->db) == 0)
-            rc = orc_fail(e, ORC_ENOTFOUND, "no user %s", name);
+        if (!rc && sqlite3_changes(c->db) == 0) rc = orc_fail(e, ORC_ENOTFOUND, "no user %s", name);
     }
     rc = tx_end(m, c, TX_WRITE, rc, e);
 done:

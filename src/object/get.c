@@ -22,7 +22,7 @@ struct piece {
     size_t idx; /* extent */
     int rc;
     orc_err err;
-    uint64_t off;    /* object offset of the first plaintext byte */
+    uint64_t off; /* object offset of the first plaintext byte */
     const uint8_t *plain;
     size_t plain_len;
     orc_buf buf;
@@ -34,10 +34,10 @@ struct piece {
 struct object_reader {
     store *s;
     meta_extent *ext;
-    size_t next;           /* extents */
-    size_t fetch, end;     /* next extent to fetch; one past the last needed */
+    size_t next;       /* extents */
+    size_t fetch, end; /* next extent to fetch; one past the last needed */
     uint64_t first, last, pos;
-    struct piece *cur;     /* being sent */
+    struct piece *cur;              /* being sent */
     struct piece *ring[READ_AHEAD]; /* in flight, in order */
     size_t head, count;
     struct piece *spare[READ_AHEAD + 1];
@@ -112,7 +112,8 @@ static void piece_free(struct piece *p)
 static void piece_wait(struct piece *p)
 {
     pthread_mutex_lock(&p->mu);
-    while (!p->done) pthread_cond_wait(&p->cv, &p->mu);
+    while (!p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -141,8 +142,8 @@ static struct piece *take(object_reader *r)
     return p;
 }
 
-int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only,
-                    meta_object *obj, object_reader **out, orc_err *e)
+int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only, meta_object *obj,
+                    object_reader **out, orc_err *e)
 {
     meta_extent *ext = NULL;
     size_t n = 0;
@@ -162,9 +163,11 @@ int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e
     size_t i = 0;
     r->first = r->pos = first;
     r->last = last;
-    while (i < r->next && r->ext[i].offset + r->ext[i].chunk.plain_len <= first) i++;
+    while (i < r->next && r->ext[i].offset + r->ext[i].chunk.plain_len <= first)
+        i++;
     r->fetch = r->end = i;
-    while (r->end < r->next && r->ext[r->end].offset <= last) r->end++;
+    while (r->end < r->next && r->ext[r->end].offset <= last)
+        r->end++;
     if (r->fetch == r->end) return ORC_OK; /* empty object or empty range */
     /* The first chunk is waited for here, so that a chunk with no good copy
      * is an error response rather than a cut connection. */
@@ -209,7 +212,8 @@ void object_reader_free(object_reader *r)
         piece_free(p);
     }
     if (r->cur) piece_free(r->cur);
-    while (r->nspare) piece_free(r->spare[--r->nspare]);
+    while (r->nspare)
+        piece_free(r->spare[--r->nspare]);
     free(r->ext);
     free(r);
 }

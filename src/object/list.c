@@ -15,7 +15,8 @@
 static char *successor(const char *p)
 {
     size_t n = strlen(p);
-    while (n && (uint8_t)p[n - 1] == 0xff) n--;
+    while (n && (uint8_t)p[n - 1] == 0xff)
+        n--;
     if (!n) return NULL;
     char *s = orc_strndup(p, n);
     s[n - 1] = (char)((uint8_t)s[n - 1] + 1);
@@ -91,7 +92,8 @@ int object_list(store *s, int64_t bucket_id, const object_list_args *a, object_l
             from = orc_strdup(en.obj.key);
             inclusive = false;
         }
-        for (; i < n; i++) meta_object_dispose(&objs[i]);
+        for (; i < n; i++)
+            meta_object_dispose(&objs[i]);
         free(objs);
         if (out->truncated) {
             /* Where the next page starts: after the last entry returned. */
@@ -116,8 +118,10 @@ int object_list(store *s, int64_t bucket_id, const object_list_args *a, object_l
 void object_list_result_dispose(object_list_result *r)
 {
     for (size_t i = 0; i < r->n; i++) {
-        if (r->entries[i].is_prefix) free(r->entries[i].prefix);
-        else meta_object_dispose(&r->entries[i].obj);
+        if (r->entries[i].is_prefix)
+            free(r->entries[i].prefix);
+        else
+            meta_object_dispose(&r->entries[i].obj);
     }
     free(r->entries);
     free(r->next);

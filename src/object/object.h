@@ -79,8 +79,8 @@ typedef struct object_reader object_reader;
  * and verified before this returns, so a failure there is still an error
  * response. *obj is filled (dispose with meta_object_dispose). When head_only
  * no chunk is read. */
-int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only,
-                    meta_object *obj, object_reader **out, orc_err *e);
+int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only, meta_object *obj,
+                    object_reader **out, orc_err *e);
 /* Sets the range to read (call once, before the first object_read). */
 int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e);
 /* Copies up to max bytes of the range into buf; returns the count, 0 at the
@@ -90,16 +90,16 @@ void object_reader_free(object_reader *r);
 
 /* ---- listing (list.c) ---- */
 typedef struct object_list_args {
-    const char *prefix;     /* "" for all */
-    const char *delimiter;  /* NULL or "" for none */
-    const char *start;      /* list keys from here; NULL: from the start */
-    bool start_inclusive;   /* start itself may be listed */
-    size_t max_keys;        /* 0..1000 */
+    const char *prefix;    /* "" for all */
+    const char *delimiter; /* NULL or "" for none */
+    const char *start;     /* list keys from here; NULL: from the start */
+    bool start_inclusive;  /* start itself may be listed */
+    size_t max_keys;       /* 0..1000 */
 } object_list_args;
 
 typedef struct object_list_entry {
-    meta_object obj;  /* when !is_prefix */
-    char *prefix;     /* common prefix, when is_prefix (owned) */
+    meta_object obj; /* when !is_prefix */
+    char *prefix;    /* common prefix, when is_prefix (owned) */
     bool is_prefix;
 } object_list_entry;
 

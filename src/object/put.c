@@ -22,7 +22,7 @@
 #define PUT_BLOCKS 4
 #define SEALED_DEPTH 1
 #define SEALED_BUFS (SEALED_DEPTH + 2)
-#define IO_ALIGN 4096 /* sealed buffers suit O_DIRECT writes */
+#define IO_ALIGN 4096       /* sealed buffers suit O_DIRECT writes */
 #define CLAIM_WAIT_MS 30000 /* how long to wait for another upload's pending chunk */
 
 struct block {
@@ -95,8 +95,7 @@ static void add_chunk(object_put *w, int64_t id, uint64_t off)
 
 /* Claims a chunk, waiting while another upload is writing it or the collector
  * is removing it. */
-static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new,
-                 orc_err *e)
+static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new, orc_err *e)
 {
     for (int waited = 0;; waited += 5) {
         int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)(len + SEAL_OVERHEAD),
@@ -279,7 +278,8 @@ object_put *object_put_begin(store *s, const object_put_args *a)
         orc_queue_init(&w->spare_sealed, SEALED_BUFS);
         for (int i = 0; i < SEALED_BUFS; i++)
             orc_queue_push(&w->spare_sealed, orc_calloc(1, sizeof(struct sealed)));
-        for (int i = 0; i < PUT_BLOCKS; i++) orc_queue_push(&w->spare, orc_malloc(sizeof(struct block)));
+        for (int i = 0; i < PUT_BLOCKS; i++)
+            orc_queue_push(&w->spare, orc_malloc(sizeof(struct block)));
         pthread_create(&w->sealer, NULL, sealer_main, w);
         pthread_create(&w->writer, NULL, writer_main, w);
     }
@@ -318,8 +318,10 @@ static void close_pipeline(object_put *w)
 {
     if (!w->piped || w->closed) return;
     w->closed = true;
-    if (w->cur && w->cur->len) orc_queue_push(&w->full, w->cur);
-    else if (w->cur) orc_queue_push(&w->spare, w->cur);
+    if (w->cur && w->cur->len)
+        orc_queue_push(&w->full, w->cur);
+    else if (w->cur)
+        orc_queue_push(&w->spare, w->cur);
     w->cur = NULL;
     orc_queue_close(&w->full);
     pthread_join(w->sealer, NULL);
@@ -392,10 +394,12 @@ void object_put_free(object_put *w)
         close_pipeline(w);
         struct block *b;
         orc_queue_close(&w->spare);
-        while ((b = orc_queue_pop(&w->spare))) free(b);
+        while ((b = orc_queue_pop(&w->spare)))
+            free(b);
         struct sealed *sc;
         orc_queue_close(&w->spare_sealed);
-        while ((sc = orc_queue_pop(&w->spare_sealed))) sealed_free(sc);
+        while ((sc = orc_queue_pop(&w->spare_sealed)))
+            sealed_free(sc);
         orc_queue_dispose(&w->full);
         orc_queue_dispose(&w->spare);
         orc_queue_dispose(&w->sealed);

@@ -103,7 +103,8 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
         pl->slots[i].id = ids[i];
     }
     orc_queue_init(&pl->jobs, 64);
-    for (int i = 0; i < IO_THREADS; i++) pthread_create(&pl->threads[i], NULL, io_main, pl);
+    for (int i = 0; i < IO_THREADS; i++)
+        pthread_create(&pl->threads[i], NULL, io_main, pl);
     *out = pl;
     return ORC_OK;
 }
@@ -112,7 +113,8 @@ void place_free(place *pl)
 {
     if (!pl) return;
     orc_queue_close(&pl->jobs);
-    for (int i = 0; i < IO_THREADS; i++) pthread_join(pl->threads[i], NULL);
+    for (int i = 0; i < IO_THREADS; i++)
+        pthread_join(pl->threads[i], NULL);
     orc_queue_dispose(&pl->jobs);
     free(pl);
 }
@@ -143,7 +145,8 @@ static uint64_t mix64(uint64_t x)
 static uint64_t name_hash(const char *name)
 {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
     return h;
 }
 
@@ -181,13 +184,16 @@ int place_write(place *pl, const char *name, const uint8_t *data, size_t len, ui
         int k = 0;
         while (have + k < want && next < pl->n) {
             struct job *j = &jobs[k++];
-            *j = (struct job){NULL, NULL, &pl->slots[order[next++]], name, data, len, 0, {0}, &latch};
+            *j = (struct job){NULL, NULL,  &pl->slots[order[next++]], name, data, len, 0,
+                              {0},  &latch};
         }
         latch.pending = k - 1;
-        for (int i = 1; i < k; i++) orc_queue_push(&pl->jobs, &jobs[i]);
+        for (int i = 1; i < k; i++)
+            orc_queue_push(&pl->jobs, &jobs[i]);
         jobs[0].rc = provider_put(jobs[0].slot->p, name, data, len, &jobs[0].err);
         pthread_mutex_lock(&latch.mu);
-        while (latch.pending) pthread_cond_wait(&latch.cv, &latch.mu);
+        while (latch.pending)
+            pthread_cond_wait(&latch.cv, &latch.mu);
         pthread_mutex_unlock(&latch.mu);
         for (int i = 0; i < k; i++) {
             if (jobs[i].rc == 0) {
@@ -254,8 +260,8 @@ int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place
         if (!rc) return ORC_OK;
         /* Push a bad provider back in the read order. */
         cand[i]->read_us += 100000;
-        LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy",
-                 name, provider_name(cand[i]->p), ce.msg);
+        LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy", name,
+                 provider_name(cand[i]->p), ce.msg);
         orc_fail(e, rc == ORC_ENOTFOUND ? ORC_ENOTFOUND : ORC_ECORRUPT,
                  "chunk %.16s...: no good copy (last: provider %s: %s)", name,
                  provider_name(cand[i]->p), ce.msg);
@@ -269,7 +275,8 @@ int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc
     int first = ORC_OK;
     for (size_t i = 0; i < pl->n; i++) {
         bool hit = nids == 0;
-        for (int k = 0; k < nids && !hit; k++) hit = pl->slots[i].id == ids[k];
+        for (int k = 0; k < nids && !hit; k++)
+            hit = pl->slots[i].id == ids[k];
         if (!hit) continue;
         orc_err de = {0};
         int rc = provider_del(pl->slots[i].p, name, &de);

@@ -43,17 +43,20 @@ typedef struct fs_provider {
  * must still never pick the same temp name. */
 static _Atomic unsigned long tmp_counter;
 
-static int errno_code(int err) {
+static int errno_code(int err)
+{
     return err == ENOSPC || err == EDQUOT ? ORC_ENOSPC : ORC_EIO;
 }
 
-static int io_fail(const fs_provider *f, orc_err *e, int err, const char *what, const char *name) {
+static int io_fail(const fs_provider *f, orc_err *e, int err, const char *what, const char *name)
+{
     return orc_fail(e, errno_code(err), "provider %s: %s of chunk %.16s under %s: %s", f->base.name,
                     what, name, f->path, strerror(err));
 }
 
 /* Names are 1..128 chars of [0-9a-z]: no '/', no '.', so no path traversal. */
-static bool name_ok(const char *name) {
+static bool name_ok(const char *name)
+{
     size_t n = 0;
     for (; name[n]; n++) {
         char c = name[n];
@@ -62,7 +65,8 @@ static bool name_ok(const char *name) {
     return n > 0;
 }
 
-static int check_name(const fs_provider *f, const char *name, orc_err *e) {
+static int check_name(const fs_provider *f, const char *name, orc_err *e)
+{
     if (name_ok(name)) return ORC_OK;
     return orc_fail(e, ORC_EINVAL, "provider %s: bad chunk name '%.40s' (want 1..%d of [0-9a-z])",
                     f->base.name, name, FS_NAME_MAX);
@@ -70,14 +74,16 @@ static int check_name(const fs_provider *f, const char *name, orc_err *e) {
 
 /* Fills rel with "aa/bb/name", relative to chunks_fd. Names shorter than four
  * chars (never produced by seal_name) are padded with '_' in the shard part. */
-static void rel_path(const char *name, char rel[FS_REL_MAX]) {
+static void rel_path(const char *name, char rel[FS_REL_MAX])
+{
     char s[4] = {'_', '_', '_', '_'};
     for (size_t i = 0; i < 4 && name[i]; i++)
         s[i] = name[i];
     snprintf(rel, FS_REL_MAX, "%c%c/%c%c/%s", s[0], s[1], s[2], s[3], name);
 }
 
-static int fsync_dirat(int dirfd, const char *rel) {
+static int fsync_dirat(int dirfd, const char *rel)
+{
     int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
     int rc = fsync(fd);
@@ -87,7 +93,8 @@ static int fsync_dirat(int dirfd, const char *rel) {
     return rc;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len) {
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
     while (len) {
         ssize_t n = write(fd, data, len);
         if (n < 0) {
@@ -104,7 +111,8 @@ static int write_all(int fd, const uint8_t *data, size_t len) {
  * makes their entries durable. Rare: once per shard over the store's life.
  * Both parents are fsynced even when another thread won the mkdir race, since
  * that thread may not have fsynced yet when our PUT returns. */
-static int make_shard(fs_provider *f, const char *rel) {
+static int make_shard(fs_provider *f, const char *rel)
+{
     char dir[6];
     memcpy(dir, rel, 2);
     dir[2] = 0;
@@ -119,7 +127,8 @@ static int make_shard(fs_provider *f, const char *rel) {
 }
 
 /* Opens a fresh temp file in tmp/, writing its name to tmp. */
-static int open_tmp(fs_provider *f, char *tmp, size_t tmpsz) {
+static int open_tmp(fs_provider *f, char *tmp, size_t tmpsz)
+{
     for (int i = 0; i < FS_TMP_TRIES; i++) {
         unsigned long n = atomic_fetch_add(&tmp_counter, 1);
         snprintf(tmp, tmpsz, "%ld-%ld-%lu.tmp", (long)getpid(), (long)gettid(), n);
@@ -133,7 +142,8 @@ static int open_tmp(fs_provider *f, char *tmp, size_t tmpsz) {
  * body and a zero-padded last block then cut back with ftruncate, or plain
  * buffered writes when the buffer is unaligned, small, or the filesystem
  * refuses O_DIRECT (tmpfs). */
-static int write_data(int fd, const uint8_t *data, size_t len) {
+static int write_data(int fd, const uint8_t *data, size_t len)
+{
     if (len < FS_DIRECT_MIN || (uintptr_t)data % FS_DIRECT_ALIGN ||
         fcntl(fd, F_SETFL, O_DIRECT) < 0)
         return write_all(fd, data, len);
@@ -156,7 +166,8 @@ static int write_data(int fd, const uint8_t *data, size_t len) {
     return rc;
 }
 
-static int fs_put(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e) {
+static int fs_put(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e)
+{
     fs_provider *f = (fs_provider *)p;
     int rc = check_name(f, name, e);
     if (rc) return rc;
@@ -200,7 +211,8 @@ fail:;
 
 /* Appends up to want bytes from offset off, stopping early at end of file. */
 static int read_range(fs_provider *f, int fd, const char *name, uint64_t off, size_t want,
-                      orc_buf *out, orc_err *e) {
+                      orc_buf *out, orc_err *e)
+{
     int rc = orc_buf_reserve(out, want, e);
     if (rc) return rc;
     while (want) {
@@ -221,7 +233,8 @@ static int read_range(fs_provider *f, int fd, const char *name, uint64_t off, si
 }
 
 static int fs_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
-                  orc_err *e) {
+                  orc_err *e)
+{
     fs_provider *f = (fs_provider *)p;
     int rc = check_name(f, name, e);
     if (rc) return rc;
@@ -257,7 +270,8 @@ done:
 
 /* No directory fsync: a delete lost in a crash only leaves garbage behind,
  * which the collector finds again. */
-static int fs_del(provider *p, const char *name, orc_err *e) {
+static int fs_del(provider *p, const char *name, orc_err *e)
+{
     fs_provider *f = (fs_provider *)p;
     int rc = check_name(f, name, e);
     if (rc) return rc;
@@ -269,7 +283,8 @@ static int fs_del(provider *p, const char *name, orc_err *e) {
     return io_fail(f, e, errno, "delete", name);
 }
 
-static int fs_head(provider *p, const char *name, uint64_t *size, orc_err *e) {
+static int fs_head(provider *p, const char *name, uint64_t *size, orc_err *e)
+{
     fs_provider *f = (fs_provider *)p;
     int rc = check_name(f, name, e);
     if (rc) return rc;
@@ -289,7 +304,8 @@ static int fs_head(provider *p, const char *name, uint64_t *size, orc_err *e) {
 }
 
 /* Opens the subdirectory sub of dirfd for reading, or NULL with errno set. */
-static DIR *open_dir(int dirfd, const char *sub) {
+static DIR *open_dir(int dirfd, const char *sub)
+{
     int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return NULL;
     DIR *d = fdopendir(fd);
@@ -297,12 +313,14 @@ static DIR *open_dir(int dirfd, const char *sub) {
     return d;
 }
 
-static bool is_shard(const char *s) {
+static bool is_shard(const char *s)
+{
     return strlen(s) == 2 && s[0] != '.';
 }
 
 /* Calls fn for each chunk in one leaf shard directory. */
-static int list_leaf(fs_provider *f, DIR *d, provider_list_fn fn, void *ctx, orc_err *e) {
+static int list_leaf(fs_provider *f, DIR *d, provider_list_fn fn, void *ctx, orc_err *e)
+{
     struct dirent *de;
     for (errno = 0; (de = readdir(d)); errno = 0) {
         if (!name_ok(de->d_name)) continue; /* ".", "..", strays */
@@ -321,8 +339,8 @@ static int list_leaf(fs_provider *f, DIR *d, provider_list_fn fn, void *ctx, orc
 
 /* Walks one level of shard directories under d; depth 1 means the next level
  * holds chunks. */
-static int list_level(fs_provider *f, DIR *d, int depth, provider_list_fn fn, void *ctx,
-                      orc_err *e) {
+static int list_level(fs_provider *f, DIR *d, int depth, provider_list_fn fn, void *ctx, orc_err *e)
+{
     struct dirent *de;
     for (errno = 0; (de = readdir(d)); errno = 0) {
         if (!is_shard(de->d_name)) continue;
@@ -339,7 +357,8 @@ static int list_level(fs_provider *f, DIR *d, int depth, provider_list_fn fn, vo
     return errno ? io_fail(f, e, errno, "list readdir", "-") : ORC_OK;
 }
 
-static int fs_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e) {
+static int fs_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
+{
     fs_provider *f = (fs_provider *)p;
     DIR *d = open_dir(f->chunks_fd, ".");
     if (!d) return io_fail(f, e, errno, "list opendir", "-");
@@ -348,7 +367,8 @@ static int fs_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e) {
     return rc;
 }
 
-static void fs_free(provider *p) {
+static void fs_free(provider *p)
+{
     fs_provider *f = (fs_provider *)p;
     if (f->chunks_fd >= 0) close(f->chunks_fd);
     if (f->tmp_fd >= 0) close(f->tmp_fd);
@@ -369,7 +389,8 @@ static const struct provider_ops fs_ops = {
 
 /* mkdir -p path; each directory we create has its parent fsynced so the
  * store's root does not vanish in a crash after chunks were acknowledged. */
-static int mkdir_p(const char *path, bool sync) {
+static int mkdir_p(const char *path, bool sync)
+{
     char *dup = orc_strdup(path);
     int rc = 0;
     for (char *s = dup + 1;; s++) {
@@ -399,7 +420,8 @@ static int mkdir_p(const char *path, bool sync) {
 }
 
 /* Opens (creating if needed) <root>/<sub> as a directory fd. */
-static int open_sub(int root_fd, const char *sub, bool sync) {
+static int open_sub(int root_fd, const char *sub, bool sync)
+{
     if (mkdirat(root_fd, sub, 0755) == 0) {
         if (sync && fsync(root_fd) < 0) return -1;
     } else if (errno != EEXIST) {
@@ -411,7 +433,8 @@ static int open_sub(int root_fd, const char *sub, bool sync) {
 /* Removes temp files a crashed process left behind. Assumes one process owns
  * the path: a second process opening it would remove the first's in-flight
  * temp files and fail its PUTs. */
-static int clean_tmp(fs_provider *f, const char *name, orc_err *e) {
+static int clean_tmp(fs_provider *f, const char *name, orc_err *e)
+{
     DIR *d = open_dir(f->tmp_fd, ".");
     if (!d) goto fail;
     unsigned removed = 0;
@@ -437,7 +460,8 @@ fail:
 }
 
 int provider_fs_open(const char *name, const provider_kv *kv, size_t nkv, provider **out,
-                     orc_err *e) {
+                     orc_err *e)
+{
     const char *path = provider_kv_get(kv, nkv, "path");
     if (!path || !*path)
         return orc_fail(e, ORC_EINVAL, "provider %s: missing 'path' (the directory to store in)",

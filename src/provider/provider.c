@@ -33,8 +33,8 @@ int provider_open(const char *type, const char *name, const provider_kv *kv, siz
         snprintf((*out)->name, sizeof((*out)->name), "%s", name);
         return ORC_OK;
     }
-    return orc_fail(e, ORC_EINVAL, "provider %s: unknown type '%s' (known: fs, s3, gcs, azure)", name,
-                    type);
+    return orc_fail(e, ORC_EINVAL, "provider %s: unknown type '%s' (known: fs, s3, gcs, azure)",
+                    name, type);
 }
 
 void provider_free(provider *p)

@@ -8,8 +8,7 @@ struct provider_ops {
     const char *kind; /* "fs", "s3", "azure", "gcs" */
     unsigned caps;
     int (*put)(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e);
-    int (*get)(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
-               orc_err *e);
+    int (*get)(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out, orc_err *e);
     int (*del)(provider *p, const char *name, orc_err *e);
     int (*head)(provider *p, const char *name, uint64_t *size, orc_err *e);
     int (*list)(provider *p, provider_list_fn fn, void *ctx, orc_err *e);

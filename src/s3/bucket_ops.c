@@ -171,7 +171,8 @@ static char *token_decode(const char *tok, bool *inclusive)
         free(raw);
         return NULL;
     }
-    while (m > 0 && n && tok[--n] == '=') m--; /* EVP_DecodeBlock counts padding */
+    while (m > 0 && n && tok[--n] == '=')
+        m--; /* EVP_DecodeBlock counts padding */
     if (m < 1 || (raw[0] != 'i' && raw[0] != 'x') || memchr(raw + 1, 0, (size_t)m - 1)) {
         free(raw);
         return NULL;
@@ -237,9 +238,9 @@ void s3_list_objects(s3_req *r)
 {
     meta_bucket bk;
     struct list_q q = {
-        s3_query_get(r, "prefix"),     s3_query_get(r, "delimiter"),
-        s3_query_get(r, "start-after"), s3_query_get(r, "continuation-token"),
-        s3_query_get(r, "marker"),     s3_query_get(r, "max-keys"),
+        s3_query_get(r, "prefix"),        s3_query_get(r, "delimiter"),
+        s3_query_get(r, "start-after"),   s3_query_get(r, "continuation-token"),
+        s3_query_get(r, "marker"),        s3_query_get(r, "max-keys"),
         s3_query_get(r, "encoding-type"), s3_query_get(r, "list-type"),
     };
     bool v2 = q.list_type && strcmp(q.list_type, "2") == 0, url = false;
@@ -256,7 +257,8 @@ void s3_list_objects(s3_req *r)
         goto done;
     }
     if (parse_max_keys(q.max_keys, &a.max_keys)) {
-        s3_error(r, S3E_INVALID_ARGUMENT, "Provided max-keys not an integer or within integer range");
+        s3_error(r, S3E_INVALID_ARGUMENT,
+                 "Provided max-keys not an integer or within integer range");
         goto done;
     }
     if (q.encoding) {

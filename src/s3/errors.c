@@ -29,10 +29,8 @@ static const struct s3_error_info table[S3E_COUNT] = {
                                    "The AWS access key Id you provided does not exist in our "
                                    "records."},
     [S3E_INVALID_ARGUMENT] = {"InvalidArgument", 400, "Invalid Argument"},
-    [S3E_INVALID_BUCKET_NAME] = {"InvalidBucketName", 400,
-                                 "The specified bucket is not valid."},
-    [S3E_INVALID_DIGEST] = {"InvalidDigest", 400,
-                            "The Content-MD5 you specified is not valid."},
+    [S3E_INVALID_BUCKET_NAME] = {"InvalidBucketName", 400, "The specified bucket is not valid."},
+    [S3E_INVALID_DIGEST] = {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
     [S3E_INVALID_RANGE] = {"InvalidRange", 416, "The requested range is not satisfiable"},
     [S3E_INVALID_REQUEST] = {"InvalidRequest", 400, "Invalid Request"},
     [S3E_KEY_TOO_LONG] = {"KeyTooLongError", 400, "Your key is too long"},
@@ -51,8 +49,7 @@ static const struct s3_error_info table[S3E_COUNT] = {
     [S3E_REQUEST_TIME_TOO_SKEWED] = {"RequestTimeTooSkewed", 403,
                                      "The difference between the request time and the "
                                      "server's time is too large."},
-    [S3E_SERVICE_UNAVAILABLE] = {"ServiceUnavailable", 503,
-                                 "Please reduce your request rate."},
+    [S3E_SERVICE_UNAVAILABLE] = {"ServiceUnavailable", 503, "Please reduce your request rate."},
     [S3E_SIGNATURE_DOES_NOT_MATCH] = {"SignatureDoesNotMatch", 403,
                                       "The request signature we calculated does not match "
                                       "the signature you provided. Check your key and "

@@ -30,11 +30,37 @@ static const struct s3_route routes[] = {
 /* Subresources S3 has that this server does not implement yet: answered with
  * NotImplemented rather than mistaken for the plain operation. */
 static const char *const unimplemented[] = {
-    "acl", "cors", "delete", "encryption", "lifecycle", "logging", "notification",
-    "object-lock", "policy", "replication", "requestPayment", "tagging", "uploadId",
-    "uploads", "versioning", "versions", "website", "accelerate", "analytics", "inventory",
-    "metrics", "ownershipControls", "publicAccessBlock", "intelligent-tiering", "retention",
-    "legal-hold", "torrent", "restore", "select", "attributes", "partNumber",
+    "acl",
+    "cors",
+    "delete",
+    "encryption",
+    "lifecycle",
+    "logging",
+    "notification",
+    "object-lock",
+    "policy",
+    "replication",
+    "requestPayment",
+    "tagging",
+    "uploadId",
+    "uploads",
+    "versioning",
+    "versions",
+    "website",
+    "accelerate",
+    "analytics",
+    "inventory",
+    "metrics",
+    "ownershipControls",
+    "publicAccessBlock",
+    "intelligent-tiering",
+    "retention",
+    "legal-hold",
+    "torrent",
+    "restore",
+    "select",
+    "attributes",
+    "partNumber",
 };
 
 /* ---- query ---- */
@@ -227,8 +253,9 @@ static void begin(void *ctx, http_req *rq)
     }
     if (!r->route) return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
     if (r->auth.payload_streaming)
-        return s3_error(r, S3E_NOT_IMPLEMENTED, "aws-chunked (STREAMING-*) payloads are not "
-                                                "supported yet; send a signed or unsigned payload.");
+        return s3_error(r, S3E_NOT_IMPLEMENTED,
+                        "aws-chunked (STREAMING-*) payloads are not "
+                        "supported yet; send a signed or unsigned payload.");
     if (r->route->begin) r->route->begin(r);
 }
 

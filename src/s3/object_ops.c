@@ -64,8 +64,7 @@ static void object_headers(s3_req *r, const meta_object *o)
     http_add_header(r->rq, "Last-Modified", when);
     http_add_header(r->rq, "Accept-Ranges", "bytes");
     http_add_header(r->rq, "Content-Type",
-                    o->content_type && *o->content_type ? o->content_type
-                                                        : "binary/octet-stream");
+                    o->content_type && *o->content_type ? o->content_type : "binary/octet-stream");
     emit_stored(r->rq, o->headers);
 }
 

@@ -42,9 +42,12 @@ void s3_error(s3_req *r, enum s3_error code, const char *msg)
 void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound)
 {
     switch (code) {
-    case ORC_ENOTFOUND: return s3_error(r, notfound, NULL);
-    case ORC_ETRANSIENT: return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
-    case ORC_EBUSY: return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
+    case ORC_ENOTFOUND:
+        return s3_error(r, notfound, NULL);
+    case ORC_ETRANSIENT:
+        return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
+    case ORC_EBUSY:
+        return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
     default:
         LOG_ERROR("request %s %s %s: %s", r->rq->request_id, r->rq->method, r->rq->path,
                   e ? e->msg : orc_code_name(code));

@@ -28,11 +28,11 @@ typedef void s3_handler(s3_req *r);
 
 struct s3_route {
     const char *method;
-    int target;            /* S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT */
+    int target;              /* S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT */
     const char *subresource; /* query parameter that selects it, or NULL */
-    s3_handler *begin;     /* runs when headers are in (may answer) */
-    s3_handler *end;       /* runs when the body is in */
-    int body;              /* S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM */
+    s3_handler *begin;       /* runs when headers are in (may answer) */
+    s3_handler *end;         /* runs when the body is in */
+    int body;                /* S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM */
 };
 
 enum { S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT };
@@ -61,8 +61,7 @@ int s3_bucket_for_owner(s3_req *r, meta_bucket *b);
 /* ---- operations ---- */
 s3_handler s3_list_buckets, s3_create_bucket, s3_head_bucket, s3_delete_bucket,
     s3_get_bucket_location, s3_list_objects;
-s3_handler s3_put_object_begin, s3_put_object_end, s3_get_object, s3_head_object,
-    s3_delete_object;
+s3_handler s3_put_object_begin, s3_put_object_end, s3_get_object, s3_head_object, s3_delete_object;
 
 /* An S3 canonical user ID for a user (64 hex chars + NUL). */
 void s3_owner_id(const meta_user *u, char out[65]);

@@ -17,7 +17,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define SIGV4_MAX_SKEW 900 /* seconds: x-amz-date within 15 minutes */
+#define SIGV4_MAX_SKEW 900       /* seconds: x-amz-date within 15 minutes */
 #define SIGV4_MAX_EXPIRES 604800 /* presigned URLs live at most 7 days */
 
 typedef struct s3_header {

@@ -22,8 +22,8 @@ int xml_elemf(orc_buf *b, orc_err *e, const char *name, const char *fmt, ...)
 
 /* ---- in ---- */
 typedef struct xml_node {
-    char *name;           /* local name, namespace prefix/URI stripped */
-    char *text;           /* concatenated character data, NUL-terminated ("" if none) */
+    char *name; /* local name, namespace prefix/URI stripped */
+    char *text; /* concatenated character data, NUL-terminated ("" if none) */
     size_t text_len;
     struct xml_node *parent, *child, *next; /* first child, next sibling */
 } xml_node;

@@ -35,7 +35,8 @@ int orc_buf_reserve(orc_buf *b, size_t n, orc_err *e)
     size_t need = b->len + n + 1;
     if (need <= b->cap) return ORC_OK;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     if (b->max && cap > b->max + 1) cap = b->max + 1;
     b->ptr = orc_realloc(b->ptr, cap);
     b->cap = cap;

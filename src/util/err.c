@@ -19,18 +19,30 @@ int orc_fail(orc_err *e, int code, const char *fmt, ...)
 const char *orc_code_name(int code)
 {
     switch (code) {
-    case ORC_OK: return "OK";
-    case ORC_ENOTFOUND: return "ENOTFOUND";
-    case ORC_EEXISTS: return "EEXISTS";
-    case ORC_EINVAL: return "EINVAL";
-    case ORC_EAUTH: return "EAUTH";
-    case ORC_ETRANSIENT: return "ETRANSIENT";
-    case ORC_ECORRUPT: return "ECORRUPT";
-    case ORC_ENOSPC: return "ENOSPC";
-    case ORC_EIO: return "EIO";
-    case ORC_EINTERNAL: return "EINTERNAL";
-    case ORC_ECONFLICT: return "ECONFLICT";
-    case ORC_EBUSY: return "EBUSY";
+    case ORC_OK:
+        return "OK";
+    case ORC_ENOTFOUND:
+        return "ENOTFOUND";
+    case ORC_EEXISTS:
+        return "EEXISTS";
+    case ORC_EINVAL:
+        return "EINVAL";
+    case ORC_EAUTH:
+        return "EAUTH";
+    case ORC_ETRANSIENT:
+        return "ETRANSIENT";
+    case ORC_ECORRUPT:
+        return "ECORRUPT";
+    case ORC_ENOSPC:
+        return "ENOSPC";
+    case ORC_EIO:
+        return "EIO";
+    case ORC_EINTERNAL:
+        return "EINTERNAL";
+    case ORC_ECONFLICT:
+        return "ECONFLICT";
+    case ORC_EBUSY:
+        return "EBUSY";
     }
     return "E?";
 }

@@ -28,7 +28,8 @@ void orc_queue_dispose(orc_queue *q)
 bool orc_queue_push(orc_queue *q, void *item)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->len == q->cap && !q->closed) pthread_cond_wait(&q->not_full, &q->mu);
+    while (q->len == q->cap && !q->closed)
+        pthread_cond_wait(&q->not_full, &q->mu);
     bool ok = !q->closed;
     if (ok) {
         q->items[(q->head + q->len) % q->cap] = item;
@@ -42,7 +43,8 @@ bool orc_queue_push(orc_queue *q, void *item)
 void *orc_queue_pop(orc_queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->len == 0 && !q->closed) pthread_cond_wait(&q->not_empty, &q->mu);
+    while (q->len == 0 && !q->closed)
+        pthread_cond_wait(&q->not_empty, &q->mu);
     void *item = NULL;
     if (q->len) {
         item = q->items[q->head];

@@ -55,8 +55,8 @@ int orc_time_parse_amz(const char *s, time_t *out)
         digits(s + 6, 2, &tm.tm_mday) || digits(s + 9, 2, &tm.tm_hour) ||
         digits(s + 11, 2, &tm.tm_min) || digits(s + 13, 2, &tm.tm_sec))
         return -1;
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
-int64_t orc_now_ms(void);      /* wall clock, ms since the epoch */
+int64_t orc_now_ms(void);       /* wall clock, ms since the epoch */
 int64_t orc_monotonic_us(void); /* for durations */
 
 /* "Wed, 25 Nov 2026 15:01:30 GMT" (RFC 7231 IMF-fixdate); out >= 30 bytes. */

@@ -28,7 +28,8 @@ typedef struct fixture {
 } fixture;
 
 /* A deterministic 64-hex name, spread over shards like real seal names. */
-static void make_name(uint64_t i, char out[65]) {
+static void make_name(uint64_t i, char out[65])
+{
     uint8_t raw[32];
     uint64_t x = i * 0x9e3779b97f4a7c15ull + 1;
     for (size_t k = 0; k < sizeof(raw); k++) {
@@ -40,12 +41,14 @@ static void make_name(uint64_t i, char out[65]) {
     hex_encode(raw, sizeof(raw), out);
 }
 
-static int open_fs(const char *path, const char *fsync_val, provider **p, orc_err *e) {
+static int open_fs(const char *path, const char *fsync_val, provider **p, orc_err *e)
+{
     provider_kv kv[2] = {{"path", path}, {"fsync", fsync_val}};
     return provider_open("fs", "disk1", kv, fsync_val ? 2 : 1, p, e);
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture *f = orc_calloc(1, sizeof(*f));
     snprintf(f->dir, sizeof(f->dir), "/tmp/orc-test-fs-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
@@ -56,11 +59,13 @@ static int setup(void **state) {
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
     return remove(path);
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture *f = *state;
     provider_free(f->p);
     assert_int_equal(nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
@@ -69,7 +74,8 @@ static int teardown(void **state) {
 }
 
 /* Entries in dir other than "." and "..". */
-static int count_entries(const char *dir) {
+static int count_entries(const char *dir)
+{
     DIR *d = opendir(dir);
     assert_non_null(d);
     int n = 0;
@@ -80,13 +86,15 @@ static int count_entries(const char *dir) {
     return n;
 }
 
-static void put_ok(provider *p, const char *name, const void *data, size_t len) {
+static void put_ok(provider *p, const char *name, const void *data, size_t len)
+{
     orc_err e = {0};
     int rc = provider_put(p, name, data, len, &e);
     if (rc) fail_msg("put %s: %s", name, e.msg);
 }
 
-static void test_open_without_path_is_einval_naming_provider(void **state) {
+static void test_open_without_path_is_einval_naming_provider(void **state)
+{
     provider *p = NULL;
     orc_err e = {0};
     assert_int_equal(provider_open("fs", "disk9", NULL, 0, &p, &e), ORC_EINVAL);
@@ -95,7 +103,8 @@ static void test_open_without_path_is_einval_naming_provider(void **state) {
     assert_non_null(strstr(e.msg, "path"));
 }
 
-static void test_open_rejects_bad_fsync_value(void **state) {
+static void test_open_rejects_bad_fsync_value(void **state)
+{
     fixture *f = *state;
     provider *p = NULL;
     orc_err e = {0};
@@ -103,7 +112,8 @@ static void test_open_rejects_bad_fsync_value(void **state) {
     assert_non_null(strstr(e.msg, "fsync"));
 }
 
-static void test_open_creates_missing_parents(void **state) {
+static void test_open_creates_missing_parents(void **state)
+{
     fixture *f = *state;
     char deep[192];
     snprintf(deep, sizeof(deep), "%s/a/b/c", f->dir);
@@ -123,7 +133,8 @@ static void test_open_creates_missing_parents(void **state) {
     provider_free(p);
 }
 
-static void round_trip(provider *p, uint64_t i, size_t len) {
+static void round_trip(provider *p, uint64_t i, size_t len)
+{
     char name[65];
     make_name(i, name);
     uint8_t *data = orc_malloc(len ? len : 1);
@@ -143,14 +154,16 @@ static void round_trip(provider *p, uint64_t i, size_t len) {
     free(data);
 }
 
-static void test_put_get_round_trips_0_1_and_1mib(void **state) {
+static void test_put_get_round_trips_0_1_and_1mib(void **state)
+{
     fixture *f = *state;
     round_trip(f->p, 1, 0);
     round_trip(f->p, 2, 1);
     round_trip(f->p, 3, 1 << 20);
 }
 
-static void test_put_overwrites_existing_name(void **state) {
+static void test_put_overwrites_existing_name(void **state)
+{
     fixture *f = *state;
     char name[65];
     make_name(4, name);
@@ -166,7 +179,8 @@ static void test_put_overwrites_existing_name(void **state) {
 }
 
 static void expect_range(provider *p, const char *name, uint64_t off, uint64_t len,
-                         const char *want) {
+                         const char *want)
+{
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_buf_append(&out, "x", 1, NULL); /* get appends, never overwrites */
@@ -179,7 +193,8 @@ static void expect_range(provider *p, const char *name, uint64_t off, uint64_t l
     orc_buf_dispose(&out);
 }
 
-static void test_ranged_get_returns_only_requested_bytes(void **state) {
+static void test_ranged_get_returns_only_requested_bytes(void **state)
+{
     fixture *f = *state;
     char name[65];
     make_name(5, name);
@@ -192,7 +207,8 @@ static void test_ranged_get_returns_only_requested_bytes(void **state) {
     expect_range(f->p, name, 0, 0, "");
 }
 
-static void test_get_respects_buffer_ceiling(void **state) {
+static void test_get_respects_buffer_ceiling(void **state)
+{
     fixture *f = *state;
     char name[65];
     make_name(6, name);
@@ -205,7 +221,8 @@ static void test_get_respects_buffer_ceiling(void **state) {
     orc_buf_dispose(&out);
 }
 
-static void test_missing_and_deleted_chunks_are_enotfound(void **state) {
+static void test_missing_and_deleted_chunks_are_enotfound(void **state)
+{
     fixture *f = *state;
     char name[65];
     make_name(7, name);
@@ -226,7 +243,8 @@ static void test_missing_and_deleted_chunks_are_enotfound(void **state) {
     orc_buf_dispose(&out);
 }
 
-static void test_bad_names_are_einval(void **state) {
+static void test_bad_names_are_einval(void **state)
+{
     fixture *f = *state;
     char longname[201];
     memset(longname, 'a', 200);
@@ -251,7 +269,8 @@ static void test_bad_names_are_einval(void **state) {
     assert_int_equal(count_entries(f->dir), 1);
 }
 
-static void test_names_at_length_limits_are_accepted(void **state) {
+static void test_names_at_length_limits_are_accepted(void **state)
+{
     fixture *f = *state;
     char name128[129];
     memset(name128, 'z', 128);
@@ -271,7 +290,8 @@ static void test_names_at_length_limits_are_accepted(void **state) {
     assert_int_equal(provider_put(f->p, name129, (const uint8_t *)"x", 1, &e), ORC_EINVAL);
 }
 
-static void test_chunk_lands_at_sharded_path(void **state) {
+static void test_chunk_lands_at_sharded_path(void **state)
+{
     fixture *f = *state;
     char name[65];
     make_name(8, name);
@@ -284,7 +304,8 @@ static void test_chunk_lands_at_sharded_path(void **state) {
     assert_int_equal(st.st_size, 5);
 }
 
-static void test_puts_leave_no_temp_files(void **state) {
+static void test_puts_leave_no_temp_files(void **state)
+{
     fixture *f = *state;
     for (uint64_t i = 0; i < 20; i++) {
         char name[65];
@@ -296,7 +317,8 @@ static void test_puts_leave_no_temp_files(void **state) {
     assert_int_equal(count_entries(tmp), 0);
 }
 
-static void test_failed_put_is_eio_and_removes_temp_file(void **state) {
+static void test_failed_put_is_eio_and_removes_temp_file(void **state)
+{
     fixture *f = *state;
     char name[65];
     make_name(9, name);
@@ -318,7 +340,8 @@ static void test_failed_put_is_eio_and_removes_temp_file(void **state) {
     assert_int_equal(st.bytes_in, 0);
 }
 
-static void test_open_removes_stale_temp_files(void **state) {
+static void test_open_removes_stale_temp_files(void **state)
+{
     fixture *f = *state;
     char path[256];
     snprintf(path, sizeof(path), "%s/tmp/1234-1234-0.tmp", f->store);
@@ -340,7 +363,8 @@ typedef struct seen {
     int n, stop_at, stop_value;
 } seen;
 
-static int collect(void *ctx, const char *name, uint64_t size) {
+static int collect(void *ctx, const char *name, uint64_t size)
+{
     seen *s = ctx;
     assert_true(s->n < 300);
     assert_int_equal(strlen(name), 64);
@@ -350,11 +374,13 @@ static int collect(void *ctx, const char *name, uint64_t size) {
     return s->n == s->stop_at ? s->stop_value : 0;
 }
 
-static int cmp_name(const void *a, const void *b) {
+static int cmp_name(const void *a, const void *b)
+{
     return strcmp(a, b);
 }
 
-static void test_list_finds_exactly_the_names_put(void **state) {
+static void test_list_finds_exactly_the_names_put(void **state)
+{
     fixture *f = *state;
     provider *p = NULL;
     orc_err e = {0};
@@ -404,7 +430,8 @@ static void test_list_finds_exactly_the_names_put(void **state) {
     provider_free(p);
 }
 
-static void test_list_of_empty_store_calls_nothing(void **state) {
+static void test_list_of_empty_store_calls_nothing(void **state)
+{
     fixture *f = *state;
     static seen s;
     memset(&s, 0, sizeof(s));
@@ -413,7 +440,8 @@ static void test_list_of_empty_store_calls_nothing(void **state) {
     assert_int_equal(s.n, 0);
 }
 
-static void test_stats_count_puts_gets_and_bytes(void **state) {
+static void test_stats_count_puts_gets_and_bytes(void **state)
+{
     fixture *f = *state;
     char a[65], b[65];
     make_name(20, a);
@@ -443,7 +471,8 @@ typedef struct worker {
     int failures;
 } worker;
 
-static void *put_many(void *arg) {
+static void *put_many(void *arg)
+{
     worker *w = arg;
     for (int i = 0; i < 50; i++) {
         char name[65];
@@ -455,7 +484,8 @@ static void *put_many(void *arg) {
     return NULL;
 }
 
-static void test_concurrent_puts_all_land(void **state) {
+static void test_concurrent_puts_all_land(void **state)
+{
     fixture *f = *state;
     provider *p = NULL;
     orc_err e = {0};
@@ -482,7 +512,8 @@ static void test_concurrent_puts_all_land(void **state) {
     provider_free(p);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_without_path_is_einval_naming_provider),
         cmocka_unit_test_setup_teardown(test_open_rejects_bad_fsync_value, setup, teardown),
