@@ -2,7 +2,10 @@
 # Installs dependencies (test ones too), builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer and warnings as errors, and runs every unit test
 # (ctest) and integration test (pytest against real `orchard serve`
-# processes). Ends with one summary line. Extra arguments go to pytest.
+# processes), the integration suite twice: on local disks, then with
+# ORCHARD_TEST_PROVIDERS=mixed (fs + s3rver + Azurite + orchard-as-S3, see
+# tests/integration/support/mixed.py). Ends with summary lines. Extra
+# arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test || exit 1
@@ -32,8 +35,13 @@ env -u AWS_CA_BUNDLE /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/int
     | tee /tmp/orchard-pytest.$$
 int_rc=${PIPESTATUS[0]}
 int_line=$(tail -n 1 /tmp/orchard-pytest.$$)
+env -u AWS_CA_BUNDLE ORCHARD_TEST_PROVIDERS=mixed /usr/bin/python3 -m pytest -q \
+    -p no:cacheprovider tests/integration "$@" | tee /tmp/orchard-pytest.$$
+mixed_rc=${PIPESTATUS[0]}
+mixed_line=$(tail -n 1 /tmp/orchard-pytest.$$)
 rm -f /tmp/orchard-pytest.$$
 
 echo "unit: $unit_line"
-echo "integration: $int_line"
-[ "$unit_rc" -eq 0 ] && [ "$int_rc" -eq 0 ]
+echo "integration (fs providers): $int_line"
+echo "integration (mixed providers): $mixed_line"
+[ "$unit_rc" -eq 0 ] && [ "$int_rc" -eq 0 ] && [ "$mixed_rc" -eq 0 ]

@@ -10,6 +10,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve},
     {"user", cli_user},
+    {"providers", cli_providers},
 };
 
 static const char help[] =
@@ -25,9 +26,12 @@ static const char help[] =
     "        create a user; prints its access key and secret\n"
     "  user list [--data DIR] [--config FILE]\n"
     "  user remove NAME [--data DIR] [--config FILE]\n"
+    "  providers [--endpoint URL] [--json] [--data DIR] [--config FILE]\n"
+    "        a running server's providers: up or down, latency, errors, chunks and bytes\n"
     "\n"
     "environment:\n"
     "  ORCHARD_ACCESS_KEY, ORCHARD_SECRET_KEY   keys of the first (admin) user\n"
+    "  (secret config values may also name a variable: secret_key_env = VAR, key_env = VAR)\n"
     "\n"
     "The config file is INI; see docs/configuration.md.\n";
 

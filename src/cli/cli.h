@@ -8,6 +8,7 @@
 
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
+int cli_providers(int argc, char **argv);
 
 /* Parses --config, --data and --listen (and, when allow_keys, --access-key and
  * --secret-key) from argv[from..), applies ORCHARD_* environment variables,

@@ -20,6 +20,10 @@ void config_defaults(orc_config *c)
     c->cdc = (cdc_params){CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT};
     c->gc_interval = 60;
     c->gc_grace = 3600;
+    c->multipart_expiry = 7 * 86400;
+    c->min_copies = 1;
+    c->probe_interval = 5;
+    c->down_after = 3;
 }
 
 static int set_str(char *dst, size_t cap, const char *v)
@@ -71,6 +75,10 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "chunk_max")) return set_u32(&c->cdc.max, v);
     if (!strcmp(k, "gc_interval")) return set_long(&c->gc_interval, v, 1, 86400);
     if (!strcmp(k, "gc_grace")) return set_long(&c->gc_grace, v, 0, 365L * 86400);
+    if (!strcmp(k, "multipart_expiry")) return set_long(&c->multipart_expiry, v, 1, 3650L * 86400);
+    if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);
+    if (!strcmp(k, "probe_interval")) return set_long(&c->probe_interval, v, 1, 3600);
+    if (!strcmp(k, "down_after")) return set_long(&c->down_after, v, 1, 1000);
     return 1;
 }
 

@@ -30,6 +30,10 @@ typedef struct orc_config {
     char log_level[16];
     cdc_params cdc;
     long gc_interval, gc_grace; /* seconds */
+    long multipart_expiry;      /* seconds before an unfinished upload is aborted */
+    long min_copies;            /* 0: 1 */
+    long probe_interval;        /* seconds */
+    long down_after;            /* failures in a row */
     config_provider providers[PLACE_MAX_PROVIDERS];
     size_t nproviders;
 } orc_config;

@@ -23,6 +23,7 @@
 struct gc_loop {
     store *st;
     long interval;
+    long multipart_expiry; /* seconds */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
@@ -41,11 +42,22 @@ static void *gc_main(void *arg)
         if (g->stop) break;
         pthread_mutex_unlock(&g->mu);
         orc_err e = {0};
-        long n = object_gc_pass(g->st, &e);
+        /* Abandoned uploads first: their chunks are then collectable. */
+        long n = object_mp_expire(g->st, g->multipart_expiry * 1000, &e);
+        if (n < 0)
+            LOG_WARN("multipart expiry: %s", e.msg);
+        else if (n > 0)
+            LOG_INFO("aborted %ld multipart uploads older than %ld s", n, g->multipart_expiry);
+        n = object_gc_pass(g->st, &e);
         if (n < 0)
             LOG_WARN("gc: %s", e.msg);
         else if (n > 0)
             LOG_INFO("gc: collected %ld chunks", n);
+        n = object_repair_pass(g->st, &e);
+        if (n < 0)
+            LOG_WARN("repair: %s", e.msg);
+        else if (n > 0)
+            LOG_INFO("repair: %ld chunks got their missing copies", n);
         pthread_mutex_lock(&g->mu);
     }
     pthread_mutex_unlock(&g->mu);
@@ -109,6 +121,7 @@ static int open_providers(const orc_config *c, meta *m, provider **provs, uint32
         int rc = provider_open(cp->type, cp->name, cp->kv, cp->nkv, &provs[i], e);
         if (!rc) rc = meta_provider_id(m, cp->name, &ids[i], e);
         if (rc) return rc;
+        provider_set_down_after(provs[i], (int)c->down_after);
     }
     return ORC_OK;
 }
@@ -150,7 +163,7 @@ int cli_serve(int argc, char **argv)
     meta *m = NULL;
     provider *provs[PLACE_MAX_PROVIDERS] = {0};
     uint32_t ids[PLACE_MAX_PROVIDERS];
-    place_policy pol;
+    place_policy pol = {.min_copies = (int)c.min_copies, .probe_interval = (int)c.probe_interval};
     place *pl = NULL;
     http_server *srv = NULL;
     orc_err e = {0};
@@ -171,6 +184,7 @@ int cli_serve(int argc, char **argv)
 
     gc.st = &st;
     gc.interval = c.gc_interval;
+    gc.multipart_expiry = c.multipart_expiry;
     gc_started = pthread_create(&gc_thread, NULL, gc_main, &gc) == 0;
 
     char host[64];

@@ -82,6 +82,17 @@ typedef struct meta_object {
     int64_t mtime_ms;
 } meta_object;
 
+/* A conditional write (S3's If-None-Match: * and If-Match on PUT), checked in
+ * the transaction that switches the version, so two racing writers cannot
+ * both pass. A failed condition is ORC_ECONFLICT with a message starting with
+ * META_PRECONDITION. */
+enum meta_put_cond_kind { META_PUT_ALWAYS = 0, META_PUT_IF_ABSENT, META_PUT_IF_MATCH };
+typedef struct meta_put_cond {
+    int kind;      /* enum meta_put_cond_kind; zero: unconditional */
+    char etag[64]; /* META_PUT_IF_MATCH: the current version's ETag, unquoted */
+} meta_put_cond;
+#define META_PRECONDITION "PreconditionFailed"
+
 /* What object_put records; chunk ids in object order (a chunk may repeat). */
 typedef struct meta_object_new {
     const char *key;
@@ -93,6 +104,7 @@ typedef struct meta_object_new {
     const int64_t *chunk_ids;
     const uint64_t *offsets;
     size_t nchunks;
+    meta_put_cond cond; /* zero: unconditional */
 } meta_object_new;
 
 /* Opens (creating and migrating the schema as needed) the SQLite store at
@@ -146,7 +158,8 @@ int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
 /* Makes o the current version of (bucket, key), in one transaction: checks the
  * bucket exists (ORC_ENOTFOUND) and every chunk is LIVE (ORC_ECONFLICT), adds
  * the manifest and its references, and releases the previous version's
- * references (chunks reaching 0 get touched = now). *id gets the new object id. */
+ * references (chunks reaching 0 get touched = now). *id gets the new object id.
+ * o->cond is checked first (ORC_ECONFLICT, message META_PRECONDITION...). */
 int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
 /* The current version, and in the same read transaction the extents that
  * overlap [from, to) (to = UINT64_MAX for all; pass want_extents = false for
@@ -178,5 +191,155 @@ typedef struct meta_stats {
     uint64_t objects, chunks, chunk_refs, bytes_logical, bytes_stored;
 } meta_stats;
 int meta_stats_get(meta *m, meta_stats *out, orc_err *e);
+
+/* ---- provider usage (admin view) ---- */
+/* Copies a provider holds and their sealed bytes. */
+int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
+                        orc_err *e);
+/* LIVE chunks with fewer than copies recorded copies (to be repaired). */
+int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e);
+/* Up to limit LIVE chunks with id > after_id and fewer than copies copies,
+ * by id, with their copies. *out is malloc'ed. */
+int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
+                     size_t *n, orc_err *e);
+/* Records new copies of a chunk (repair). A chunk collected meanwhile is an
+ * error (foreign key): the caller deletes the copies it wrote. */
+int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+
+/* ---- copy (CopyObject) ---- */
+/* A copy is a new manifest over the same chunks: no data moves. */
+typedef struct meta_object_copy_args {
+    int64_t src_bucket;
+    const char *src_key;
+    const char *src_etag; /* the source must still have this ETag (else a
+                             META_PRECONDITION conflict); NULL: any */
+    int64_t dst_bucket;
+    const char *dst_key;
+    bool replace_meta;        /* false: Content-Type and headers of the source */
+    const char *content_type; /* when replace_meta; may be NULL */
+    const char *headers;      /* when replace_meta; may be NULL */
+    int64_t mtime_ms;
+    meta_put_cond cond; /* on the destination, as for meta_object_put */
+} meta_object_copy_args;
+/* In one transaction: reads the source's current version, releases the
+ * destination's current version (if any) and writes the destination with the
+ * source's manifest, size and ETag, taking one more reference on each chunk.
+ * Copying an object onto itself updates its metadata in place. *out gets the
+ * new version (dispose with meta_object_dispose). ORC_ENOTFOUND: source object
+ * or destination bucket absent (msg says which); ORC_ECONFLICT with
+ * META_PRECONDITION: a condition failed. */
+int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e);
+
+/* ---- multipart uploads ----
+ * An upload is a row keyed by its client-visible id; each part holds chunk
+ * references through its own manifest, exactly like an object, so the
+ * collector never takes a chunk a part uses. Re-putting a part number
+ * replaces the part and releases the old one's references; completing makes
+ * the object from the listed parts' manifests (offsets shifted, no data
+ * copied) and releases every part in the same transaction; aborting releases
+ * them all. */
+#define META_UPLOAD_ID_MAX 64
+#define META_PART_MAX 10000 /* part numbers are 1..META_PART_MAX */
+
+typedef struct meta_upload {
+    int64_t id; /* row id */
+    char upload_id[META_UPLOAD_ID_MAX + 1];
+    int64_t bucket_id;
+    char *key;          /* owned */
+    int64_t initiator;  /* user id */
+    char *content_type; /* owned; may be NULL */
+    char *headers;      /* owned; may be NULL */
+    int64_t created_ms;
+} meta_upload;
+
+typedef struct meta_part {
+    int number;
+    uint64_t size;
+    char etag[64]; /* hex, unquoted */
+    int64_t mtime_ms;
+} meta_part;
+
+/* What a part commit records; chunk ids in part order, offsets from 0. */
+typedef struct meta_part_new {
+    const char *upload_id;
+    const char *key; /* must be the upload's key */
+    int number;
+    uint64_t size;
+    const char *etag;
+    int64_t mtime_ms;
+    const int64_t *chunk_ids;
+    const uint64_t *offsets;
+    size_t nchunks;
+} meta_part_new;
+
+/* One entry of a CompleteMultipartUpload request. */
+typedef struct meta_part_ref {
+    int number;
+    const char *etag; /* hex, unquoted */
+} meta_part_ref;
+
+/* Why a complete was refused (ORC_EINVAL). */
+enum meta_complete_fault {
+    META_COMPLETE_OK = 0,
+    META_COMPLETE_BAD_ORDER, /* part numbers not strictly ascending, or out of range */
+    META_COMPLETE_NO_PART,   /* a listed part is missing or has another ETag */
+    META_COMPLETE_TOO_SMALL, /* a part before the last is under min_part_size */
+};
+
+typedef struct meta_complete {
+    const char *upload_id;
+    const char *key;
+    const meta_part_ref *parts; /* at least one */
+    size_t nparts;
+    uint64_t min_part_size;
+    const char *etag; /* the object's ETag */
+    int64_t mtime_ms;
+    /* out */
+    int fault;      /* enum meta_complete_fault */
+    int fault_part; /* the part number at fault */
+    uint64_t size;  /* the object's size */
+    int64_t object_id;
+} meta_complete;
+
+void meta_upload_dispose(meta_upload *u);
+/* Records a new upload of (bucket, key). ORC_ENOTFOUND (bucket), ORC_EEXISTS (id taken). */
+int meta_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                       int64_t initiator, const char *content_type, const char *headers,
+                       int64_t created_ms, orc_err *e);
+/* The upload with this id, which must belong to (bucket, key); ORC_ENOTFOUND. */
+int meta_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                    meta_upload *out, orc_err *e);
+/* Makes p the part p->number of its upload, in one transaction: checks the
+ * upload (ORC_ENOTFOUND) and that every chunk is LIVE (ORC_ECONFLICT) and
+ * tiles [0, size) (ORC_EINVAL), takes the references and releases those of a
+ * part it replaces. */
+int meta_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e);
+/* Up to limit parts numbered above after, ascending. *out is malloc'ed.
+ * ORC_ENOTFOUND if there is no such upload. */
+int meta_part_list(meta *m, int64_t bucket_id, const char *key, const char *upload_id, int after,
+                   size_t limit, meta_part **out, size_t *n, orc_err *e);
+/* Completes an upload in one transaction: validates c->parts (ORC_EINVAL with
+ * c->fault set), stitches their manifests into the new current version of
+ * (bucket, key) as meta_object_put does (so chunks are re-checked LIVE:
+ * ORC_ECONFLICT), records the part boundaries, releases every part and
+ * forgets the upload. ORC_ENOTFOUND: no such upload. */
+int meta_upload_complete(meta *m, int64_t bucket_id, meta_complete *c, orc_err *e);
+/* Releases every part and forgets the upload. ORC_ENOTFOUND. */
+int meta_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                      orc_err *e);
+/* Up to limit uploads of the bucket with the prefix, ordered by (key,
+ * upload id), starting after (from_key, from_upload): from_upload NULL skips
+ * every upload of from_key; from_key NULL starts at the beginning. *out is
+ * malloc'ed; dispose each and free the array. */
+int meta_upload_list(meta *m, int64_t bucket_id, const char *prefix, const char *from_key,
+                     const char *from_upload, size_t limit, meta_upload **out, size_t *n,
+                     orc_err *e);
+/* Aborts up to limit uploads created before cutoff_ms; *n gets the count. */
+int meta_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e);
+/* Part `number` of the current version of (bucket, key): *object_id, *nparts
+ * (0 if it was not a multipart upload) and, when 1 <= number <= *nparts, its
+ * *start and *size. ORC_ENOTFOUND if there is no such object. */
+int meta_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
+                     int *nparts, uint64_t *start, uint64_t *size, orc_err *e);
 
 #endif

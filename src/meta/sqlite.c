@@ -19,7 +19,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 1      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 2      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -88,8 +88,50 @@ static const char schema_v1[] =
     "    PRIMARY KEY (object_id, start)\n"
     ") WITHOUT ROWID;\n";
 
+/* Schema version 2: multipart uploads. Each part's manifest holds chunk
+ * references (refcount) like an object's, so the collector never takes a
+ * chunk an unfinished upload uses; object_parts keeps a completed object's
+ * part boundaries for GET ?partNumber. uploads.bucket_id has no cascade: a
+ * bucket with uploads in progress is not empty (their references would leak). */
+static const char schema_v2[] =
+    "CREATE TABLE uploads (\n"
+    "    id           INTEGER PRIMARY KEY,\n"
+    "    upload_id    TEXT NOT NULL UNIQUE,    -- what clients see\n"
+    "    bucket_id    INTEGER NOT NULL REFERENCES buckets(id),\n"
+    "    key          TEXT NOT NULL COLLATE BINARY,\n"
+    "    initiator    INTEGER NOT NULL,        -- users.id\n"
+    "    content_type TEXT,\n"
+    "    headers      TEXT,\n"
+    "    created_ms   INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX uploads_by_key ON uploads(bucket_id, key, upload_id);\n"
+    "CREATE INDEX uploads_by_age ON uploads(created_ms);\n"
+    "CREATE TABLE parts (\n"
+    "    upload   INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,\n"
+    "    number   INTEGER NOT NULL CHECK (number BETWEEN 1 AND 10000),\n"
+    "    size     INTEGER NOT NULL,\n"
+    "    etag     TEXT NOT NULL,\n"
+    "    mtime_ms INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (upload, number)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE part_manifest (          -- a part's chunks, by offset in the part\n"
+    "    upload   INTEGER NOT NULL,\n"
+    "    number   INTEGER NOT NULL,\n"
+    "    start    INTEGER NOT NULL,\n"
+    "    chunk_id INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (upload, number, start),\n"
+    "    FOREIGN KEY (upload, number) REFERENCES parts(upload, number) ON DELETE CASCADE\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE object_parts (           -- a completed multipart object's parts\n"
+    "    object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,\n"
+    "    number    INTEGER NOT NULL,        -- 1..N in object order\n"
+    "    start     INTEGER NOT NULL,\n"
+    "    size      INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (object_id, number)\n"
+    ") WITHOUT ROWID;\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2};
 
 enum st {
     ST_BEGIN,
@@ -135,6 +177,22 @@ enum st {
     ST_GC_MARK,
     ST_GC_DELETING,
     ST_STATS,
+    /* multipart */
+    ST_MP_UPLOAD_ADD,
+    ST_MP_UPLOAD_GET,
+    ST_MP_UPLOAD_RELEASE,
+    ST_MP_UPLOAD_DEL,
+    ST_MP_UPLOAD_LIST,
+    ST_MP_EXPIRED,
+    ST_MP_PART_GET,
+    ST_MP_PART_RELEASE,
+    ST_MP_PART_DEL,
+    ST_MP_PART_ADD,
+    ST_MP_PART_LIST,
+    ST_MP_PMAN_ADD,
+    ST_MP_PMAN_GET,
+    ST_MP_OBJPART_ADD,
+    ST_MP_OBJPART_GET,
     ST_COUNT
 };
 
@@ -145,6 +203,15 @@ enum st {
 #define LIST_SQL(lower, upper)                                                                     \
     "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key " lower " ?2" upper             \
     " ORDER BY key LIMIT ?4"
+
+#define UPLOAD_COLS "id, upload_id, bucket_id, key, initiator, content_type, headers, created_ms"
+/* Releases the references of an upload's part manifests (all, or part ?3),
+ * as ST_OBJ_RELEASE does for an object. */
+#define MP_RELEASE_SQL(part)                                                                       \
+    "UPDATE chunks SET refcount = refcount - r.n,"                                                 \
+    " touched_ms = CASE WHEN refcount = r.n THEN ?2 ELSE touched_ms END"                           \
+    " FROM (SELECT chunk_id, count(*) AS n FROM part_manifest WHERE upload = ?1" part              \
+    " GROUP BY chunk_id) AS r WHERE chunks.id = r.chunk_id"
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -218,6 +285,34 @@ static const char *const sql[ST_COUNT] = {
                  " (SELECT coalesce(sum(size), 0) FROM objects),"
                  " (SELECT coalesce(sum(c.sealed_len), 0) FROM chunk_copies AS cc"
                  " JOIN chunks AS c ON c.id = cc.chunk_id)",
+    /* multipart */
+    [ST_MP_UPLOAD_ADD] = "INSERT INTO uploads(upload_id, bucket_id, key, initiator, content_type,"
+                         " headers, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_MP_UPLOAD_GET] = "SELECT " UPLOAD_COLS " FROM uploads WHERE upload_id = ?1",
+    [ST_MP_UPLOAD_RELEASE] = MP_RELEASE_SQL(""),
+    [ST_MP_UPLOAD_DEL] = "DELETE FROM uploads WHERE id = ?1",
+    /* ?3 NULL: strictly after key ?2; else uploads of key ?2 after id ?3 too. */
+    [ST_MP_UPLOAD_LIST] = "SELECT " UPLOAD_COLS " FROM uploads WHERE bucket_id = ?1 AND key >= ?2"
+                          " AND (key > ?2 OR (?3 IS NOT NULL AND upload_id > ?3))"
+                          " AND (?4 IS NULL OR key < ?4) ORDER BY key, upload_id LIMIT ?5",
+    [ST_MP_EXPIRED] = "SELECT id FROM uploads WHERE created_ms < ?1 ORDER BY created_ms LIMIT ?2",
+    [ST_MP_PART_GET] = "SELECT size, etag FROM parts WHERE upload = ?1 AND number = ?2",
+    [ST_MP_PART_RELEASE] = MP_RELEASE_SQL(" AND number = ?3"),
+    [ST_MP_PART_DEL] = "DELETE FROM parts WHERE upload = ?1 AND number = ?2",
+    [ST_MP_PART_ADD] = "INSERT INTO parts(upload, number, size, etag, mtime_ms)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_MP_PART_LIST] = "SELECT number, size, etag, mtime_ms FROM parts WHERE upload = ?1"
+                        " AND number > ?2 ORDER BY number LIMIT ?3",
+    [ST_MP_PMAN_ADD] = "INSERT INTO part_manifest(upload, number, start, chunk_id)"
+                       " VALUES (?1, ?2, ?3, ?4)",
+    [ST_MP_PMAN_GET] = "SELECT start, chunk_id FROM part_manifest WHERE upload = ?1"
+                       " AND number = ?2 ORDER BY start",
+    [ST_MP_OBJPART_ADD] = "INSERT INTO object_parts(object_id, number, start, size)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+    [ST_MP_OBJPART_GET] = "SELECT o.id, (SELECT count(*) FROM object_parts WHERE object_id = o.id),"
+                          " p.start, p.size FROM objects AS o LEFT JOIN object_parts AS p"
+                          " ON p.object_id = o.id AND p.number = ?3"
+                          " WHERE o.bucket_id = ?1 AND o.key = ?2",
 };
 
 /* One connection, used by one thread at a time. */
@@ -1162,6 +1257,30 @@ static int manifest_add(struct conn *c, int64_t obj, const meta_object_new *o, o
     return ORC_OK;
 }
 
+/* Checks a conditional write against the current version of (bucket, key),
+ * inside the caller's write transaction. */
+static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
+                          const meta_put_cond *cond, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    char etag[64] = "";
+    if (cond->kind == META_PUT_ALWAYS) return ORC_OK;
+    int rc = stmt(c, ST_OBJ_GET, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, key))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "object lookup", e)) < 0) return rc;
+    bool exists = rc == 1;
+    if (exists) copy_text(etag, sizeof(etag), s, 4); /* OBJ_COLS: etag is column 4 */
+    sqlite3_reset(s);
+    if (cond->kind == META_PUT_IF_ABSENT && exists)
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s exists", key);
+    if (cond->kind == META_PUT_IF_MATCH && (!exists || strcmp(etag, cond->etag) != 0))
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s %s", key,
+                        exists ? "has another ETag" : "does not exist");
+    return ORC_OK;
+}
+
 static int object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
                       orc_err *e)
 {
@@ -1173,6 +1292,7 @@ static int object_put(struct conn *c, int64_t bucket_id, const meta_object_new *
     if ((rc = row(c, s, "bucket lookup", e)) < 0) return rc;
     if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, bucket_id);
     sqlite3_reset(s);
+    if ((rc = put_cond_check(c, bucket_id, o->key, &o->cond, e))) return rc;
 
     /* The old version goes first: (bucket, key) is unique. Its chunks may
      * drop to 0 here and come back up below if the new version shares them;
@@ -1481,6 +1601,799 @@ int meta_stats_get(meta *m, meta_stats *out, orc_err *e)
     } else if (rc == 0) {
         rc = orc_fail(e, ORC_EINTERNAL, "metadata stats: no row");
     }
+done:
+    release(m, c);
+    return rc;
+}
+
+/* ---- provider usage (admin view): rare, so prepared per call ---- */
+
+static int count_query(meta *m, const char *query, int64_t arg, uint64_t *a, uint64_t *b,
+                       orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(c->db, query, -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, arg) != SQLITE_OK)
+        rc = db_fail(c->db, sqlite3_errcode(c->db), "prepare", e);
+    else if (sqlite3_step(s) != SQLITE_ROW)
+        rc = db_fail(c->db, sqlite3_errcode(c->db), "count", e);
+    else {
+        *a = (uint64_t)sqlite3_column_int64(s, 0);
+        if (b) *b = (uint64_t)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    release(m, c);
+    return rc;
+}
+
+int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
+                        orc_err *e)
+{
+    return count_query(m,
+                       "SELECT count(*), coalesce(sum(c.sealed_len), 0) FROM chunk_copies cc "
+                       "JOIN chunks c ON c.id = cc.chunk_id WHERE cc.provider_id = ?1",
+                       provider_id, chunks, bytes, e);
+}
+
+int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
+{
+    return count_query(m,
+                       "SELECT count(*) FROM chunks WHERE state = 1 AND (SELECT count(*) FROM "
+                       "chunk_copies WHERE chunk_id = chunks.id) < ?1",
+                       copies, n, NULL, e);
+}
+
+/* ---- copy (CopyObject): a new manifest over the same chunks ---- */
+
+/* Copies are rarer than PUTs: their statements are prepared per call, which
+ * keeps them out of the shared statement table. Binds ?1 = a and, if the
+ * statement has it, ?2 = b. */
+static int run_once(struct conn *c, const char *q, int64_t a, int64_t b, const char *what,
+                    orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, q, -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(c->db, rc, what, e);
+    if (sqlite3_bind_int64(s, 1, a) ||
+        (sqlite3_bind_parameter_count(s) > 1 && sqlite3_bind_int64(s, 2, b))) {
+        sqlite3_finalize(s);
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    }
+    rc = sqlite3_step(s);
+    int ret = rc == SQLITE_DONE ? ORC_OK : db_fail(c->db, rc, what, e);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* Copying onto itself: only the metadata and the time change. */
+static int copy_in_place(struct conn *c, int64_t id, const char *ct, const char *hd,
+                         int64_t mtime_ms, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        c->db, "UPDATE objects SET content_type = ?2, headers = ?3, mtime_ms = ?4 WHERE id = ?1",
+        -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(c->db, rc, "object update", e);
+    if (sqlite3_bind_int64(s, 1, id) || bind_text(s, 2, ct) || bind_text(s, 3, hd) ||
+        sqlite3_bind_int64(s, 4, mtime_ms))
+        rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+    else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+        rc = db_fail(c->db, rc, "object update", e);
+    else
+        rc = ORC_OK;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Inserts the destination row and its manifest (the source's rows), taking a
+ * reference per manifest row; returns the new id in *id. */
+static int copy_manifest(struct conn *c, const meta_object_copy_args *a, const meta_object *src,
+                         const char *ct, const char *hd, int64_t *id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t old = 0;
+    /* The old version goes first ((bucket, key) is unique); chunks it shares
+     * with the source dip and come back up in this transaction. */
+    int rc = object_find(c, a->dst_bucket, a->dst_key, &old, e);
+    if (rc < 0) return rc;
+    if (rc == 1 && (rc = object_drop(c, old, e))) return rc;
+    if ((rc = stmt(c, ST_OBJ_ADD, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, a->dst_bucket) || bind_text(s, 2, a->dst_key) ||
+        sqlite3_bind_int64(s, 3, (int64_t)src->size) || bind_text(s, 4, src->etag) ||
+        bind_text(s, 5, ct) || bind_text(s, 6, hd) || sqlite3_bind_int64(s, 7, a->mtime_ms))
+        return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = run(c, s, "object insert", e))) return rc;
+    *id = sqlite3_last_insert_rowid(c->db);
+    /* The source's chunks are referenced by it, so LIVE: the collector only
+     * takes chunks at refcount 0, and this transaction holds the write lock. */
+    rc = run_once(c,
+                  "UPDATE chunks SET refcount = refcount + r.n FROM (SELECT chunk_id,"
+                  " count(*) AS n FROM manifest WHERE object_id = ?1 GROUP BY chunk_id) AS r"
+                  " WHERE chunks.id = r.chunk_id",
+                  src->id, 0, "copy references", e);
+    if (!rc)
+        rc = run_once(c,
+                      "INSERT INTO manifest(object_id, start, chunk_id)"
+                      " SELECT ?2, start, chunk_id FROM manifest WHERE object_id = ?1",
+                      src->id, *id, "copy manifest", e);
+    return rc;
+}
+
+static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_object *out, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = object_get(c, a->src_bucket, a->src_key, false, 0, 0, out, NULL, NULL, e);
+    if (rc) return rc;
+    if (a->src_etag && strcmp(out->etag, a->src_etag) != 0)
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": copy source %s changed", a->src_key);
+    if ((rc = stmt(c, ST_BUCKET_EXISTS, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, a->dst_bucket)) return db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = row(c, s, "bucket lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, a->dst_bucket);
+    sqlite3_reset(s);
+    if ((rc = put_cond_check(c, a->dst_bucket, a->dst_key, &a->cond, e))) return rc;
+
+    if (a->replace_meta) {
+        free(out->content_type);
+        free(out->headers);
+        out->content_type = a->content_type ? orc_strdup(a->content_type) : NULL;
+        out->headers = a->headers ? orc_strdup(a->headers) : NULL;
+    }
+    int64_t id = out->id;
+    if (a->src_bucket == a->dst_bucket && strcmp(a->src_key, a->dst_key) == 0)
+        rc = copy_in_place(c, id, out->content_type, out->headers, a->mtime_ms, e);
+    else
+        rc = copy_manifest(c, a, out, out->content_type, out->headers, &id, e);
+    if (rc) return rc;
+    free(out->key);
+    out->key = orc_strdup(a->dst_key);
+    out->id = id;
+    out->bucket_id = a->dst_bucket;
+    out->mtime_ms = a->mtime_ms;
+    return ORC_OK;
+}
+
+int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (!a->src_key || !a->dst_key || !*a->dst_key || strlen(a->dst_key) > META_KEY_MAX)
+        return orc_fail(e, ORC_EINVAL, "object key must be 1 to %d bytes", META_KEY_MAX);
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, object_copy(c, a, out, e), e);
+    release(m, c);
+    if (rc) meta_object_dispose(out);
+    return rc;
+}
+
+/* ---- multipart ----
+ * Parts hold chunk references through part_manifest exactly as objects do
+ * through manifest; every function that drops a part or an upload releases
+ * them in the same transaction. */
+
+static int bind_fail(struct conn *c, orc_err *e)
+{
+    return db_fail(c->db, SQLITE_ERROR, "bind", e);
+}
+
+static void read_upload(sqlite3_stmt *s, meta_upload *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(s, 0);
+    copy_text(u->upload_id, sizeof(u->upload_id), s, 1);
+    u->bucket_id = sqlite3_column_int64(s, 2);
+    u->key = dup_text(s, 3);
+    if (!u->key) u->key = orc_strdup("");
+    u->initiator = sqlite3_column_int64(s, 4);
+    u->content_type = dup_text(s, 5);
+    u->headers = dup_text(s, 6);
+    u->created_ms = sqlite3_column_int64(s, 7);
+}
+
+void meta_upload_dispose(meta_upload *u)
+{
+    if (!u) return;
+    free(u->key);
+    free(u->content_type);
+    free(u->headers);
+    u->key = u->content_type = u->headers = NULL;
+}
+
+static int no_upload(const char *upload_id, orc_err *e)
+{
+    return orc_fail(e, ORC_ENOTFOUND, "no multipart upload %.80s", upload_id);
+}
+
+/* 1 and *u if upload_id is an upload of (bucket, key), 0 if not, or an error. */
+static int upload_find(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
+                       meta_upload *u, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_MP_UPLOAD_GET, &s, e);
+    if (rc) return rc;
+    if (bind_text(s, 1, upload_id)) return bind_fail(c, e);
+    if ((rc = row(c, s, "upload lookup", e)) <= 0) return rc;
+    read_upload(s, u);
+    sqlite3_reset(s);
+    if (u->bucket_id != bucket_id || strcmp(u->key, key) != 0) {
+        meta_upload_dispose(u);
+        return 0;
+    }
+    return 1;
+}
+
+static int check_upload_args(const char *key, const char *upload_id, orc_err *e)
+{
+    if (!key || !*key || strlen(key) > META_KEY_MAX)
+        return orc_fail(e, ORC_EINVAL, "object key must be 1 to %d bytes", META_KEY_MAX);
+    if (!upload_id || !*upload_id || strlen(upload_id) > META_UPLOAD_ID_MAX)
+        return orc_fail(e, ORC_EINVAL, "upload id must be 1 to %d bytes", META_UPLOAD_ID_MAX);
+    return ORC_OK;
+}
+
+static int upload_create(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
+                         int64_t initiator, const char *content_type, const char *headers,
+                         int64_t created_ms, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_BUCKET_EXISTS, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id)) return bind_fail(c, e);
+    if ((rc = row(c, s, "bucket lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, bucket_id);
+    sqlite3_reset(s);
+    if ((rc = stmt(c, ST_MP_UPLOAD_ADD, &s, e))) return rc;
+    if (bind_text(s, 1, upload_id) || sqlite3_bind_int64(s, 2, bucket_id) || bind_text(s, 3, key) ||
+        sqlite3_bind_int64(s, 4, initiator) || bind_text(s, 5, content_type) ||
+        bind_text(s, 6, headers) || sqlite3_bind_int64(s, 7, created_ms))
+        return bind_fail(c, e);
+    rc = run(c, s, "upload create", e);
+    if (rc == ORC_EEXISTS) orc_fail(e, rc, "upload id %s is taken", upload_id);
+    return rc;
+}
+
+int meta_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                       int64_t initiator, const char *content_type, const char *headers,
+                       int64_t created_ms, orc_err *e)
+{
+    int rc = check_upload_args(key, upload_id, e);
+    if (rc) return rc;
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE,
+                    upload_create(c, bucket_id, key, upload_id, initiator, content_type, headers,
+                                  created_ms, e),
+                    e);
+    release(m, c);
+    return rc;
+}
+
+int meta_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                    meta_upload *out, orc_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = check_upload_args(key, upload_id, e);
+    if (rc) return rc == ORC_EINVAL ? no_upload(upload_id ? upload_id : "", e) : rc;
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    rc = upload_find(c, bucket_id, key, upload_id, out, e);
+    release(m, c);
+    return rc == 1 ? ORC_OK : rc == 0 ? no_upload(upload_id, e) : rc;
+}
+
+/* Releases part `number` of upload row `up` (if it exists) and deletes it. */
+static int part_drop(struct conn *c, int64_t up, int number, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_MP_PART_RELEASE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, up) || sqlite3_bind_int64(s, 2, orc_now_ms()) ||
+        sqlite3_bind_int(s, 3, number))
+        return bind_fail(c, e);
+    if ((rc = run(c, s, "release part references", e))) return rc;
+    if ((rc = stmt(c, ST_MP_PART_DEL, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, up) || sqlite3_bind_int(s, 2, number)) return bind_fail(c, e);
+    return run(c, s, "part delete", e);
+}
+
+/* Releases every part of upload row `up` and deletes the upload (parts and
+ * their manifests cascade). */
+static int upload_drop(struct conn *c, int64_t up, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = stmt(c, ST_MP_UPLOAD_RELEASE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, up) || sqlite3_bind_int64(s, 2, orc_now_ms()))
+        return bind_fail(c, e);
+    if ((rc = run(c, s, "release upload references", e))) return rc;
+    if ((rc = stmt(c, ST_MP_UPLOAD_DEL, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, up)) return bind_fail(c, e);
+    return run(c, s, "upload delete", e);
+}
+
+/* Takes a reference on each chunk of p (which must be LIVE) and writes the
+ * part's manifest, checking that the chunks tile [0, size). */
+static int part_manifest_add(struct conn *c, int64_t up, const meta_part_new *p, orc_err *e)
+{
+    sqlite3_stmt *ref = NULL, *add = NULL;
+    uint64_t end = 0;
+    int rc = stmt(c, ST_CHUNK_REF, &ref, e);
+    if (!rc) rc = stmt(c, ST_MP_PMAN_ADD, &add, e);
+    if (rc) return rc;
+    for (size_t i = 0; i < p->nchunks; i++) {
+        int64_t id = p->chunk_ids[i];
+        if (p->offsets[i] != end)
+            return orc_fail(e, ORC_EINVAL,
+                            "part %d: chunk %zu starts at %" PRIu64 ", expected %" PRIu64,
+                            p->number, i, p->offsets[i], end);
+        if (sqlite3_bind_int64(ref, 1, id)) return bind_fail(c, e);
+        if ((rc = row(c, ref, "chunk reference", e)) < 0) return rc;
+        if (rc == 0) {
+            rc = not_in_state(c, id, META_CHUNK_LIVE, e);
+            if (rc != ORC_ENOTFOUND) return rc;
+            return orc_fail(e, ORC_ECONFLICT,
+                            "chunk %" PRId64 " was collected while the upload ran: upload again",
+                            id);
+        }
+        end += (uint64_t)sqlite3_column_int64(ref, 0);
+        sqlite3_reset(ref);
+        if (sqlite3_bind_int64(add, 1, up) || sqlite3_bind_int(add, 2, p->number) ||
+            sqlite3_bind_int64(add, 3, (int64_t)p->offsets[i]) || sqlite3_bind_int64(add, 4, id))
+            return bind_fail(c, e);
+        if ((rc = run(c, add, "part manifest insert", e))) return rc;
+    }
+    if (end != p->size)
+        return orc_fail(e, ORC_EINVAL, "part %d: chunks cover %" PRIu64 " bytes, size is %" PRIu64,
+                        p->number, end, p->size);
+    return ORC_OK;
+}
+
+static int part_put(struct conn *c, int64_t bucket_id, const meta_part_new *p, orc_err *e)
+{
+    meta_upload u;
+    sqlite3_stmt *s = NULL;
+    int rc = upload_find(c, bucket_id, p->key, p->upload_id, &u, e);
+    if (rc <= 0) return rc ? rc : no_upload(p->upload_id, e);
+    int64_t up = u.id;
+    meta_upload_dispose(&u);
+    /* The part it replaces goes first; shared chunks may touch 0 and come
+     * back up below, all in this transaction. */
+    if ((rc = part_drop(c, up, p->number, e))) return rc;
+    if ((rc = stmt(c, ST_MP_PART_ADD, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, up) || sqlite3_bind_int(s, 2, p->number) ||
+        sqlite3_bind_int64(s, 3, (int64_t)p->size) || bind_text(s, 4, p->etag) ||
+        sqlite3_bind_int64(s, 5, p->mtime_ms))
+        return bind_fail(c, e);
+    if ((rc = run(c, s, "part insert", e))) return rc;
+    return part_manifest_add(c, up, p, e);
+}
+
+int meta_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e)
+{
+    int rc = check_upload_args(p->key, p->upload_id, e);
+    if (rc) return rc;
+    if (p->number < 1 || p->number > META_PART_MAX)
+        return orc_fail(e, ORC_EINVAL, "part number %d is not 1 to %d", p->number, META_PART_MAX);
+    if (!p->etag || strlen(p->etag) >= sizeof(((meta_part *)0)->etag))
+        return orc_fail(e, ORC_EINVAL, "part %d: bad ETag", p->number);
+    if (p->size > INT64_MAX) return orc_fail(e, ORC_EINVAL, "part %d: too large", p->number);
+    if (p->nchunks && (!p->chunk_ids || !p->offsets))
+        return orc_fail(e, ORC_EINVAL, "part %d: chunks without ids or offsets", p->number);
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, part_put(c, bucket_id, p, e), e);
+    release(m, c);
+    return rc;
+}
+
+static int part_list(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
+                     int after, size_t limit, meta_part **out, size_t *n, orc_err *e)
+{
+    meta_upload u;
+    sqlite3_stmt *s = NULL;
+    meta_part *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = upload_find(c, bucket_id, key, upload_id, &u, e);
+    if (rc <= 0) return rc ? rc : no_upload(upload_id, e);
+    int64_t up = u.id;
+    meta_upload_dispose(&u);
+    if ((rc = stmt(c, ST_MP_PART_LIST, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, up) || sqlite3_bind_int(s, 2, after) ||
+        sqlite3_bind_int64(s, 3, clamp64(limit)))
+        return bind_fail(c, e);
+    while ((rc = row(c, s, "part list", e)) == 1) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+        meta_part *p = &v[len++];
+        p->number = sqlite3_column_int(s, 0);
+        p->size = (uint64_t)sqlite3_column_int64(s, 1);
+        copy_text(p->etag, sizeof(p->etag), s, 2);
+        p->mtime_ms = sqlite3_column_int64(s, 3);
+    }
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+int meta_part_list(meta *m, int64_t bucket_id, const char *key, const char *upload_id, int after,
+                   size_t limit, meta_part **out, size_t *n, orc_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    int rc = check_upload_args(key, upload_id, e);
+    if (rc) return rc == ORC_EINVAL ? no_upload(upload_id ? upload_id : "", e) : rc;
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_READ, e))) {
+        rc = part_list(c, bucket_id, key, upload_id, after, limit, out, n, e);
+        int end = tx_end(m, c, TX_READ, rc, e);
+        if (!rc && end) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            rc = end;
+        }
+    }
+    release(m, c);
+    return rc;
+}
+
+/* The chunks of one completed object being stitched from its parts. */
+struct stitch {
+    int64_t *ids;
+    uint64_t *offs;
+    size_t n, cap;
+};
+
+static void stitch_push(struct stitch *st, int64_t id, uint64_t off)
+{
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 64;
+        st->ids = orc_realloc(st->ids, st->cap * sizeof(*st->ids));
+        st->offs = orc_realloc(st->offs, st->cap * sizeof(*st->offs));
+    }
+    st->ids[st->n] = id;
+    st->offs[st->n++] = off;
+}
+
+static int complete_fault(meta_complete *mc, int fault, int number, orc_err *e)
+{
+    static const char *const why[] = {"", "parts are not in ascending order",
+                                      "a part is missing or its ETag does not match",
+                                      "a part before the last is too small"};
+    mc->fault = fault;
+    mc->fault_part = number;
+    return orc_fail(e, ORC_EINVAL, "part %d: %s", number, why[fault]);
+}
+
+/* Validates the listed parts and appends their manifests to st, shifted to
+ * their offsets in the object; *size gets the object's size. */
+static int stitch_parts(struct conn *c, int64_t up, meta_complete *mc, struct stitch *st,
+                        uint64_t *starts, uint64_t *sizes, orc_err *e)
+{
+    sqlite3_stmt *ps = NULL, *ms = NULL;
+    uint64_t size = 0;
+    int prev = 0, small = 0; /* a missing part is reported before a small one */
+    int rc = stmt(c, ST_MP_PART_GET, &ps, e);
+    if (!rc) rc = stmt(c, ST_MP_PMAN_GET, &ms, e);
+    if (rc) return rc;
+    for (size_t i = 0; i < mc->nparts; i++) {
+        int num = mc->parts[i].number;
+        if (num <= prev || num > META_PART_MAX)
+            return complete_fault(mc, META_COMPLETE_BAD_ORDER, num, e);
+        prev = num;
+        if (sqlite3_bind_int64(ps, 1, up) || sqlite3_bind_int(ps, 2, num)) return bind_fail(c, e);
+        if ((rc = row(c, ps, "part lookup", e)) < 0) return rc;
+        if (rc == 0) return complete_fault(mc, META_COMPLETE_NO_PART, num, e);
+        uint64_t psize = (uint64_t)sqlite3_column_int64(ps, 0);
+        const unsigned char *etag = sqlite3_column_text(ps, 1);
+        bool same = etag && mc->parts[i].etag && strcmp((const char *)etag, mc->parts[i].etag) == 0;
+        sqlite3_reset(ps);
+        if (!same) return complete_fault(mc, META_COMPLETE_NO_PART, num, e);
+        if (i + 1 < mc->nparts && psize < mc->min_part_size && !small) small = num;
+        if (sqlite3_bind_int64(ms, 1, up) || sqlite3_bind_int(ms, 2, num)) return bind_fail(c, e);
+        while ((rc = row(c, ms, "part manifest", e)) == 1)
+            stitch_push(st, sqlite3_column_int64(ms, 1),
+                        size + (uint64_t)sqlite3_column_int64(ms, 0));
+        if (rc) return rc;
+        starts[i] = size;
+        sizes[i] = psize;
+        size += psize;
+    }
+    if (small) return complete_fault(mc, META_COMPLETE_TOO_SMALL, small, e);
+    mc->size = size;
+    return ORC_OK;
+}
+
+static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc, orc_err *e)
+{
+    meta_upload u = {0};
+    struct stitch st = {0};
+    sqlite3_stmt *s = NULL;
+    uint64_t *starts = orc_malloc(mc->nparts * sizeof(*starts));
+    uint64_t *sizes = orc_malloc(mc->nparts * sizeof(*sizes));
+    int rc = upload_find(c, bucket_id, mc->key, mc->upload_id, &u, e);
+    if (rc <= 0) {
+        if (rc == 0) rc = no_upload(mc->upload_id, e);
+        goto done;
+    }
+    if ((rc = stitch_parts(c, u.id, mc, &st, starts, sizes, e))) goto done;
+    meta_object_new o = {
+        .key = u.key,
+        .size = mc->size,
+        .etag = mc->etag,
+        .content_type = u.content_type,
+        .headers = u.headers,
+        .mtime_ms = mc->mtime_ms,
+        .chunk_ids = st.ids,
+        .offsets = st.offs,
+        .nchunks = st.n,
+    };
+    /* object_put re-checks every chunk is LIVE and takes the object's
+     * references before upload_drop releases the parts': a chunk never
+     * passes through 0 for good in between. */
+    if ((rc = check_object_new(&o, e)) || (rc = object_put(c, bucket_id, &o, &mc->object_id, e)))
+        goto done;
+    if ((rc = stmt(c, ST_MP_OBJPART_ADD, &s, e))) goto done;
+    for (size_t i = 0; i < mc->nparts; i++) {
+        if (sqlite3_bind_int64(s, 1, mc->object_id) || sqlite3_bind_int64(s, 2, (int64_t)i + 1) ||
+            sqlite3_bind_int64(s, 3, (int64_t)starts[i]) ||
+            sqlite3_bind_int64(s, 4, (int64_t)sizes[i])) {
+            rc = bind_fail(c, e);
+            goto done;
+        }
+        if ((rc = run(c, s, "object part insert", e))) goto done;
+    }
+    rc = upload_drop(c, u.id, e);
+done:
+    meta_upload_dispose(&u);
+    free(st.ids);
+    free(st.offs);
+    free(starts);
+    free(sizes);
+    return rc;
+}
+
+int meta_upload_complete(meta *m, int64_t bucket_id, meta_complete *mc, orc_err *e)
+{
+    mc->fault = META_COMPLETE_OK;
+    mc->fault_part = 0;
+    mc->size = 0;
+    mc->object_id = 0;
+    int rc = check_upload_args(mc->key, mc->upload_id, e);
+    if (rc) return rc;
+    if (mc->nparts == 0 || mc->nparts > META_PART_MAX || !mc->parts)
+        return orc_fail(e, ORC_EINVAL, "a complete needs 1 to %d parts", META_PART_MAX);
+    if (!mc->etag || strlen(mc->etag) >= sizeof(((meta_object *)0)->etag))
+        return orc_fail(e, ORC_EINVAL, "bad ETag for the completed object");
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, upload_complete(c, bucket_id, mc, e), e);
+    release(m, c);
+    return rc;
+}
+
+static int upload_abort(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
+                        orc_err *e)
+{
+    meta_upload u;
+    int rc = upload_find(c, bucket_id, key, upload_id, &u, e);
+    if (rc <= 0) return rc ? rc : no_upload(upload_id, e);
+    rc = upload_drop(c, u.id, e);
+    meta_upload_dispose(&u);
+    return rc;
+}
+
+int meta_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                      orc_err *e)
+{
+    int rc = check_upload_args(key, upload_id, e);
+    if (rc) return rc == ORC_EINVAL ? no_upload(upload_id ? upload_id : "", e) : rc;
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, upload_abort(c, bucket_id, key, upload_id, e), e);
+    release(m, c);
+    return rc;
+}
+
+int meta_upload_list(meta *m, int64_t bucket_id, const char *prefix, const char *from_key,
+                     const char *from_upload, size_t limit, meta_upload **out, size_t *n,
+                     orc_err *e)
+{
+    char upper[META_KEY_MAX + 1];
+    *out = NULL;
+    *n = 0;
+    if (!prefix) prefix = "";
+    if (strlen(prefix) > META_KEY_MAX || (from_key && strlen(from_key) > META_KEY_MAX))
+        return orc_fail(e, ORC_EINVAL, "prefix or marker longer than %d bytes", META_KEY_MAX);
+    if (limit == 0) return ORC_OK;
+    /* From the later of prefix and from_key; "" takes every upload of it. */
+    const char *lower = prefix, *after = "";
+    if (from_key && strcmp(from_key, prefix) >= 0) {
+        lower = from_key;
+        after = from_upload;
+    }
+    bool bounded = prefix_successor(prefix, upper, sizeof(upper));
+
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_upload *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, ST_MP_UPLOAD_LIST, &s, e))) goto done;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, lower) || bind_text(s, 3, after) ||
+        bind_text(s, 4, bounded ? upper : NULL) || sqlite3_bind_int64(s, 5, clamp64(limit))) {
+        rc = bind_fail(c, e);
+        goto done;
+    }
+    while ((rc = row(c, s, "upload list", e)) == 1) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+        read_upload(s, &v[len++]);
+    }
+done:
+    release(m, c);
+    if (rc) {
+        for (size_t i = 0; i < len; i++)
+            meta_upload_dispose(&v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+static int upload_expire(struct conn *c, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t *ids = NULL;
+    size_t len = 0, cap = 0;
+    int rc = stmt(c, ST_MP_EXPIRED, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, cutoff_ms) || sqlite3_bind_int64(s, 2, clamp64(limit)))
+        return bind_fail(c, e);
+    while ((rc = row(c, s, "expired uploads", e)) == 1) {
+        if (len == cap) ids = orc_realloc(ids, (cap = cap ? cap * 2 : 16) * sizeof(*ids));
+        ids[len++] = sqlite3_column_int64(s, 0);
+    }
+    for (size_t i = 0; !rc && i < len; i++)
+        rc = upload_drop(c, ids[i], e);
+    free(ids);
+    if (!rc) *n = len;
+    return rc;
+}
+
+int meta_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e)
+{
+    *n = 0;
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, upload_expire(c, cutoff_ms, limit, n, e), e);
+    if (rc) *n = 0;
+    release(m, c);
+    return rc;
+}
+
+int meta_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
+                     int *nparts, uint64_t *start, uint64_t *size, orc_err *e)
+{
+    *object_id = 0;
+    *nparts = 0;
+    *start = *size = 0;
+    if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = stmt(c, ST_MP_OBJPART_GET, &s, e))) goto done;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, key) ||
+        sqlite3_bind_int(s, 3, number)) {
+        rc = bind_fail(c, e);
+        goto done;
+    }
+    if ((rc = row(c, s, "object part", e)) == 1) {
+        *object_id = sqlite3_column_int64(s, 0);
+        *nparts = sqlite3_column_int(s, 1);
+        if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+            *start = (uint64_t)sqlite3_column_int64(s, 2);
+            *size = (uint64_t)sqlite3_column_int64(s, 3);
+        }
+        sqlite3_reset(s);
+        rc = ORC_OK;
+    } else if (rc == 0) {
+        rc = orc_fail(e, ORC_ENOTFOUND, "no object %s", key);
+    }
+done:
+    release(m, c);
+    return rc;
+}
+
+/* ---- repair: chunks with fewer copies than the placement wants ---- */
+
+int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
+                     size_t *n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_chunk *v = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT " CHUNK_COLS " FROM chunks AS c WHERE c.state = 1 AND c.id > ?1 "
+                           "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id) < ?2 "
+                           "ORDER BY c.id LIMIT ?3",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, after_id) || sqlite3_bind_int(s, 2, copies) ||
+        sqlite3_bind_int64(s, 3, (int64_t)limit)) {
+        rc = db_fail(c->db, sqlite3_errcode(c->db), "repair list", e);
+        goto done;
+    }
+    v = orc_calloc(limit ? limit : 1, sizeof(*v));
+    while (len < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        read_chunk(s, 0, &v[len++]);
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? ORC_OK : db_fail(c->db, rc, "repair list", e);
+    sqlite3_finalize(s);
+    s = NULL;
+    for (size_t i = 0; !rc && i < len; i++)
+        rc = load_copies(c, &v[i], e);
+done:
+    sqlite3_finalize(s);
+    release(m, c);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = tx_begin(m, c, TX_WRITE, e))) goto done;
+    /* Only a LIVE chunk: the collector owns a DELETING one and would not
+     * know about copies added now. */
+    if (!(rc = stmt(c, ST_CHUNK_STATE, &s, e))) {
+        if (sqlite3_bind_int64(s, 1, chunk_id))
+            rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else if ((rc = row(c, s, "chunk state", e)) == 1) {
+            int state = sqlite3_column_int(s, 0);
+            sqlite3_reset(s);
+            rc = state == META_CHUNK_LIVE ? ORC_OK : not_in_state(c, chunk_id, META_CHUNK_LIVE, e);
+        } else if (rc == 0) {
+            rc = orc_fail(e, ORC_ENOTFOUND, "chunk %" PRId64 " does not exist", chunk_id);
+        }
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        if ((rc = stmt(c, ST_COPY_ADD, &s, e))) break;
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+            rc = db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else
+            rc = run(c, s, "copy add", e);
+    }
+    rc = tx_end(m, c, TX_WRITE, rc, e);
 done:
     release(m, c);
     return rc;

@@ -51,6 +51,12 @@ typedef struct object_put_args {
     const char *headers;      /* stored "name: value\n" lines; may be NULL */
     const uint8_t *want_md5;  /* 16 bytes from Content-MD5, or NULL */
     const char *want_sha256;  /* hex the body must hash to, or NULL */
+    meta_put_cond cond;       /* If-None-Match: * / If-Match; zero: none */
+    /* UploadPart: when upload_id is set, the body is committed as part
+     * part_number of that multipart upload of key, not as the object
+     * (object_put_finish then answers ORC_ENOTFOUND for an unknown upload). */
+    const char *upload_id;
+    int part_number;
 } object_put_args;
 
 typedef struct object_put_result {
@@ -66,10 +72,15 @@ int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e)
 /* Ends the body: waits for every chunk to be durable, checks length, MD5 and
  * SHA-256, then commits the version. Errors: ORC_EINVAL (length: msg starts
  * with "IncompleteBody"), ORC_ECORRUPT with msg "BadDigest" or
- * "XAmzContentSHA256Mismatch", ORC_ENOTFOUND (bucket gone), others. */
+ * "XAmzContentSHA256Mismatch", ORC_ENOTFOUND (bucket gone), ORC_ECONFLICT with
+ * META_PRECONDITION (args->cond failed), others. */
 int object_put_finish(object_put *w, object_put_result *res, orc_err *e);
 /* Frees w; an unfinished PUT is abandoned (its chunks are collected later). */
 void object_put_free(object_put *w);
+/* Appends "name: value\n" lines to the headers stored with the object, for
+ * values known only once the body is in (a trailing checksum). Call before
+ * object_put_finish. */
+void object_put_add_headers(object_put *w, const char *lines);
 
 /* ---- GET (get.c) ---- */
 typedef struct object_reader object_reader;
@@ -119,5 +130,86 @@ void object_list_result_dispose(object_list_result *r);
 /* One pass: deletes the copies of chunks unreferenced for gc_grace_ms and
  * forgets them. Returns the number of chunks collected, or a negative code. */
 long object_gc_pass(store *s, orc_err *e);
+
+/* ---- repair (repair.c) ---- */
+/* One pass: every LIVE chunk with fewer copies than the placement wants gets
+ * copies on up providers that lack one, read from a copy that verifies.
+ * Returns the number of chunks that gained copies, or a negative code. */
+long object_repair_pass(store *s, orc_err *e);
+
+/* ---- multipart uploads (multipart.c) ----
+ * UploadPart streams through the PUT pipeline (object_put_args.upload_id);
+ * the other operations are here. A part is a manifest holding chunk
+ * references; completing stitches the parts' manifests into the object in
+ * one metadata transaction, so no data is copied and the switch to the new
+ * version is atomic as for a PUT. */
+#define OBJECT_MP_MIN_PART (5ull << 20) /* every part but the last, as S3 */
+
+/* Starts an upload of key; upload_id gets its new id (lowercase hex, ordered
+ * by creation time). Strings are copied. ORC_ENOTFOUND: no bucket. */
+int object_mp_create(store *s, int64_t bucket_id, const char *key, int64_t initiator,
+                     const char *content_type, const char *headers,
+                     char upload_id[META_UPLOAD_ID_MAX + 1], orc_err *e);
+
+typedef struct object_mp_copy_args {
+    int64_t bucket_id;
+    const char *key;
+    const char *upload_id;
+    int part_number;
+    int64_t src_bucket_id;
+    const char *src_key;
+    bool has_range;
+    uint64_t first, last; /* inclusive, when has_range */
+} object_mp_copy_args;
+
+/* UploadPartCopy: makes part_number of the upload from a range of the source
+ * object's current version. Chunks wholly inside the range are referenced;
+ * the partial chunks at its edges are read, verified, and stored again as new
+ * chunks. The part's ETag identifies its content (MD5 over its chunks'
+ * SHA-256s): an MD5 of the bytes would need every byte read. Errors:
+ * ORC_ENOTFOUND (msg starts "NoSuchUpload" for the upload, else the source is
+ * missing), ORC_EINVAL with msg "InvalidRange" (range beyond the source) or
+ * "EntityTooLarge", ORC_ECORRUPT (no good copy of an edge chunk), others. */
+int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_result *res, orc_err *e);
+
+/* Completes an upload from the parts the client lists (ETags unquoted, hex
+ * MD5). res->etag gets hex(MD5(binary part MD5s)) + "-N". ORC_EINVAL with
+ * *fault (enum meta_complete_fault) and *fault_part set when the list is
+ * refused; ORC_ENOTFOUND: no such upload; others. */
+int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
+                       const meta_part_ref *parts, size_t n, object_put_result *res, int *fault,
+                       int *fault_part, orc_err *e);
+
+/* Aborts the uploads older than max_age_ms (releasing their chunks for the
+ * collector). Returns how many, or a negative code. */
+long object_mp_expire(store *s, int64_t max_age_ms, orc_err *e);
+
+/* ListMultipartUploads: ordered by key then upload id, with prefix and
+ * delimiter as object_list. */
+typedef struct object_mp_list_args {
+    const char *prefix;           /* "" for all */
+    const char *delimiter;        /* NULL or "" for none */
+    const char *key_marker;       /* NULL or "": from the start */
+    const char *upload_id_marker; /* with key_marker: that key's uploads after it */
+    size_t max_uploads;           /* 0..1000 */
+} object_mp_list_args;
+
+typedef struct object_mp_list_entry {
+    meta_upload up; /* when !is_prefix */
+    char *prefix;   /* common prefix, when is_prefix (owned) */
+    bool is_prefix;
+} object_mp_list_entry;
+
+typedef struct object_mp_list_result {
+    object_mp_list_entry *entries;
+    size_t n;
+    bool truncated;
+    char *next_key;       /* NextKeyMarker when truncated (owned) */
+    char *next_upload_id; /* NextUploadIdMarker when truncated (owned; NULL after a prefix) */
+} object_mp_list_result;
+
+int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
+                   object_mp_list_result *out, orc_err *e);
+void object_mp_list_result_dispose(object_mp_list_result *r);
 
 #endif

@@ -45,6 +45,9 @@ struct object_put {
     bool has_md5, has_sha;
     uint8_t want_md5[16];
     char want_sha[65];
+    meta_put_cond cond; /* checked in the version switch */
+    char *upload_id;    /* UploadPart: commit as this upload's part */
+    int part_number;
     EVP_MD_CTX *md5, *sha;
     bool piped, closed;
 
@@ -255,6 +258,9 @@ object_put *object_put_begin(store *s, const object_put_args *a)
     w->content_type = a->content_type ? orc_strdup(a->content_type) : NULL;
     w->headers = a->headers ? orc_strdup(a->headers) : NULL;
     w->content_length = a->content_length;
+    w->cond = a->cond;
+    w->upload_id = a->upload_id ? orc_strdup(a->upload_id) : NULL;
+    w->part_number = a->part_number;
     if (a->want_md5) {
         w->has_md5 = true;
         memcpy(w->want_md5, a->want_md5, 16);
@@ -339,6 +345,26 @@ static int finish_small(object_put *w, orc_err *e)
     return rc;
 }
 
+/* UploadPart: the body becomes a part of its upload instead of the object. */
+static int commit_part(object_put *w, const object_put_result *res, orc_err *e)
+{
+    meta_part_new p = {
+        .upload_id = w->upload_id,
+        .key = w->key,
+        .number = w->part_number,
+        .size = w->content_length,
+        .etag = res->etag,
+        .mtime_ms = res->mtime_ms,
+        .chunk_ids = w->chunk_ids,
+        .offsets = w->offsets,
+        .nchunks = w->nchunks,
+    };
+    int rc = meta_part_put(w->s->m, w->bucket_id, &p, e);
+    if (rc == ORC_ECONFLICT)
+        return orc_fail(e, ORC_ETRANSIENT, "upload outlived the chunk grace period; retry");
+    return rc;
+}
+
 int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
 {
     uint8_t md5[16], sha[32];
@@ -367,6 +393,7 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
     }
     hex_encode(md5, 16, res->etag);
     res->mtime_ms = orc_now_ms();
+    if (w->upload_id) return commit_part(w, res, e);
     meta_object_new o = {
         .key = w->key,
         .size = w->content_length,
@@ -377,10 +404,12 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
         .chunk_ids = w->chunk_ids,
         .offsets = w->offsets,
         .nchunks = w->nchunks,
+        .cond = w->cond,
     };
     int64_t id;
     rc = meta_object_put(w->s->m, w->bucket_id, &o, &id, e);
-    if (rc == ORC_ECONFLICT) /* a chunk was collected during a very slow upload */
+    if (rc == ORC_ECONFLICT && strncmp(e->msg, META_PRECONDITION, strlen(META_PRECONDITION)))
+        /* a chunk was collected during a very slow upload */
         return orc_fail(e, ORC_ETRANSIENT, "upload outlived the chunk grace period; retry");
     return rc;
 }
@@ -414,5 +443,13 @@ void object_put_free(object_put *w)
     free(w->key);
     free(w->content_type);
     free(w->headers);
+    free(w->upload_id);
     free(w);
+}
+
+void object_put_add_headers(object_put *w, const char *lines)
+{
+    size_t had = w->headers ? strlen(w->headers) : 0, n = strlen(lines);
+    w->headers = orc_realloc(w->headers, had + n + 1);
+    memcpy(w->headers + had, lines, n + 1);
 }

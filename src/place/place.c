@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "meta/meta.h"
 #include "util/alloc.h"
@@ -47,6 +48,10 @@ struct place {
     struct slot slots[PLACE_MAX_PROVIDERS];
     orc_queue jobs;
     pthread_t threads[IO_THREADS];
+    pthread_t prober;
+    pthread_mutex_t mu; /* guards stop, for the prober's timed wait */
+    pthread_cond_t cv;
+    bool stop;
 };
 
 int place_policy_parse(const char *s, place_policy *out, orc_err *e)
@@ -87,6 +92,28 @@ static void *io_main(void *arg)
     return NULL;
 }
 
+/* Probes down providers every probe_interval seconds until they answer. */
+static void *probe_main(void *arg)
+{
+    place *pl = arg;
+    pthread_setname_np(pthread_self(), "orc-probe");
+    pthread_mutex_lock(&pl->mu);
+    while (!pl->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += pl->pol.probe_interval;
+        while (!pl->stop && pthread_cond_timedwait(&pl->cv, &pl->mu, &until) == 0) {
+        }
+        if (pl->stop) break;
+        pthread_mutex_unlock(&pl->mu);
+        for (size_t i = 0; i < pl->n; i++)
+            if (!provider_is_up(pl->slots[i].p)) provider_probe(pl->slots[i].p);
+        pthread_mutex_lock(&pl->mu);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
 int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place_policy *pol,
               place **out, orc_err *e)
 {
@@ -95,8 +122,14 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
     if ((size_t)pol->copies > n)
         return orc_fail(e, ORC_EINVAL, "placement replicate:%d needs %d providers, %zu configured",
                         pol->copies, pol->copies, n);
+    if (pol->min_copies < 1 || pol->min_copies > pol->copies)
+        return orc_fail(e, ORC_EINVAL, "min_copies must be 1..%d (the placement's copies)",
+                        pol->copies);
     place *pl = orc_calloc(1, sizeof(*pl));
     pl->pol = *pol;
+    if (pl->pol.probe_interval < 1) pl->pol.probe_interval = 1;
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->cv, NULL);
     pl->n = n;
     for (size_t i = 0; i < n; i++) {
         pl->slots[i].p = provs[i];
@@ -105,6 +138,7 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
     orc_queue_init(&pl->jobs, 64);
     for (int i = 0; i < IO_THREADS; i++)
         pthread_create(&pl->threads[i], NULL, io_main, pl);
+    pthread_create(&pl->prober, NULL, probe_main, pl);
     *out = pl;
     return ORC_OK;
 }
@@ -112,6 +146,13 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
 void place_free(place *pl)
 {
     if (!pl) return;
+    pthread_mutex_lock(&pl->mu);
+    pl->stop = true;
+    pthread_cond_signal(&pl->cv);
+    pthread_mutex_unlock(&pl->mu);
+    pthread_join(pl->prober, NULL);
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->cv);
     orc_queue_close(&pl->jobs);
     for (int i = 0; i < IO_THREADS; i++)
         pthread_join(pl->threads[i], NULL);
@@ -134,6 +175,11 @@ provider *place_provider(const place *pl, size_t i)
     return i < pl->n ? pl->slots[i].p : NULL;
 }
 
+uint32_t place_provider_id(const place *pl, size_t i)
+{
+    return i < pl->n ? pl->slots[i].id : 0;
+}
+
 static uint64_t mix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -150,39 +196,53 @@ static uint64_t name_hash(const char *name)
     return h;
 }
 
-/* Fills order[] with slot indexes in rendezvous order for name. */
-static void rendezvous(const place *pl, const char *name, size_t *order)
+/* Fills order[] with the indexes of the providers that are up, in
+ * rendezvous order for name; returns how many. */
+static size_t rendezvous(const place *pl, const char *name, size_t *order)
 {
     uint64_t h = name_hash(name), score[PLACE_MAX_PROVIDERS];
     for (size_t i = 0; i < pl->n; i++) {
         order[i] = i;
         score[i] = mix64(h ^ mix64(pl->slots[i].id));
     }
-    for (size_t i = 1; i < pl->n; i++) /* insertion sort, descending score */
+    size_t n = 0;
+    for (size_t i = 0; i < pl->n; i++)
+        if (provider_is_up(pl->slots[i].p)) order[n++] = i;
+    for (size_t i = 1; i < n; i++) /* insertion sort, descending score */
         for (size_t j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
             size_t t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
+    return n;
 }
 
-int place_write(place *pl, const char *name, const uint8_t *data, size_t len, uint32_t *ids,
-                int *nids, orc_err *e)
+/* Writes up to want copies to up providers not in skip[0..nskip), at least
+ * min of them; see place_write. */
+static int write_copies(place *pl, const char *name, const uint8_t *data, size_t len,
+                        const uint32_t *skip, int nskip, int want, int min, uint32_t *ids,
+                        int *nids, orc_err *e)
 {
     size_t order[PLACE_MAX_PROVIDERS], next = 0;
     struct job jobs[PLACE_MAX_PROVIDERS];
     struct latch latch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    int want = pl->pol.copies, have = 0;
+    int have = 0;
     orc_err last = {0};
 
-    rendezvous(pl, name, order);
+    size_t n = rendezvous(pl, name, order), up = 0;
+    for (size_t i = 0; i < n; i++) { /* drop providers that hold a copy already */
+        bool held = false;
+        for (int j = 0; j < nskip && !held; j++)
+            held = pl->slots[order[i]].id == skip[j];
+        if (!held) order[up++] = order[i];
+    }
     *nids = 0;
     /* Each round sends the copies still missing to the next providers in
      * rendezvous order, all in parallel: one in this thread, the rest in the
      * pool. A failed provider is replaced by the next one. */
-    while (have < want && next < pl->n) {
+    while (have < want && next < up) {
         int k = 0;
-        while (have + k < want && next < pl->n) {
+        while (have + k < want && next < up) {
             struct job *j = &jobs[k++];
             *j = (struct job){NULL, NULL,  &pl->slots[order[next++]], name, data, len, 0,
                               {0},  &latch};
@@ -206,13 +266,37 @@ int place_write(place *pl, const char *name, const uint8_t *data, size_t len, ui
             }
         }
     }
-    if (have < want) {
-        place_delete(pl, name, ids, *nids, NULL);
+    if (have < min) {
+        /* Only the copies written here: nids == 0 would mean every provider,
+         * and for a repair that includes the copies being repaired from. */
+        if (*nids) place_delete(pl, name, ids, *nids, NULL);
         *nids = 0;
-        return orc_fail(e, ORC_ETRANSIENT, "only %d of %d copies could be written (last error: %s)",
-                        have, want, last.msg);
+        return orc_fail(e, ORC_ETRANSIENT,
+                        "only %d of %d copies could be written, %d needed (%zu of %zu providers "
+                        "up and eligible%s%s)",
+                        have, want, min, up, pl->n, last.msg[0] ? "; last error: " : "", last.msg);
     }
     return ORC_OK;
+}
+
+int place_write(place *pl, const char *name, const uint8_t *data, size_t len, uint32_t *ids,
+                int *nids, orc_err *e)
+{
+    int rc = write_copies(pl, name, data, len, NULL, 0, pl->pol.copies, pl->pol.min_copies, ids,
+                          nids, e);
+    if (!rc && *nids < pl->pol.copies)
+        LOG_WARN("chunk %.16s...: %d of %d copies (under-replicated until repaired)", name, *nids,
+                 pl->pol.copies);
+    return rc;
+}
+
+int place_write_more(place *pl, const char *name, const uint8_t *data, size_t len,
+                     const uint32_t *have, int nhave, uint32_t *ids, int *nids, orc_err *e)
+{
+    int want = pl->pol.copies - nhave;
+    *nids = 0;
+    if (want <= 0) return ORC_OK;
+    return write_copies(pl, name, data, len, have, nhave, want, 1, ids, nids, e);
 }
 
 void place_run(place *pl, void (*fn)(void *arg), void *arg)
@@ -233,17 +317,25 @@ static struct slot *slot_by_id(place *pl, uint32_t id)
     return NULL;
 }
 
+static bool read_before(const struct slot *a, const struct slot *b)
+{
+    bool ua = provider_is_up(a->p), ub = provider_is_up(b->p);
+    if (ua != ub) return ua;
+    return a->read_us < b->read_us;
+}
+
 int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
                void *ctx, orc_buf *out, orc_err *e)
 {
     struct slot *cand[META_MAX_COPIES];
     int n = 0, rc = ORC_ENOTFOUND;
+    bool all_missing = true;
     for (int i = 0; i < nids && n < META_MAX_COPIES; i++) {
         struct slot *s = slot_by_id(pl, ids[i]);
         if (s) cand[n++] = s;
     }
-    for (int i = 1; i < n; i++) /* fastest first */
-        for (int j = i; j > 0 && cand[j]->read_us < cand[j - 1]->read_us; j--) {
+    for (int i = 1; i < n; i++) /* up before down, then fastest first */
+        for (int j = i; j > 0 && read_before(cand[j], cand[j - 1]); j--) {
             struct slot *t = cand[j];
             cand[j] = cand[j - 1];
             cand[j - 1] = t;
@@ -262,12 +354,14 @@ int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place
         cand[i]->read_us += 100000;
         LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy", name,
                  provider_name(cand[i]->p), ce.msg);
-        orc_fail(e, rc == ORC_ENOTFOUND ? ORC_ENOTFOUND : ORC_ECORRUPT,
+        if (rc != ORC_ENOTFOUND) all_missing = false;
+        orc_fail(e, all_missing ? ORC_ENOTFOUND : ORC_ECORRUPT,
                  "chunk %.16s...: no good copy (last: provider %s: %s)", name,
                  provider_name(cand[i]->p), ce.msg);
     }
     orc_buf_reset(out);
-    return e ? e->code : ORC_ECORRUPT;
+    /* ENOTFOUND only when every copy is simply absent. */
+    return all_missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
 }
 
 int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc_err *e)

@@ -24,10 +24,13 @@
 typedef struct place place;
 
 typedef struct place_policy {
-    int copies; /* N in replicate:N */
+    int copies;         /* N in replicate:N */
+    int min_copies;     /* a write with fewer up providers succeeds down to this */
+    int probe_interval; /* seconds between probes of a down provider */
 } place_policy;
 
-/* Parses "replicate:N" (1 <= N <= META_MAX_COPIES). */
+/* Parses "replicate:N" (1 <= N <= META_MAX_COPIES) into out->copies; the
+ * other fields are left as they are. */
 int place_policy_parse(const char *s, place_policy *out, orc_err *e);
 
 /* provs[i] has metadata id ids[i]. The place keeps the pointers (not owned)
@@ -39,13 +42,22 @@ void place_free(place *pl);
 int place_copies(const place *pl);
 size_t place_count(const place *pl);
 provider *place_provider(const place *pl, size_t i);
+uint32_t place_provider_id(const place *pl, size_t i);
 
-/* Writes data under name to `copies` distinct providers, in parallel, each
- * durably. Fills ids (room for META_MAX_COPIES) with the providers that hold a
- * copy. Fails (after deleting any partial copies) if fewer than `copies`
- * succeed. */
+/* Writes data under name to `copies` distinct providers that are up, in
+ * parallel, each durably. A failed provider is replaced by the next up one in
+ * rendezvous order. Fills ids (room for META_MAX_COPIES) with the providers
+ * that hold a copy: at least min_copies of them (fewer than copies means the
+ * chunk is under-replicated and repair will add copies). Fails with
+ * ORC_ETRANSIENT, after deleting any partial copies, below min_copies. */
 int place_write(place *pl, const char *name, const uint8_t *data, size_t len, uint32_t *ids,
                 int *nids, orc_err *e);
+
+/* Repair: writes copies of name to up providers not in have[0..nhave) until
+ * the chunk has `copies` of them; ids gets the new ones (at least one, else
+ * ORC_ETRANSIENT). */
+int place_write_more(place *pl, const char *name, const uint8_t *data, size_t len,
+                     const uint32_t *have, int nhave, uint32_t *ids, int *nids, orc_err *e);
 
 /* Verifies a sealed copy read from a provider: 0 if good, ORC_ECORRUPT if not.
  * May transform out in place (e.g. decrypt). */

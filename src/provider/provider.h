@@ -1,12 +1,19 @@
 /* A place that stores sealed chunks: a local disk, a cloud bucket.
  *
  * Callers use these wrappers, never the ops table: the wrappers are where
- * counters and latency live. Every call is safe from many threads at once.
- * Names are what seal_name() produces (64 lowercase hex chars). */
+ * counters, latency and health live. Every call is safe from many threads at
+ * once. Names are what seal_name() produces (64 lowercase hex chars).
+ *
+ * Health: an operation that fails for a reason that is the provider's
+ * (unreachable, timeout, 5xx, refused credentials, I/O error) counts as a
+ * failure; down_after failures in a row mark the provider down, and any
+ * answer (success or "not found") marks it up again. Placement skips down
+ * providers for new writes and probes them (provider_probe). */
 #ifndef ORC_PROVIDER_PROVIDER_H
 #define ORC_PROVIDER_PROVIDER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +33,9 @@ enum provider_caps {
 
 typedef struct provider_stats {
     uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
+    bool up;
+    int consecutive_failures;
+    double p50_ms, p90_ms, p99_ms; /* latency of put/get/del/head, 0 if none yet */
 } provider_stats;
 
 /* Opens a provider of the given type ("fs") named name with its config pairs.
@@ -35,6 +45,7 @@ int provider_open(const char *type, const char *name, const provider_kv *kv, siz
 void provider_free(provider *p);
 
 const char *provider_name(const provider *p);
+const char *provider_type(const provider *p); /* "fs", "s3", ... */
 unsigned provider_caps(const provider *p);
 
 /* Stores data under name durably: when it returns 0 the bytes survive a crash.
@@ -54,5 +65,13 @@ typedef int (*provider_list_fn)(void *ctx, const char *name, uint64_t size);
 int provider_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e);
 
 void provider_stats_get(const provider *p, provider_stats *out);
+
+#define PROVIDER_DOWN_AFTER_DEFAULT 3
+/* Failures in a row before the provider is marked down (>= 1). */
+void provider_set_down_after(provider *p, int n);
+bool provider_is_up(const provider *p);
+/* One cheap request (a HEAD of a name that does not exist) to see whether a
+ * down provider answers again; updates the health state. */
+void provider_probe(provider *p);
 
 #endif

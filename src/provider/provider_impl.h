@@ -2,6 +2,8 @@
 #ifndef ORC_PROVIDER_PROVIDER_IMPL_H
 #define ORC_PROVIDER_PROVIDER_IMPL_H
 
+#include <stdbool.h>
+
 #include "provider/provider.h"
 
 struct provider_ops {
@@ -16,10 +18,19 @@ struct provider_ops {
 };
 
 /* First member of every implementation's struct. */
+#define PROVIDER_LAT_BUCKETS 40 /* log2 of microseconds, in quarter steps: 1 us .. ~1000 s */
+
+/* First member of every implementation's struct (zeroed at allocation; the
+ * registry fills the name and the health settings after open). */
 struct provider {
     const struct provider_ops *ops;
     char name[64];
     _Atomic uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
+    /* Health: see provider.h. */
+    int down_after;
+    _Atomic int consecutive_failures;
+    _Atomic bool down;
+    _Atomic uint64_t lat[PROVIDER_LAT_BUCKETS * 4];
 };
 
 /* Finds a config value, or NULL. */

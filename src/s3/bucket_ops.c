@@ -15,6 +15,7 @@
 
 #define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 #define LIST_MAX_KEYS 1000
+#define LIST_MAX_BUCKETS 10000
 
 void s3_owner_id(const meta_user *u, char out[65])
 {
@@ -36,31 +37,93 @@ static void owner_xml(orc_buf *b, const meta_user *u)
     xml_close(b, "Owner", NULL);
 }
 
+static char *token_encode(const char *key, bool inclusive);
+static char *token_decode(const char *tok, bool *inclusive);
+
+/* max-buckets: 1 to 10000 (S3's range); absent: every bucket. */
+static int parse_max_buckets(const char *s, size_t *out)
+{
+    size_t v = 0;
+    if (!s) return 0;
+    if (!*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        if ((v = v * 10 + (size_t)(*s - '0')) > LIST_MAX_BUCKETS) return -1;
+    }
+    if (v == 0) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Whether bucket b is on this page: after the token's name, with the
+ * prefix, in the region asked for. */
+static bool bucket_listed(const meta_bucket *b, const char *after, bool inclusive,
+                          const char *prefix, const char *region)
+{
+    if (after && (inclusive ? strcmp(b->name, after) < 0 : strcmp(b->name, after) <= 0))
+        return false;
+    if (prefix && strncmp(b->name, prefix, strlen(prefix)) != 0) return false;
+    return !region || !*region || strcmp(b->region, region) == 0;
+}
+
+/* ListBuckets, with the newer pagination (max-buckets, continuation-token),
+ * prefix and bucket-region filters. */
 void s3_list_buckets(s3_req *r)
 {
     meta_bucket *bs = NULL;
-    size_t n = 0;
+    size_t n = 0, max = LIST_MAX_BUCKETS, shown = 0;
     orc_err e;
-    int rc = meta_bucket_list(r->svc->st->m, r->user.id, &bs, &n, &e);
-    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
     orc_buf b;
+    char *max_s = s3_query_get(r, "max-buckets"), *tok = s3_query_get(r, "continuation-token");
+    char *prefix = s3_query_get(r, "prefix"), *region = s3_query_get(r, "bucket-region");
+    char *after = NULL, *next = NULL;
+    const char *last = NULL;
+    bool inclusive = false;
     orc_buf_init(&b, 0);
+
+    if (parse_max_buckets(max_s, &max)) {
+        s3_error(r, S3E_INVALID_ARGUMENT,
+                 "Argument max-buckets must be an integer between 1 and 10000.");
+        goto done;
+    }
+    if (tok && !(after = token_decode(tok, &inclusive))) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "The continuation token provided is incorrect");
+        goto done;
+    }
+    int rc = meta_bucket_list(r->svc->st->m, r->user.id, &bs, &n, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+        goto done;
+    }
     xml_decl(&b, NULL);
     xml_open(&b, "ListAllMyBucketsResult", S3_NS, NULL);
     owner_xml(&b, &r->user);
     xml_open(&b, "Buckets", NULL, NULL);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* meta_bucket_list orders by name */
+        if (!bucket_listed(&bs[i], after, inclusive, prefix, region)) continue;
+        if (shown == max) { /* one more exists: the page is truncated */
+            next = token_encode(last, false);
+            break;
+        }
         char when[32];
         orc_time_iso8601(bs[i].created_ms, when);
         xml_open(&b, "Bucket", NULL, NULL);
         xml_elem(&b, "Name", bs[i].name, NULL);
         xml_elem(&b, "CreationDate", when, NULL);
+        xml_elem(&b, "BucketRegion", bs[i].region, NULL);
         xml_close(&b, "Bucket", NULL);
+        last = bs[i].name;
+        shown++;
     }
     xml_close(&b, "Buckets", NULL);
+    if (next) xml_elem(&b, "ContinuationToken", next, NULL);
+    if (prefix) xml_elem(&b, "Prefix", prefix, NULL);
     xml_close(&b, "ListAllMyBucketsResult", NULL);
-    free(bs);
     s3_reply_xml(r, 200, &b);
+done:
+    orc_buf_dispose(&b);
+    free(bs);
+    free(max_s), free(tok), free(prefix), free(region), free(after), free(next);
 }
 
 /* The LocationConstraint of a CreateBucketConfiguration body, or the

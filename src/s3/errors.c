@@ -58,6 +58,26 @@ static const struct s3_error_info table[S3E_COUNT] = {
     [S3E_XAMZ_CONTENT_SHA256_MISMATCH] = {"XAmzContentSHA256Mismatch", 400,
                                           "The provided 'x-amz-content-sha256' header does "
                                           "not match what was computed."},
+    [S3E_PRECONDITION_FAILED] = {"PreconditionFailed", 412,
+                                 "At least one of the pre-conditions you specified did not hold"},
+    [S3E_NOT_MODIFIED] = {"NotModified", 304, "Not Modified"},
+    [S3E_MALFORMED_TRAILER] = {"MalformedTrailerError", 400,
+                               "The request contained trailing data that was not well-formed "
+                               "or did not conform to our published schema."},
+    [S3E_NO_SUCH_UPLOAD] = {"NoSuchUpload", 404,
+                            "The specified multipart upload does not exist. The upload ID might "
+                            "be invalid, or the multipart upload might have been aborted or "
+                            "completed."},
+    [S3E_INVALID_PART] = {"InvalidPart", 400,
+                          "One or more of the specified parts could not be found. The part "
+                          "might not have been uploaded, or the specified entity tag might not "
+                          "have matched the part's entity tag."},
+    [S3E_INVALID_PART_ORDER] = {"InvalidPartOrder", 400,
+                                "The list of parts was not in ascending order. The parts list "
+                                "must be specified in order by part number."},
+    [S3E_ENTITY_TOO_SMALL] = {"EntityTooSmall", 400,
+                              "Your proposed upload is smaller than the minimum allowed object "
+                              "size."},
 };
 
 const struct s3_error_info *s3_error_get(enum s3_error e)

@@ -32,6 +32,13 @@ enum s3_error {
     S3E_SIGNATURE_DOES_NOT_MATCH,
     S3E_SLOW_DOWN,
     S3E_XAMZ_CONTENT_SHA256_MISMATCH,
+    S3E_PRECONDITION_FAILED,
+    S3E_NOT_MODIFIED,      /* 304: sent without a body */
+    S3E_MALFORMED_TRAILER, /* aws-chunked trailers (chunked.c, body.c) */
+    S3E_NO_SUCH_UPLOAD,    /* multipart (multipart_ops.c) */
+    S3E_INVALID_PART,
+    S3E_INVALID_PART_ORDER,
+    S3E_ENTITY_TOO_SMALL,
     S3E_COUNT
 };
 

@@ -17,10 +17,19 @@
 static const struct s3_route routes[] = {
     {"GET", S3_T_SERVICE, NULL, s3_list_buckets, NULL, S3_BODY_NONE},
     {"GET", S3_T_BUCKET, "location", s3_get_bucket_location, NULL, S3_BODY_NONE},
+    {"GET", S3_T_BUCKET, "uploads", s3_list_multipart_uploads, NULL, S3_BODY_NONE},
     {"GET", S3_T_BUCKET, NULL, s3_list_objects, NULL, S3_BODY_NONE},
     {"PUT", S3_T_BUCKET, NULL, NULL, s3_create_bucket, S3_BODY_XML},
     {"HEAD", S3_T_BUCKET, NULL, s3_head_bucket, NULL, S3_BODY_NONE},
     {"DELETE", S3_T_BUCKET, NULL, s3_delete_bucket, NULL, S3_BODY_NONE},
+    {"POST", S3_T_BUCKET, "delete", NULL, s3_delete_objects, S3_BODY_XML},
+    {"POST", S3_T_OBJECT, "uploads", s3_create_multipart_upload, NULL, S3_BODY_NONE},
+    {"POST", S3_T_OBJECT, "uploadId", NULL, s3_complete_multipart_upload, S3_BODY_XML},
+    {"PUT", S3_T_OBJECT, "uploadId", s3_upload_part_begin, s3_upload_part_end, S3_BODY_STREAM},
+    {"GET", S3_T_OBJECT, "uploadId", s3_list_parts, NULL, S3_BODY_NONE},
+    {"DELETE", S3_T_OBJECT, "uploadId", s3_abort_multipart_upload, NULL, S3_BODY_NONE},
+    {"GET", S3_T_OBJECT, "partNumber", s3_get_object_part, NULL, S3_BODY_NONE},
+    {"HEAD", S3_T_OBJECT, "partNumber", s3_head_object_part, NULL, S3_BODY_NONE},
     {"PUT", S3_T_OBJECT, NULL, s3_put_object_begin, s3_put_object_end, S3_BODY_STREAM},
     {"GET", S3_T_OBJECT, NULL, s3_get_object, NULL, S3_BODY_NONE},
     {"HEAD", S3_T_OBJECT, NULL, s3_head_object, NULL, S3_BODY_NONE},
@@ -32,7 +41,6 @@ static const struct s3_route routes[] = {
 static const char *const unimplemented[] = {
     "acl",
     "cors",
-    "delete",
     "encryption",
     "lifecycle",
     "logging",
@@ -42,8 +50,6 @@ static const char *const unimplemented[] = {
     "replication",
     "requestPayment",
     "tagging",
-    "uploadId",
-    "uploads",
     "versioning",
     "versions",
     "website",
@@ -60,7 +66,6 @@ static const char *const unimplemented[] = {
     "restore",
     "select",
     "attributes",
-    "partNumber",
 };
 
 /* ---- query ---- */
@@ -243,6 +248,7 @@ static void begin(void *ctx, http_req *rq)
     enum s3_error err = parse_target(r);
     if (err) return s3_error(r, err, "The request target is not a valid path.");
     if ((err = authenticate(r, &e))) return s3_error(r, err, e.msg[0] ? e.msg : NULL);
+    if (r->bucket && !strcmp(r->bucket, S3_ADMIN_BUCKET)) return s3_admin(r);
     if (r->key && strlen(r->key) > META_KEY_MAX) return s3_error(r, S3E_KEY_TOO_LONG, NULL);
     r->route = route_find(r, &known);
     const char *sub = unimplemented_subresource(r);
@@ -252,17 +258,12 @@ static void begin(void *ctx, http_req *rq)
         return s3_error(r, S3E_NOT_IMPLEMENTED, msg);
     }
     if (!r->route) return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
-    if (r->auth.payload_streaming)
-        return s3_error(r, S3E_NOT_IMPLEMENTED,
-                        "aws-chunked (STREAMING-*) payloads are not "
-                        "supported yet; send a signed or unsigned payload.");
+    if (r->route->body != S3_BODY_NONE && s3_body_begin(r)) return; /* aws-chunked, checksums */
     if (r->route->begin) r->route->begin(r);
 }
 
-static int body(void *ctx, http_req *rq, const uint8_t *data, size_t len)
+int s3_body_consume(s3_req *r, const uint8_t *data, size_t len)
 {
-    s3_req *r = rq->app;
-    if (!r->route || r->body_rc) return -1;
     if (r->put) {
         r->body_rc = object_put_write(r->put, data, len, &r->body_err);
     } else if (r->route->body == S3_BODY_XML) {
@@ -271,9 +272,18 @@ static int body(void *ctx, http_req *rq, const uint8_t *data, size_t len)
     return r->body_rc;
 }
 
+static int body(void *ctx, http_req *rq, const uint8_t *data, size_t len)
+{
+    s3_req *r = rq->app;
+    if (!r->route || r->body_rc) return -1;
+    if (r->decode) return s3_body_write(r, data, len); /* decodes, then s3_body_consume */
+    return s3_body_consume(r, data, len);
+}
+
 static void end(void *ctx, http_req *rq)
 {
     s3_req *r = rq->app;
+    if (s3_body_end(r)) return s3_error(r, r->body_s3err, r->body_err.msg); /* commit nothing */
     if (r->body_rc == ORC_ENOSPC && !r->put)
         return s3_error(r, S3E_MALFORMED_XML, "The request body is too large.");
     if (r->route && r->route->end) return r->route->end(r);
@@ -285,6 +295,7 @@ static void done(void *ctx, http_req *rq)
     s3_req *r = rq->app;
     if (!r) return;
     object_put_free(r->put);
+    s3_body_free(r->decode);
     orc_buf_dispose(&r->body);
     free(r->bucket);
     free(r->key);

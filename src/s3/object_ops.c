@@ -1,5 +1,6 @@
-/* Object operations: PutObject (streamed into the write pipeline),
- * GetObject (ranged, streamed), HeadObject, DeleteObject. */
+/* Object operations: PutObject (streamed into the write pipeline, with
+ * If-None-Match / If-Match conditions), GetObject (ranged, streamed,
+ * conditional, with response-* overrides), HeadObject, DeleteObject. */
 #include "s3/s3_int.h"
 
 #include <openssl/evp.h>
@@ -7,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "s3/conditional.h"
 #include "s3/range.h"
 #include "util/alloc.h"
 #include "util/time.h"
@@ -24,48 +27,196 @@ struct keep_ctx {
     int rc;
 };
 
+/* Content-Encoding without the aws-chunked token, which only framed the
+ * upload and is not stored (as S3); NULL when nothing is left. Caller frees. */
+static char *content_encoding_kept(const char *v)
+{
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    while (*v) {
+        const char *end = v + strcspn(v, ","), *t = v, *te = end;
+        while (t < te && (*t == ' ' || *t == '\t'))
+            t++;
+        while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
+            te--;
+        if (te > t && !(te - t == 11 && strncasecmp(t, "aws-chunked", 11) == 0)) {
+            if (b.len) orc_buf_append(&b, ",", 1, NULL);
+            orc_buf_append(&b, t, (size_t)(te - t), NULL);
+        }
+        v = *end ? end + 1 : end;
+    }
+    if (b.len) return (char *)orc_buf_take(&b, NULL);
+    orc_buf_dispose(&b);
+    return NULL;
+}
+
 static int keep_header(void *arg, const char *name, const char *value)
 {
     struct keep_ctx *k = arg;
+    char *enc = NULL;
     bool keep = strncasecmp(name, "x-amz-meta-", 11) == 0;
     for (size_t i = 0; !keep && i < sizeof(kept_headers) / sizeof(kept_headers[0]); i++)
         keep = strcasecmp(name, kept_headers[i]) == 0;
     if (!keep || strpbrk(value, "\r\n")) return 0;
+    if (strcasecmp(name, "Content-Encoding") == 0 && !(value = enc = content_encoding_kept(value)))
+        return 0;
     orc_err e;
     for (const char *c = name; *c && !k->rc; c++) {
         char lc = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : *c;
         k->rc = orc_buf_append(k->out, &lc, 1, &e);
     }
     if (!k->rc) k->rc = orc_buf_printf(k->out, &e, ": %s\n", value);
+    free(enc);
     return k->rc;
 }
 
-/* Emits stored "name: value\n" lines as response headers. */
-static void emit_stored(http_req *rq, const char *lines)
+int s3_stored_headers(s3_req *r, orc_buf *out)
 {
+    orc_buf_init(out, S3_MAX_STORED_HEADERS);
+    struct keep_ctx k = {out, 0};
+    http_headers_each(r->rq, keep_header, &k);
+    if (!k.rc) return 0;
+    orc_buf_dispose(out);
+    orc_buf_init(out, S3_MAX_STORED_HEADERS);
+    s3_error(r, S3E_INVALID_ARGUMENT /* S3: MetadataTooLarge */,
+             "Your metadata headers exceed the maximum allowed metadata size.");
+    return -1;
+}
+
+/* GET and HEAD query parameters that replace a response header (S3 honours
+ * them on signed requests only; Orchard serves no anonymous requests). */
+#define N_OVERRIDES 6
+static const char *const override_params[N_OVERRIDES][2] = {
+    {"response-content-type", "Content-Type"},
+    {"response-content-language", "Content-Language"},
+    {"response-expires", "Expires"},
+    {"response-cache-control", "Cache-Control"},
+    {"response-content-disposition", "Content-Disposition"},
+    {"response-content-encoding", "Content-Encoding"},
+};
+
+static bool overridden(char *const ov[N_OVERRIDES], const char *name, size_t len)
+{
+    for (int i = 0; i < N_OVERRIDES; i++)
+        if (ov[i] && strlen(override_params[i][1]) == len &&
+            strncasecmp(override_params[i][1], name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Emits stored "name: value\n" lines as response headers, except those the
+ * request overrides. */
+static void emit_stored(http_req *rq, const char *lines, char *const ov[N_OVERRIDES])
+{
+    /* x-amz-checksum-* only when asked for, and only for the whole object: a
+     * client would check a range against the full object's value (as S3). */
+    const char *mode = http_header(rq, "x-amz-checksum-mode");
+    bool checksums = rq->status == 200 && mode && strcasecmp(mode, "ENABLED") == 0;
     while (lines && *lines) {
         const char *nl = strchr(lines, '\n'), *colon = strstr(lines, ": ");
         if (!nl || !colon || colon > nl) break;
-        char *name = orc_strndup(lines, (size_t)(colon - lines));
-        char *value = orc_strndup(colon + 2, (size_t)(nl - colon - 2));
-        http_add_header(rq, name, value);
-        free(name);
-        free(value);
+        bool ck = strncmp(lines, "x-amz-checksum-", 15) == 0;
+        if (ck && checksums) http_add_header(rq, "x-amz-checksum-type", "FULL_OBJECT");
+        if ((!ck || checksums) && !overridden(ov, lines, (size_t)(colon - lines))) {
+            char *name = orc_strndup(lines, (size_t)(colon - lines));
+            char *value = orc_strndup(colon + 2, (size_t)(nl - colon - 2));
+            http_add_header(rq, name, value);
+            free(name);
+            free(value);
+        }
         lines = nl + 1;
     }
 }
 
-static void object_headers(s3_req *r, const meta_object *o)
+static void validator_headers(s3_req *r, const meta_object *o)
 {
     char etag[72], when[32];
     snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
     orc_time_http(o->mtime_ms, when);
     http_add_header(r->rq, "ETag", etag);
     http_add_header(r->rq, "Last-Modified", when);
+}
+
+static void object_headers(s3_req *r, const meta_object *o, char *const ov[N_OVERRIDES])
+{
+    validator_headers(r, o);
     http_add_header(r->rq, "Accept-Ranges", "bytes");
-    http_add_header(r->rq, "Content-Type",
-                    o->content_type && *o->content_type ? o->content_type : "binary/octet-stream");
-    emit_stored(r->rq, o->headers);
+    const char *ct = o->content_type && *o->content_type ? o->content_type : "binary/octet-stream";
+    http_add_header(r->rq, "Content-Type", ov[0] ? ov[0] : ct);
+    emit_stored(r->rq, o->headers, ov);
+    for (int i = 1; i < N_OVERRIDES; i++)
+        if (ov[i]) http_add_header(r->rq, override_params[i][1], ov[i]);
+}
+
+/* Reads the response-* parameters into ov (NULL where absent). A value with a
+ * control character would split the response header: InvalidArgument. */
+static int read_overrides(s3_req *r, char *ov[N_OVERRIDES])
+{
+    int bad = 0;
+    for (int i = 0; i < N_OVERRIDES; i++) {
+        ov[i] = s3_query_get(r, override_params[i][0]);
+        for (const char *c = ov[i]; c && *c && !bad; c++)
+            bad = (unsigned char)*c < 0x20 || *c == 0x7f;
+    }
+    if (bad) s3_error(r, S3E_INVALID_ARGUMENT, "A response-* parameter holds a control character.");
+    return bad;
+}
+
+/* ---- PutObject ---- */
+
+/* Strips W/ and the quotes of one entity tag; false if it cannot be one of ours. */
+static bool etag_unquote(const char *v, char out[64])
+{
+    size_t n;
+    v += strspn(v, " \t");
+    if (v[0] == 'W' && v[1] == '/') v += 2;
+    n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
+    if (n == 0 || n >= 64 || memchr(v, '"', n) || memchr(v, ',', n)) return false;
+    memcpy(out, v, n);
+    out[n] = 0;
+    return true;
+}
+
+/* The write's If-None-Match: * (create only) or If-Match: "etag" (compare
+ * and swap), on PutObject and CopyObject. Non-zero: answered. The condition is checked here to
+ * spare sending the body for nothing, and again in the commit's transaction, which is what makes
+ * racing writers safe. */
+int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c)
+{
+    const char *inm = http_header(r->rq, "If-None-Match"), *im = http_header(r->rq, "If-Match");
+    meta_object o;
+    orc_err e;
+    if (!inm && !im) return 0;
+    if (inm && im) {
+        s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match and If-Match cannot be combined.");
+        return -1;
+    }
+    if (inm) {
+        const char *v = inm + strspn(inm, " \t");
+        if (*v != '*' || v[1 + strspn(v + 1, " \t")] != 0) {
+            s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match on PUT accepts only '*'.");
+            return -1;
+        }
+        c->kind = META_PUT_IF_ABSENT;
+    } else {
+        c->kind = META_PUT_IF_MATCH;
+        if (!etag_unquote(im, c->etag)) {
+            s3_error(r, S3E_PRECONDITION_FAILED, NULL);
+            return -1;
+        }
+    }
+    int rc = meta_object_get(r->svc->st->m, bucket_id, r->key, false, 0, 0, &o, NULL, NULL, &e);
+    if (rc && rc != ORC_ENOTFOUND) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+        return -1;
+    }
+    bool fails = c->kind == META_PUT_IF_ABSENT ? rc == 0 : rc != 0 || strcmp(o.etag, c->etag);
+    if (!rc) meta_object_dispose(&o);
+    if (fails) s3_error(r, S3E_PRECONDITION_FAILED, NULL);
+    return fails ? -1 : 0;
 }
 
 /* Content-MD5: base64 of 16 bytes. */
@@ -84,34 +235,28 @@ void s3_put_object_begin(s3_req *r)
     uint8_t md5[16];
     const char *cmd5 = http_header(r->rq, "Content-MD5");
     orc_buf stored;
+    meta_put_cond cond = {0};
 
+    if (http_header(r->rq, "x-amz-copy-source")) return s3_copy_object(r);
     if (s3_bucket_for_owner(r, &b)) return;
-    if (http_header(r->rq, "x-amz-copy-source"))
-        return s3_error(r, S3E_NOT_IMPLEMENTED, "CopyObject is not implemented yet.");
-    if (!r->rq->has_length) {
+    if (!r->has_length) { /* decoded length for aws-chunked (body.c) */
         if (http_header(r->rq, "Content-Length"))
             return s3_error(r, S3E_INVALID_ARGUMENT, "Content-Length is not a number.");
         return s3_error(r, S3E_MISSING_CONTENT_LENGTH, NULL);
     }
-    if (r->rq->content_length > OBJECT_MAX_SIZE) return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
+    if (r->content_length > OBJECT_MAX_SIZE) return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
     if (cmd5 && parse_content_md5(cmd5, md5)) return s3_error(r, S3E_INVALID_DIGEST, NULL);
-
-    orc_buf_init(&stored, S3_MAX_STORED_HEADERS);
-    struct keep_ctx k = {&stored, 0};
-    http_headers_each(r->rq, keep_header, &k);
-    if (k.rc) {
-        orc_buf_dispose(&stored);
-        return s3_error(r, S3E_INVALID_ARGUMENT /* S3: MetadataTooLarge */,
-                        "Your metadata headers exceed the maximum allowed metadata size.");
-    }
+    if (s3_put_condition(r, b.id, &cond)) return;
+    if (s3_stored_headers(r, &stored)) return;
     object_put_args a = {
         .bucket_id = b.id,
         .key = r->key,
-        .content_length = r->rq->content_length,
+        .content_length = r->content_length,
         .content_type = http_header(r->rq, "Content-Type"),
         .headers = stored.len ? (const char *)stored.ptr : NULL,
         .want_md5 = cmd5 ? md5 : NULL,
         .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
+        .cond = cond,
     };
     r->put = object_put_begin(r->svc->st, &a);
     orc_buf_dispose(&stored);
@@ -125,6 +270,8 @@ static void put_failed(s3_req *r, int rc, const orc_err *e)
         return s3_error(r, S3E_BAD_DIGEST, NULL);
     if (rc == ORC_ECORRUPT && strcmp(e->msg, "XAmzContentSHA256Mismatch") == 0)
         return s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
+    if (rc == ORC_ECONFLICT && strncmp(e->msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0)
+        return s3_error(r, S3E_PRECONDITION_FAILED, NULL);
     s3_error_from(r, rc, e, S3E_NO_SUCH_BUCKET);
 }
 
@@ -134,12 +281,17 @@ void s3_put_object_end(s3_req *r)
     orc_err e = {0};
     if (!r->put) return s3_error(r, S3E_INTERNAL_ERROR, NULL);
     if (r->body_rc) return put_failed(r, r->body_rc, &r->body_err);
+    const char *ckv, *ckn = s3_body_checksum(r, &ckv); /* verified by s3_body_end */
+    char line[128];
+    if (ckn && snprintf(line, sizeof(line), "%s: %s\n", ckn, ckv) < (int)sizeof(line))
+        object_put_add_headers(r->put, line);
     int rc = object_put_finish(r->put, &res, &e);
     if (rc) return put_failed(r, rc, &e);
     char etag[72];
     snprintf(etag, sizeof(etag), "\"%s\"", res.etag);
     s3_reply_empty(r, 200);
     http_add_header(r->rq, "ETag", etag);
+    if (ckn) http_add_header(r->rq, ckn, ckv);
 }
 
 struct get_stream {
@@ -163,6 +315,27 @@ static void get_free(void *ctx)
     free(g);
 }
 
+/* If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since against
+ * the version being served. Non-zero: answered (304 or 412). */
+static int get_conditions(s3_req *r, const meta_object *o)
+{
+    s3_cond c = {http_header(r->rq, "If-Match"), http_header(r->rq, "If-None-Match"),
+                 http_header(r->rq, "If-Modified-Since"),
+                 http_header(r->rq, "If-Unmodified-Since")};
+    switch (s3_cond_eval(&c, o->etag, o->mtime_ms, (int64_t)time(NULL))) {
+    case S3_COND_PASS:
+        return 0;
+    case S3_COND_NOT_MODIFIED:
+        /* No body, and the validators the client can cache by. */
+        s3_reply_empty(r, (unsigned)s3_error_get(S3E_NOT_MODIFIED)->status);
+        validator_headers(r, o);
+        return 1;
+    default:
+        s3_error(r, S3E_PRECONDITION_FAILED, NULL);
+        return 1;
+    }
+}
+
 static void get_or_head(s3_req *r, bool head)
 {
     meta_bucket b;
@@ -170,10 +343,15 @@ static void get_or_head(s3_req *r, bool head)
     object_reader *rd = NULL;
     orc_err e = {0};
     s3_range range = {0, 0};
+    char *ov[N_OVERRIDES] = {0};
 
-    if (s3_bucket_for_owner(r, &b)) return;
+    if (s3_bucket_for_owner(r, &b) || read_overrides(r, ov)) goto done;
     int rc = object_get_open(r->svc->st, b.id, r->key, head, &o, &rd, &e);
-    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+        goto done;
+    }
+    if (get_conditions(r, &o)) goto done;
 
     enum s3_range_result rr = s3_range_parse(http_header(r->rq, "Range"), o.size, &range);
     unsigned status = 200;
@@ -199,7 +377,7 @@ static void get_or_head(s3_req *r, bool head)
     g->rd = rd;
     rd = NULL;
     http_respond_stream(r->rq, status, len, get_read, g, get_free);
-    object_headers(r, &o);
+    object_headers(r, &o, ov);
     if (status == 206) {
         char cr[80];
         snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
@@ -207,6 +385,8 @@ static void get_or_head(s3_req *r, bool head)
         http_add_header(r->rq, "Content-Range", cr);
     }
 done:
+    for (int i = 0; i < N_OVERRIDES; i++)
+        free(ov[i]);
     object_reader_free(rd);
     meta_object_dispose(&o);
 }

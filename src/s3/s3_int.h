@@ -22,6 +22,12 @@ typedef struct s3_req {
     object_put *put; /* PutObject in progress */
     int body_rc;     /* first failure while receiving */
     orc_err body_err;
+    /* The body as the operation sees it (body.c): aws-chunked decoded, so the
+     * length is x-amz-decoded-content-length then; use these, not rq's. */
+    bool has_length;
+    uint64_t content_length;
+    struct s3_body *decode;   /* aws-chunked decoder and checksum, or NULL */
+    enum s3_error body_s3err; /* set (with body_err) when those reject the body */
 } s3_req;
 
 typedef void s3_handler(s3_req *r);
@@ -48,6 +54,25 @@ void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound
 void s3_reply_xml(s3_req *r, unsigned status, orc_buf *b);
 void s3_reply_empty(s3_req *r, unsigned status);
 
+/* ---- request bodies (body.c) ---- */
+/* Reads the headers that shape a body (x-amz-content-sha256 STREAMING-*,
+ * x-amz-decoded-content-length, x-amz-trailer, x-amz-checksum-*), sets
+ * has_length/content_length and, when needed, r->decode. Checksums are
+ * checked for S3_BODY_STREAM routes only (an XML body's x-amz-checksum-*
+ * describes the object). Answers a bad request itself and returns non-zero. */
+int s3_body_begin(s3_req *r);
+/* A raw piece of the body: decoded bytes go on to s3_body_consume. */
+int s3_body_write(s3_req *r, const uint8_t *data, size_t len);
+/* The raw body is in: checks the framing, signatures and checksum. Non-zero:
+ * r->body_s3err and r->body_err say why; nothing may be committed. */
+int s3_body_end(s3_req *r);
+/* After s3_body_end: the verified checksum's header name and base64 value, or
+ * NULL when the request carried none. */
+const char *s3_body_checksum(const s3_req *r, const char **value);
+void s3_body_free(struct s3_body *b);
+/* front.c: hands (decoded) body bytes to the operation's consumer. */
+int s3_body_consume(s3_req *r, const uint8_t *data, size_t len);
+
 /* ---- query arguments (front.c) ---- */
 /* Decoded value of a query parameter (owned by the caller: free()), or NULL.
  * A parameter without '=' has the value "". */
@@ -62,6 +87,26 @@ int s3_bucket_for_owner(s3_req *r, meta_bucket *b);
 s3_handler s3_list_buckets, s3_create_bucket, s3_head_bucket, s3_delete_bucket,
     s3_get_bucket_location, s3_list_objects;
 s3_handler s3_put_object_begin, s3_put_object_end, s3_get_object, s3_head_object, s3_delete_object;
+
+/* GET /_orchard/providers (admin.c). */
+s3_handler s3_admin;
+#define S3_ADMIN_BUCKET "_orchard"
+
+/* CopyObject (PUT with x-amz-copy-source) and DeleteObjects (copy_ops.c). */
+s3_handler s3_copy_object, s3_delete_objects;
+/* Initializes out with the request's x-amz-meta-* and stored Content-*
+ * headers as "name: value\n" lines (object_ops.c; the caller disposes out).
+ * Non-zero when they exceed S3's 8 KB: the error is sent, out is empty. */
+int s3_stored_headers(s3_req *r, orc_buf *out);
+/* Reads If-None-Match: * / If-Match: "etag" of a write into *c and checks it
+ * once against the current version (object_ops.c); the commit checks again
+ * atomically. Non-zero: answered (412 or NotImplemented). */
+int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c);
+
+/* Multipart uploads (multipart_ops.c). */
+s3_handler s3_create_multipart_upload, s3_upload_part_begin, s3_upload_part_end,
+    s3_complete_multipart_upload, s3_abort_multipart_upload, s3_list_parts,
+    s3_list_multipart_uploads, s3_get_object_part, s3_head_object_part;
 
 /* An S3 canonical user ID for a user (64 hex chars + NUL). */
 void s3_owner_id(const meta_user *u, char out[65]);

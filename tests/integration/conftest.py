@@ -4,7 +4,11 @@ The binary is built by the caller (ORCHARD_BIN, default <repo>/build/orchard);
 nothing here builds. Each test module gets one server on a free 127.0.0.1 port
 with its own temp data dir; tests that need another config (small chunks, fast
 GC) start their own through `orchard_factory`. When a test fails, the stderr
-tail of every server still running is attached to its report."""
+tail of every server still running is attached to its report.
+
+ORCHARD_TEST_PROVIDERS=mixed runs every server that names no providers on
+four providers of four kinds (fs, s3rver, Azurite, a second orchard as S3);
+see support/mixed.py."""
 
 import os
 import sys
@@ -13,6 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from support import mixed  # noqa: E402
 from support import server as srv  # noqa: E402
 from support.data import unique_bucket  # noqa: E402
 
@@ -24,8 +29,24 @@ os.environ.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE"
                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"})
 
 
+def pytest_report_header(config):
+    return f"orchard providers: {mixed.mode_label()}"
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: moves hundreds of MiB (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "own_backends: starts its own providers and emulators, "
+                            "so the mixed mode would only repeat it (skipped there)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not mixed.enabled():
+        return
+    skip = pytest.mark.skip(reason="own_backends: does not depend on ORCHARD_TEST_PROVIDERS; "
+                            "runs in the default (fs) pass")
+    for item in items:
+        if item.get_closest_marker("own_backends"):
+            item.add_marker(skip)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -41,6 +62,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_sessionfinish(session, exitstatus):
     for s in list(srv.LIVE):  # nothing may outlive the run
         s.kill()
+    mixed.shutdown()  # the mixed mode's emulators, if they were started
 
 
 @pytest.fixture(scope="session", autouse=True)

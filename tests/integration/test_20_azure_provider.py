@@ -22,6 +22,7 @@ import pytest
 from support.emulators import REPO, Azurite
 
 TIMEOUT = 300
+pytestmark = pytest.mark.own_backends
 
 
 def build_dir():

@@ -1,11 +1,16 @@
 """What the fs providers hold: chunk files at <root>/chunks/xx/yy/<64 hex>.
 
 Tests count these files to check dedup and garbage collection, and damage
-them to check that a bad copy is skipped."""
+them to check that a bad copy is skipped. A root may also be a cloud
+provider's Store (support/mixed.py, ORCHARD_TEST_PROVIDERS=mixed): its copies
+have pseudo-paths "mixed://STORE/KEY" that flip_middle_byte and remove_copy
+understand, and whose basename is the chunk name."""
 
 import os
 import re
 import time
+
+from support import mixed
 
 CHUNK_NAME = re.compile(r"^[0-9a-f]{64}$")
 SEAL_OVERHEAD = 28  # sealed chunk = 12-byte header + ciphertext + 16-byte tag
@@ -15,6 +20,9 @@ def chunk_files(roots):
     """{path: size} of every chunk file under every provider root."""
     found = {}
     for root in roots:
+        if not isinstance(root, str):  # a cloud provider (support/mixed.py)
+            found.update(root.chunk_files())
+            continue
         base = os.path.join(root, "chunks")
         for dirpath, _dirs, files in os.walk(base):
             for name in files:
@@ -41,6 +49,8 @@ def total_bytes(roots):
 
 def flip_middle_byte(path):
     """XORs one byte in the middle of the file (inside the ciphertext)."""
+    if mixed.is_remote(path):
+        return mixed.flip_middle_byte(path)
     size = os.path.getsize(path)
     assert size > 0, path
     pos = size // 2
@@ -51,6 +61,14 @@ def flip_middle_byte(path):
         f.write(bytes([b[0] ^ 0x5A]))
         f.flush()
         os.fsync(f.fileno())
+
+
+def remove_copy(path):
+    """Deletes one chunk copy (a file or a cloud object)."""
+    if mixed.is_remote(path):
+        mixed.remove(path)
+    else:
+        os.remove(path)
 
 
 def wait_until(pred, timeout, interval=0.25):

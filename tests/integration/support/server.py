@@ -17,6 +17,8 @@ import time
 import boto3
 from botocore.config import Config
 
+from support import mixed
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
@@ -93,7 +95,13 @@ class Orchard:
         self.stderr_path = os.path.join(self.workdir, "server.stderr")
         os.makedirs(self.data, exist_ok=True)
         self.server_opts = dict(server_opts)
-        self.providers = providers  # {name: path} or None for the defaults
+        # {name: path of an fs provider, or {config key: value}}; None: the
+        # defaults, which the mixed mode (support/mixed.py) replaces.
+        if providers is None:
+            providers, extra = mixed.default_providers(self.data)
+            for k, v in extra.items():
+                self.server_opts.setdefault(k, v)
+        self.providers = providers
         self.port = None
         self.proc = None
         self.last_exit = None
@@ -113,8 +121,10 @@ class Orchard:
         opts.update(self.server_opts)
         for k, v in opts.items():
             lines.append(f"{k} = {v}")
-        for name, path in (self.providers or {}).items():
-            lines += ["", f"[provider.{name}]", "type = fs", f"path = {path}"]
+        for name, spec in (self.providers or {}).items():
+            if not isinstance(spec, dict):
+                spec = {"type": "fs", "path": spec}
+            lines += ["", f"[provider.{name}]"] + [f"{k} = {v}" for k, v in spec.items()]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -249,9 +259,10 @@ class Orchard:
         return ak.group(1), sk.group(1)
 
     def disk_roots(self):
-        """The fs provider directories in use."""
+        """Where the chunk copies are: fs provider directories, and for cloud
+        providers Store objects (support/mixed.py) that support/disk.py reads."""
         if self.providers:
-            return list(self.providers.values())
+            return [mixed.root_of(name, spec) for name, spec in self.providers.items()]
         return [os.path.join(self.data, "disks", f"disk{i}") for i in (1, 2, 3)]
 
 

@@ -1,0 +1,51 @@
+/* S3's additional checksums (x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1,
+ * -sha256): names, strict parsing of the base64 values clients send, and
+ * running computation over a body as it streams. */
+#ifndef ORC_S3_CHECKSUM_H
+#define ORC_S3_CHECKSUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define S3_CHECKSUM_MAX 32     /* raw bytes of the largest (SHA-256) */
+#define S3_CHECKSUM_B64_MAX 48 /* base64 of S3_CHECKSUM_MAX bytes, NUL included */
+
+enum s3_checksum_alg {
+    S3_CK_NONE = 0,
+    S3_CK_CRC32,
+    S3_CK_CRC32C,
+    S3_CK_CRC64NVME,
+    S3_CK_SHA1,
+    S3_CK_SHA256,
+};
+
+typedef struct s3_checksum {
+    enum s3_checksum_alg alg;
+    uint32_t crc32;
+    uint64_t crc64;
+    void *md; /* EVP_MD_CTX for the SHA ones */
+} s3_checksum;
+
+/* "x-amz-checksum-crc32" (any case) -> S3_CK_CRC32; S3_CK_NONE if not one. */
+enum s3_checksum_alg s3_checksum_by_header(const char *name);
+/* "CRC32" (any case, as in x-amz-sdk-checksum-algorithm) -> S3_CK_CRC32. */
+enum s3_checksum_alg s3_checksum_by_name(const char *name);
+/* "x-amz-checksum-crc32" / "CRC32"; alg must not be S3_CK_NONE. */
+const char *s3_checksum_header(enum s3_checksum_alg alg);
+const char *s3_checksum_name(enum s3_checksum_alg alg);
+
+/* Decodes a client's value: canonical padded base64 of exactly the
+ * algorithm's size (4, 4, 8, 20 or 32 bytes). -1 for anything else. */
+int s3_checksum_decode(enum s3_checksum_alg alg, const char *b64, uint8_t raw[S3_CHECKSUM_MAX]);
+
+/* Running computation: init, update with each piece, final (which also
+ * disposes). dispose alone abandons one. */
+void s3_checksum_init(s3_checksum *c, enum s3_checksum_alg alg);
+void s3_checksum_update(s3_checksum *c, const void *data, size_t len);
+/* Writes the raw value (returns its size) and its base64 to b64 (may be NULL). */
+size_t s3_checksum_final(s3_checksum *c, uint8_t raw[S3_CHECKSUM_MAX],
+                         char b64[S3_CHECKSUM_B64_MAX]);
+void s3_checksum_dispose(s3_checksum *c);
+
+#endif

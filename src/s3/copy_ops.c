@@ -1,0 +1,290 @@
+/* CopyObject and DeleteObjects.
+ *
+ * A copy moves no data: it is a new manifest over the source's chunks, written
+ * with their references in one metadata transaction (meta_object_copy), so it
+ * costs the same whatever the object's size and the ETag stays the source's.
+ * DeleteObjects deletes up to 1000 keys named in an XML body, each on its own,
+ * and reports each key's outcome. */
+#include "s3/s3_int.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "s3/conditional.h"
+#include "s3/xml.h"
+#include "util/alloc.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+#include "util/uri.h"
+
+#define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+#define DELETE_MAX_KEYS 1000
+/* Elements per <Object>: Key, VersionId, ETag, LastModifiedTime, Size. */
+#define DELETE_MAX_NODES (DELETE_MAX_KEYS * 6 + 16)
+
+/* ---- CopyObject ---- */
+
+/* x-amz-copy-source: "[/]bucket/key[?versionId=...]", the key URL-encoded.
+ * The version is ignored (no versioning). */
+static int parse_copy_source(const char *v, char **bucket, char **key)
+{
+    orc_buf b;
+    if (!v) return -1;
+    size_t n = strcspn(v, "?");
+    if (*v == '/') v++, n--;
+    orc_buf_init(&b, 0);
+    orc_buf_append(&b, "", 0, NULL);
+    if (uri_decode(&b, v, n, NULL)) {
+        orc_buf_dispose(&b);
+        return -1;
+    }
+    size_t len;
+    char *s = (char *)orc_buf_take(&b, &len);
+    char *slash = strchr(s, '/');
+    if (strlen(s) != len || !slash || slash == s || !slash[1] || strlen(slash + 1) > META_KEY_MAX) {
+        free(s);
+        return -1;
+    }
+    *bucket = orc_strndup(s, (size_t)(slash - s));
+    *key = orc_strdup(slash + 1);
+    free(s);
+    return 0;
+}
+
+/* The source bucket must exist and belong to the caller. Non-zero: answered. */
+static int source_bucket(s3_req *r, const char *name, meta_bucket *b)
+{
+    orc_err e;
+    int rc = meta_bucket_get(r->svc->st->m, name, b, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+        return -1;
+    }
+    if (b->owner != r->user.id) {
+        s3_error(r, S3E_ACCESS_DENIED, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* x-amz-copy-source-if-*: any failure is 412, as S3 answers (no 304). */
+static int source_conditions(s3_req *r, const meta_object *src, bool *any)
+{
+    s3_cond c = {http_header(r->rq, "x-amz-copy-source-if-match"),
+                 http_header(r->rq, "x-amz-copy-source-if-none-match"),
+                 http_header(r->rq, "x-amz-copy-source-if-modified-since"),
+                 http_header(r->rq, "x-amz-copy-source-if-unmodified-since")};
+    *any = c.if_match || c.if_none_match || c.if_modified_since || c.if_unmodified_since;
+    if (s3_cond_eval(&c, src->etag, src->mtime_ms, (int64_t)time(NULL)) == S3_COND_PASS) return 0;
+    s3_error(r, S3E_PRECONDITION_FAILED, NULL);
+    return -1;
+}
+
+static void copy_result(s3_req *r, const meta_object *o)
+{
+    char when[32], etag[72];
+    orc_buf b;
+    orc_time_iso8601(o->mtime_ms, when);
+    snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
+    orc_buf_init(&b, 0);
+    xml_decl(&b, NULL);
+    xml_open(&b, "CopyObjectResult", S3_NS, NULL);
+    xml_elem(&b, "LastModified", when, NULL);
+    xml_elem(&b, "ETag", etag, NULL);
+    xml_close(&b, "CopyObjectResult", NULL);
+    s3_reply_xml(r, 200, &b);
+}
+
+/* Runs from PutObject's begin when x-amz-copy-source is present: the whole
+ * copy is a metadata transaction, so it answers before any body. */
+void s3_copy_object(s3_req *r)
+{
+    meta_bucket sb, db;
+    meta_object src = {0}, out = {0};
+    char *sbucket = NULL, *skey = NULL;
+    orc_buf stored;
+    orc_err e = {0};
+    bool conditional = false;
+    meta_object_copy_args a = {0};
+    orc_buf_init(&stored, 0);
+
+    if (parse_copy_source(http_header(r->rq, "x-amz-copy-source"), &sbucket, &skey)) {
+        s3_error(r, S3E_INVALID_ARGUMENT,
+                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+        goto done;
+    }
+    if (s3_bucket_for_owner(r, &db) || source_bucket(r, sbucket, &sb)) goto done;
+    const char *dir = http_header(r->rq, "x-amz-metadata-directive");
+    bool replace = dir && strcmp(dir, "REPLACE") == 0;
+    if (dir && !replace && strcmp(dir, "COPY") != 0) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "Unknown metadata directive.");
+        goto done;
+    }
+    if (sb.id == db.id && strcmp(skey, r->key) == 0 && !replace) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "This copy request is illegal because it is trying to copy an object to itself "
+                 "without changing the object's metadata, storage class, website redirect "
+                 "location or encryption attributes.");
+        goto done;
+    }
+    int rc = meta_object_get(r->svc->st->m, sb.id, skey, false, 0, 0, &src, NULL, NULL, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+        goto done;
+    }
+    if (src.size > OBJECT_MAX_SIZE) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "The specified copy source is larger than the maximum allowable size for a "
+                 "copy source: 5368709120");
+        goto done;
+    }
+    if (source_conditions(r, &src, &conditional)) goto done;
+    if (s3_put_condition(r, db.id, &a.cond)) goto done;
+    if (replace && s3_stored_headers(r, &stored)) goto done;
+
+    a.src_bucket = sb.id;
+    a.src_key = skey;
+    /* The conditions held for this version: copy it or nothing. */
+    a.src_etag = conditional ? src.etag : NULL;
+    a.dst_bucket = db.id;
+    a.dst_key = r->key;
+    a.replace_meta = replace;
+    a.content_type = replace ? http_header(r->rq, "Content-Type") : NULL;
+    a.headers = replace && stored.len ? (const char *)stored.ptr : NULL;
+    a.mtime_ms = orc_now_ms();
+    rc = meta_object_copy(r->svc->st->m, &a, &out, &e);
+    if (rc == ORC_ECONFLICT && strncmp(e.msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0)
+        s3_error(r, S3E_PRECONDITION_FAILED, NULL);
+    else if (rc)
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+    else
+        copy_result(r, &out);
+done:
+    meta_object_dispose(&src);
+    meta_object_dispose(&out);
+    orc_buf_dispose(&stored);
+    free(sbucket);
+    free(skey);
+}
+
+/* ---- DeleteObjects ---- */
+
+/* Decodes base64 of exactly want bytes; -1 otherwise. */
+static int b64_exact(const char *v, uint8_t *out, size_t want)
+{
+    uint8_t raw[24];
+    size_t n = strlen(v), enc = 4 * ((want + 2) / 3);
+    if (n != enc || n > 24) return -1;
+    int got = EVP_DecodeBlock(raw, (const unsigned char *)v, (int)n);
+    if (got != (int)(3 * (n / 4))) return -1;
+    memcpy(out, raw, want);
+    return 0;
+}
+
+/* S3 requires Content-MD5 or an x-amz-checksum-* header on DeleteObjects;
+ * Orchard accepts neither (older clients send none) but verifies what is
+ * sent: Content-MD5 and the signed payload hash here, x-amz-checksum-* in the
+ * body layer (body.c) before this runs. Non-zero: answered. */
+static int check_body(s3_req *r)
+{
+    const uint8_t *p = r->body.ptr ? r->body.ptr : (const uint8_t *)"";
+    uint8_t h[32], want[16];
+    unsigned n = 0;
+    char hex[65];
+    if (r->auth.payload_sha256[0]) {
+        EVP_Digest(p, r->body.len, h, &n, EVP_sha256(), NULL);
+        hex_encode(h, 32, hex);
+        if (strcmp(hex, r->auth.payload_sha256) != 0) {
+            s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
+            return -1;
+        }
+    }
+    const char *md5 = http_header(r->rq, "Content-MD5");
+    if (md5) {
+        if (b64_exact(md5, want, 16)) {
+            s3_error(r, S3E_INVALID_DIGEST, NULL);
+            return -1;
+        }
+        EVP_Digest(p, r->body.len, h, &n, EVP_md5(), NULL);
+        if (memcmp(h, want, 16) != 0) {
+            s3_error(r, S3E_BAD_DIGEST, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void key_error(orc_buf *b, const char *key, enum s3_error code, const char *msg)
+{
+    const struct s3_error_info *info = s3_error_get(code);
+    xml_open(b, "Error", NULL, NULL);
+    xml_elem(b, "Key", key, NULL);
+    xml_elem(b, "Code", info->code, NULL);
+    xml_elem(b, "Message", msg ? msg : info->message, NULL);
+    xml_close(b, "Error", NULL);
+}
+
+/* Deletes one key and reports it (Deleted unless quiet, or Error). Deleting
+ * an absent key succeeds, as DeleteObject does. */
+static void delete_one(s3_req *r, int64_t bucket_id, const char *key, bool quiet, orc_buf *b)
+{
+    orc_err e = {0};
+    if (strlen(key) > META_KEY_MAX) return key_error(b, key, S3E_KEY_TOO_LONG, NULL);
+    int rc = meta_object_delete(r->svc->st->m, bucket_id, key, &e);
+    if (rc && rc != ORC_ENOTFOUND) {
+        bool busy = rc == ORC_ETRANSIENT || rc == ORC_EBUSY;
+        if (!busy) LOG_ERROR("request %s: DeleteObjects %s: %s", r->rq->request_id, key, e.msg);
+        return key_error(b, key, busy ? S3E_SLOW_DOWN : S3E_INTERNAL_ERROR, NULL);
+    }
+    if (quiet) return;
+    xml_open(b, "Deleted", NULL, NULL);
+    xml_elem(b, "Key", key, NULL);
+    xml_close(b, "Deleted", NULL);
+}
+
+/* The <Delete> document: 1 to 1000 <Object>s, each with a non-empty <Key>.
+ * Returns the first Object, or NULL if the document does not validate. */
+static xml_node *delete_objects_of(const xml_node *root, bool *quiet)
+{
+    size_t n = 0;
+    if (strcmp(root->name, "Delete") != 0) return NULL;
+    xml_node *q = xml_child(root, "Quiet");
+    *quiet = q && strcasecmp(q->text, "true") == 0;
+    xml_node *first = xml_child(root, "Object");
+    for (xml_node *o = first; o; o = xml_next_named(o, "Object")) {
+        xml_node *k = xml_child(o, "Key");
+        if (++n > DELETE_MAX_KEYS || !k || k->text_len == 0 || strlen(k->text) != k->text_len)
+            return NULL;
+    }
+    return first;
+}
+
+void s3_delete_objects(s3_req *r)
+{
+    meta_bucket bk;
+    xml_node *root = NULL;
+    orc_err e;
+    bool quiet = false;
+    if (s3_bucket_for_owner(r, &bk) || check_body(r)) return;
+    if (xml_parse((const char *)r->body.ptr, r->body.len, DELETE_MAX_NODES, &root, &e))
+        return s3_error(r, S3E_MALFORMED_XML, NULL);
+    xml_node *first = delete_objects_of(root, &quiet);
+    if (!first) {
+        xml_free(root);
+        return s3_error(r, S3E_MALFORMED_XML, NULL);
+    }
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    xml_decl(&b, NULL);
+    xml_open(&b, "DeleteResult", S3_NS, NULL);
+    for (xml_node *o = first; o; o = xml_next_named(o, "Object"))
+        delete_one(r, bk.id, xml_child(o, "Key")->text, quiet, &b);
+    xml_close(&b, "DeleteResult", NULL);
+    xml_free(root);
+    s3_reply_xml(r, 200, &b);
+}

@@ -1,0 +1,777 @@
+/* Multipart upload operations: CreateMultipartUpload, UploadPart (streamed
+ * into the PUT pipeline as a part), UploadPartCopy, CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts, ListMultipartUploads, and GET/HEAD of one
+ * part of a completed object (?partNumber). */
+#include "s3/s3_int.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3/xml.h"
+#include "util/alloc.h"
+#include "util/hex.h"
+#include "util/time.h"
+#include "util/uri.h"
+
+#define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
+#define MP_LIST_MAX 1000
+/* Elements per <Part>: Part, PartNumber, ETag and up to five Checksum*. */
+#define COMPLETE_MAX_NODES (META_PART_MAX * 8 + 16)
+#define PART_NUMBER_MSG "Part number must be an integer between 1 and 10000, inclusive"
+
+/* ---- small parsers of query values and headers (untrusted) ---- */
+
+/* Decimal digits only, at most max; -1 if not. */
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!s || !*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        if (v > (max - (uint64_t)(*s - '0')) / 10) return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_part_number(const char *s, int *out)
+{
+    uint64_t v;
+    if (parse_uint(s, META_PART_MAX, &v) || v < 1) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* A max-* query value: absent keeps *out; over MP_LIST_MAX is capped. */
+static int parse_max(const char *s, size_t *out)
+{
+    uint64_t v;
+    if (!s) return 0;
+    if (parse_uint(s, UINT32_MAX, &v)) return -1;
+    *out = v > MP_LIST_MAX ? MP_LIST_MAX : (size_t)v;
+    return 0;
+}
+
+/* x-amz-copy-source-range: "bytes=first-last", both given, first <= last. */
+static int parse_copy_range(const char *v, uint64_t *first, uint64_t *last)
+{
+    char a[24], b[24];
+    if (strncmp(v, "bytes=", 6) != 0) return -1;
+    v += 6;
+    const char *dash = strchr(v, '-');
+    if (!dash || (size_t)(dash - v) >= sizeof(a) || strlen(dash + 1) >= sizeof(b)) return -1;
+    memcpy(a, v, (size_t)(dash - v));
+    a[dash - v] = 0;
+    snprintf(b, sizeof(b), "%s", dash + 1);
+    if (parse_uint(a, UINT64_MAX, first) || parse_uint(b, UINT64_MAX, last)) return -1;
+    return *first <= *last ? 0 : -1;
+}
+
+/* x-amz-copy-source: "[/]bucket/key[?versionId=...]", the key URL-encoded. */
+static int parse_copy_source(const char *v, char **bucket, char **key)
+{
+    orc_buf b;
+    size_t n = strcspn(v, "?"), len;
+    if (*v == '/') v++, n--;
+    orc_buf_init(&b, 0);
+    orc_buf_append(&b, "", 0, NULL);
+    if (uri_decode(&b, v, n, NULL)) {
+        orc_buf_dispose(&b);
+        return -1;
+    }
+    char *s = (char *)orc_buf_take(&b, &len);
+    char *slash = strchr(s, '/');
+    if (strlen(s) != len || !slash || slash == s || !slash[1] || strlen(slash + 1) > META_KEY_MAX) {
+        free(s);
+        return -1;
+    }
+    *bucket = orc_strndup(s, (size_t)(slash - s));
+    *key = orc_strdup(slash + 1);
+    free(s);
+    return 0;
+}
+
+/* Content-MD5: base64 of 16 bytes. */
+static int parse_content_md5(const char *v, uint8_t md5[16])
+{
+    uint8_t raw[24];
+    if (strlen(v) != 24 || strcmp(v + 22, "==") != 0) return -1;
+    if (EVP_DecodeBlock(raw, (const unsigned char *)v, 24) != 18) return -1;
+    memcpy(md5, raw, 16);
+    return 0;
+}
+
+/* An ETag from a client: surrounding spaces and quotes dropped. */
+static void etag_unquote(const char *v, char out[64])
+{
+    size_t n;
+    v += strspn(v, " \t\r\n");
+    n = strlen(v);
+    while (n && strchr(" \t\r\n", v[n - 1]))
+        n--;
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
+    if (n >= 64) n = 0; /* cannot be ours: matches no part */
+    memcpy(out, v, n);
+    out[n] = 0;
+}
+
+/* ---- XML helpers ---- */
+
+static void text_elem(orc_buf *b, const char *name, const char *v, bool url)
+{
+    if (!url) {
+        xml_elem(b, name, v, NULL);
+        return;
+    }
+    orc_buf enc;
+    orc_buf_init(&enc, 0);
+    orc_buf_append(&enc, "", 0, NULL);
+    uri_encode(&enc, v, strlen(v), true, NULL);
+    xml_elem(b, name, (const char *)enc.ptr, NULL);
+    orc_buf_dispose(&enc);
+}
+
+/* <Owner> or <Initiator> for user id `id` (the requester when it is them). */
+static void user_xml(s3_req *r, orc_buf *b, const char *tag, int64_t id)
+{
+    meta_user u;
+    char oid[65];
+    const meta_user *who = &r->user;
+    if (id != r->user.id && meta_user_by_id(r->svc->st->m, id, &u, NULL) == 0) who = &u;
+    s3_owner_id(who, oid);
+    xml_open(b, tag, NULL, NULL);
+    xml_elem(b, "ID", oid, NULL);
+    xml_elem(b, "DisplayName", who->name, NULL);
+    xml_close(b, tag, NULL);
+}
+
+/* The upload named by ?uploadId; answers NoSuchUpload itself (non-zero). */
+static int upload_of(s3_req *r, const meta_bucket *b, const char *uid, meta_upload *up)
+{
+    orc_err e;
+    int rc =
+        uid && *uid ? meta_upload_get(r->svc->st->m, b->id, r->key, uid, up, &e) : ORC_ENOTFOUND;
+    if (rc) s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+    return rc;
+}
+
+/* ---- CreateMultipartUpload ---- */
+
+void s3_create_multipart_upload(s3_req *r)
+{
+    meta_bucket b;
+    orc_buf stored, x;
+    orc_err e;
+    char uid[META_UPLOAD_ID_MAX + 1];
+    if (s3_bucket_for_owner(r, &b) || s3_stored_headers(r, &stored)) return;
+    int rc =
+        object_mp_create(r->svc->st, b.id, r->key, r->user.id, http_header(r->rq, "Content-Type"),
+                         stored.len ? (const char *)stored.ptr : NULL, uid, &e);
+    orc_buf_dispose(&stored);
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+    orc_buf_init(&x, 0);
+    xml_decl(&x, NULL);
+    xml_open(&x, "InitiateMultipartUploadResult", S3_NS, NULL);
+    xml_elem(&x, "Bucket", r->bucket, NULL);
+    xml_elem(&x, "Key", r->key, NULL);
+    xml_elem(&x, "UploadId", uid, NULL);
+    xml_close(&x, "InitiateMultipartUploadResult", NULL);
+    s3_reply_xml(r, 200, &x);
+}
+
+/* ---- UploadPart and UploadPartCopy ---- */
+
+static void copy_failed(s3_req *r, int rc, const orc_err *e, uint64_t src_size)
+{
+    char msg[128];
+    if (rc == ORC_ENOTFOUND && strcmp(e->msg, "NoSuchUpload") == 0)
+        return s3_error(r, S3E_NO_SUCH_UPLOAD, NULL);
+    if (rc == ORC_EINVAL && strcmp(e->msg, "InvalidRange") == 0) {
+        snprintf(msg, sizeof(msg), "Range specified is not valid for source object of size: %llu",
+                 (unsigned long long)src_size);
+        return s3_error(r, S3E_INVALID_ARGUMENT, msg);
+    }
+    if (rc == ORC_EINVAL && strcmp(e->msg, "EntityTooLarge") == 0)
+        return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
+    if (rc == ORC_ECORRUPT) return s3_error_from(r, ORC_EINTERNAL, e, S3E_NO_SUCH_KEY);
+    s3_error_from(r, rc, e, S3E_NO_SUCH_KEY);
+}
+
+static void copy_part(s3_req *r, const meta_bucket *b, const char *uid, int number)
+{
+    char *sbucket = NULL, *skey = NULL;
+    const char *range = http_header(r->rq, "x-amz-copy-source-range");
+    meta_bucket sb;
+    meta_object so = {0};
+    object_put_result res;
+    orc_err e = {0};
+    object_mp_copy_args a = {b->id, r->key, uid, number, 0, NULL, false, 0, 0};
+
+    if (parse_copy_source(http_header(r->rq, "x-amz-copy-source"), &sbucket, &skey)) {
+        s3_error(r, S3E_INVALID_ARGUMENT,
+                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+        goto done;
+    }
+    if (range && parse_copy_range(range, &a.first, &a.last)) {
+        s3_error(r, S3E_INVALID_ARGUMENT,
+                 "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                 "first and last are the zero-based offsets of the first and last bytes to copy");
+        goto done;
+    }
+    int rc = meta_bucket_get(r->svc->st->m, sbucket, &sb, &e);
+    if (rc || sb.owner != r->user.id) {
+        if (rc)
+            s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+        else
+            s3_error(r, S3E_ACCESS_DENIED, NULL);
+        goto done;
+    }
+    a.src_bucket_id = sb.id;
+    a.src_key = skey;
+    a.has_range = range != NULL;
+    rc = object_mp_copy_part(r->svc->st, &a, &res, &e);
+    if (rc) {
+        /* The source's size, for the message S3 gives on a bad range. */
+        if (rc == ORC_EINVAL)
+            meta_object_get(r->svc->st->m, sb.id, skey, false, 0, 0, &so, NULL, NULL, NULL);
+        copy_failed(r, rc, &e, so.size);
+        goto done;
+    }
+    char etag[72], when[32];
+    orc_buf x;
+    snprintf(etag, sizeof(etag), "\"%s\"", res.etag);
+    orc_time_iso8601(res.mtime_ms, when);
+    orc_buf_init(&x, 0);
+    xml_decl(&x, NULL);
+    xml_open(&x, "CopyPartResult", S3_NS, NULL);
+    xml_elem(&x, "ETag", etag, NULL);
+    xml_elem(&x, "LastModified", when, NULL);
+    xml_close(&x, "CopyPartResult", NULL);
+    s3_reply_xml(r, 200, &x);
+done:
+    meta_object_dispose(&so);
+    free(sbucket);
+    free(skey);
+}
+
+void s3_upload_part_begin(s3_req *r)
+{
+    meta_bucket b;
+    meta_upload up = {0};
+    uint8_t md5[16];
+    int number = 0;
+    const char *cmd5 = http_header(r->rq, "Content-MD5");
+    char *uid = s3_query_get(r, "uploadId"), *pn = s3_query_get(r, "partNumber");
+
+    if (s3_bucket_for_owner(r, &b)) goto done;
+    if (parse_part_number(pn, &number)) {
+        s3_error(r, S3E_INVALID_ARGUMENT, PART_NUMBER_MSG);
+        goto done;
+    }
+    /* Before the body: an unknown upload is refused without reading it. */
+    if (upload_of(r, &b, uid, &up)) goto done;
+    if (http_header(r->rq, "x-amz-copy-source")) {
+        copy_part(r, &b, uid, number);
+        goto done;
+    }
+    if (!r->has_length) {
+        if (http_header(r->rq, "Content-Length"))
+            s3_error(r, S3E_INVALID_ARGUMENT, "Content-Length is not a number.");
+        else
+            s3_error(r, S3E_MISSING_CONTENT_LENGTH, NULL);
+        goto done;
+    }
+    if (r->content_length > OBJECT_MAX_SIZE) {
+        s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
+        goto done;
+    }
+    if (cmd5 && parse_content_md5(cmd5, md5)) {
+        s3_error(r, S3E_INVALID_DIGEST, NULL);
+        goto done;
+    }
+    object_put_args a = {
+        .bucket_id = b.id,
+        .key = r->key,
+        .content_length = r->content_length,
+        .want_md5 = cmd5 ? md5 : NULL,
+        .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
+        .upload_id = uid,
+        .part_number = number,
+    };
+    r->put = object_put_begin(r->svc->st, &a);
+done:
+    meta_upload_dispose(&up);
+    free(uid);
+    free(pn);
+}
+
+static void part_failed(s3_req *r, int rc, const orc_err *e)
+{
+    if (rc == ORC_EINVAL && strncmp(e->msg, "IncompleteBody", 14) == 0)
+        return s3_error(r, S3E_INCOMPLETE_BODY, NULL);
+    if (rc == ORC_ECORRUPT && strcmp(e->msg, "BadDigest") == 0)
+        return s3_error(r, S3E_BAD_DIGEST, NULL);
+    if (rc == ORC_ECORRUPT && strcmp(e->msg, "XAmzContentSHA256Mismatch") == 0)
+        return s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
+    s3_error_from(r, rc, e, S3E_NO_SUCH_UPLOAD); /* aborted while the body came in */
+}
+
+void s3_upload_part_end(s3_req *r)
+{
+    object_put_result res;
+    orc_err e = {0};
+    if (!r->put) return s3_error(r, S3E_INTERNAL_ERROR, NULL);
+    if (r->body_rc) return part_failed(r, r->body_rc, &r->body_err);
+    int rc = object_put_finish(r->put, &res, &e);
+    if (rc) return part_failed(r, rc, &e);
+    const char *ckv, *ckn = s3_body_checksum(r, &ckv); /* verified by s3_body_end */
+    char etag[72];
+    snprintf(etag, sizeof(etag), "\"%s\"", res.etag);
+    s3_reply_empty(r, 200);
+    http_add_header(r->rq, "ETag", etag);
+    if (ckn) http_add_header(r->rq, ckn, ckv);
+}
+
+/* ---- CompleteMultipartUpload ---- */
+
+/* The <Part> list of the body into parts/etags (n of them). Non-zero: answered. */
+static int complete_parts(s3_req *r, meta_part_ref **parts, char (**etags)[64], size_t *n)
+{
+    xml_node *root = NULL;
+    orc_err e;
+    size_t cap = 0, len = 0;
+    int bad = 0;
+    *parts = NULL;
+    *etags = NULL;
+    if (xml_parse((const char *)r->body.ptr, r->body.len, COMPLETE_MAX_NODES, &root, &e) ||
+        strcmp(root->name, "CompleteMultipartUpload") != 0) {
+        bad = 1;
+        goto done;
+    }
+    for (xml_node *p = xml_child(root, "Part"); p && !bad; p = xml_next_named(p, "Part")) {
+        xml_node *num = xml_child(p, "PartNumber"), *tag = xml_child(p, "ETag");
+        uint64_t v;
+        if (!num || !tag || parse_uint(num->text, UINT32_MAX, &v) || len == META_PART_MAX) {
+            bad = 1;
+            break;
+        }
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            *parts = orc_realloc(*parts, cap * sizeof(**parts));
+            *etags = orc_realloc(*etags, cap * sizeof(**etags));
+        }
+        etag_unquote(tag->text, (*etags)[len]);
+        (*parts)[len].number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
+        len++;
+    }
+    if (len == 0) bad = 1;
+    for (size_t i = 0; i < len; i++) /* the array may have moved while growing */
+        (*parts)[i].etag = (*etags)[i];
+done:
+    xml_free(root);
+    if (bad) {
+        s3_error(r, S3E_MALFORMED_XML, NULL);
+        free(*parts);
+        free(*etags);
+        *parts = NULL;
+        *etags = NULL;
+        return -1;
+    }
+    *n = len;
+    return 0;
+}
+
+static void complete_failed(s3_req *r, int rc, const orc_err *e, int fault, int part)
+{
+    char msg[96];
+    switch (fault) {
+    case META_COMPLETE_BAD_ORDER:
+        return s3_error(r, S3E_INVALID_PART_ORDER, NULL);
+    case META_COMPLETE_NO_PART:
+        return s3_error(r, S3E_INVALID_PART, NULL);
+    case META_COMPLETE_TOO_SMALL:
+        snprintf(msg, sizeof(msg),
+                 "Your proposed upload is smaller than the minimum allowed size (part %d).", part);
+        return s3_error(r, S3E_ENTITY_TOO_SMALL, msg);
+    }
+    s3_error_from(r, rc, e, S3E_NO_SUCH_UPLOAD);
+}
+
+static bool body_sha256_ok(s3_req *r)
+{
+    uint8_t h[32];
+    char hex[65];
+    unsigned n = 0;
+    if (!r->auth.payload_sha256[0]) return true;
+    EVP_Digest(r->body.ptr ? r->body.ptr : (uint8_t *)"", r->body.len, h, &n, EVP_sha256(), NULL);
+    hex_encode(h, 32, hex);
+    return strcmp(hex, r->auth.payload_sha256) == 0;
+}
+
+void s3_complete_multipart_upload(s3_req *r)
+{
+    meta_bucket b;
+    meta_upload up = {0};
+    meta_part_ref *parts = NULL;
+    char(*etags)[64] = NULL;
+    size_t n = 0;
+    int fault = 0, fault_part = 0;
+    object_put_result res;
+    orc_err e = {0};
+    char *uid = s3_query_get(r, "uploadId");
+
+    if (s3_bucket_for_owner(r, &b)) goto done;
+    if (!body_sha256_ok(r)) {
+        s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
+        goto done;
+    }
+    if (upload_of(r, &b, uid, &up) || complete_parts(r, &parts, &etags, &n)) goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].number < 1 || parts[i].number > META_PART_MAX) { /* no such part can exist */
+            s3_error(r, S3E_INVALID_PART, NULL);
+            goto done;
+        }
+    }
+    int rc =
+        object_mp_complete(r->svc->st, b.id, r->key, uid, parts, n, &res, &fault, &fault_part, &e);
+    if (rc) {
+        complete_failed(r, rc, &e, fault, fault_part);
+        goto done;
+    }
+    const char *host = http_header(r->rq, "Host");
+    char etag[72];
+    orc_buf x, loc;
+    snprintf(etag, sizeof(etag), "\"%s\"", res.etag);
+    orc_buf_init(&loc, 0);
+    orc_buf_printf(&loc, NULL, "http://%s/%s/", host ? host : "localhost", r->bucket);
+    uri_encode(&loc, r->key, strlen(r->key), true, NULL);
+    orc_buf_init(&x, 0);
+    xml_decl(&x, NULL);
+    xml_open(&x, "CompleteMultipartUploadResult", S3_NS, NULL);
+    xml_elem(&x, "Location", (const char *)loc.ptr, NULL);
+    xml_elem(&x, "Bucket", r->bucket, NULL);
+    xml_elem(&x, "Key", r->key, NULL);
+    xml_elem(&x, "ETag", etag, NULL);
+    xml_close(&x, "CompleteMultipartUploadResult", NULL);
+    orc_buf_dispose(&loc);
+    s3_reply_xml(r, 200, &x);
+done:
+    meta_upload_dispose(&up);
+    free(parts);
+    free(etags);
+    free(uid);
+}
+
+/* ---- AbortMultipartUpload ---- */
+
+void s3_abort_multipart_upload(s3_req *r)
+{
+    meta_bucket b;
+    orc_err e = {0};
+    char *uid = s3_query_get(r, "uploadId");
+    if (!s3_bucket_for_owner(r, &b)) {
+        int rc =
+            uid && *uid ? meta_upload_abort(r->svc->st->m, b.id, r->key, uid, &e) : ORC_ENOTFOUND;
+        if (rc)
+            s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+        else
+            s3_reply_empty(r, 204);
+    }
+    free(uid);
+}
+
+/* ---- ListParts ---- */
+
+static void parts_xml(s3_req *r, orc_buf *x, const meta_upload *up, const meta_part *ps, size_t n,
+                      size_t max, int marker, bool truncated)
+{
+    xml_decl(x, NULL);
+    xml_open(x, "ListPartsResult", S3_NS, NULL);
+    xml_elem(x, "Bucket", r->bucket, NULL);
+    xml_elem(x, "Key", r->key, NULL);
+    xml_elem(x, "UploadId", up->upload_id, NULL);
+    user_xml(r, x, "Initiator", up->initiator);
+    user_xml(r, x, "Owner", r->user.id);
+    xml_elem(x, "StorageClass", "STANDARD", NULL);
+    xml_elemf(x, NULL, "PartNumberMarker", "%d", marker);
+    xml_elemf(x, NULL, "NextPartNumberMarker", "%d", n ? ps[n - 1].number : 0);
+    xml_elemf(x, NULL, "MaxParts", "%zu", max);
+    xml_elem(x, "IsTruncated", truncated ? "true" : "false", NULL);
+    for (size_t i = 0; i < n; i++) {
+        char when[32], etag[72];
+        orc_time_iso8601(ps[i].mtime_ms, when);
+        snprintf(etag, sizeof(etag), "\"%s\"", ps[i].etag);
+        xml_open(x, "Part", NULL, NULL);
+        xml_elemf(x, NULL, "PartNumber", "%d", ps[i].number);
+        xml_elem(x, "LastModified", when, NULL);
+        xml_elem(x, "ETag", etag, NULL);
+        xml_elemf(x, NULL, "Size", "%llu", (unsigned long long)ps[i].size);
+        xml_close(x, "Part", NULL);
+    }
+    xml_close(x, "ListPartsResult", NULL);
+}
+
+void s3_list_parts(s3_req *r)
+{
+    meta_bucket b;
+    meta_upload up = {0};
+    meta_part *ps = NULL;
+    size_t n = 0, max = MP_LIST_MAX;
+    uint64_t marker = 0;
+    orc_err e = {0};
+    char *uid = s3_query_get(r, "uploadId"), *mp = s3_query_get(r, "max-parts");
+    char *pm = s3_query_get(r, "part-number-marker");
+
+    if (s3_bucket_for_owner(r, &b)) goto done;
+    if (parse_max(mp, &max)) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "max-parts must be an integer between 0 and 2147483647");
+        goto done;
+    }
+    if (pm && *pm && parse_uint(pm, INT32_MAX, &marker)) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "part-number-marker must be a non-negative integer");
+        goto done;
+    }
+    if (marker > META_PART_MAX) marker = META_PART_MAX;
+    if (upload_of(r, &b, uid, &up)) goto done;
+    /* One more than asked tells whether the list is truncated. */
+    int rc = meta_part_list(r->svc->st->m, b.id, r->key, uid, (int)marker, max + 1, &ps, &n, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+        goto done;
+    }
+    bool truncated = n > max;
+    orc_buf x;
+    orc_buf_init(&x, 0);
+    parts_xml(r, &x, &up, ps, truncated ? max : n, max, (int)marker, truncated);
+    s3_reply_xml(r, 200, &x);
+done:
+    meta_upload_dispose(&up);
+    free(ps);
+    free(uid);
+    free(mp);
+    free(pm);
+}
+
+/* ---- ListMultipartUploads ---- */
+
+struct uploads_q {
+    char *prefix, *delimiter, *key_marker, *upload_marker, *max, *encoding;
+};
+
+static void uploads_xml(s3_req *r, orc_buf *x, const struct uploads_q *q, size_t max,
+                        const object_mp_list_result *res, bool url)
+{
+    xml_decl(x, NULL);
+    xml_open(x, "ListMultipartUploadsResult", S3_NS, NULL);
+    xml_elem(x, "Bucket", r->bucket, NULL);
+    text_elem(x, "KeyMarker", q->key_marker ? q->key_marker : "", url);
+    xml_elem(x, "UploadIdMarker", q->upload_marker ? q->upload_marker : "", NULL);
+    if (res->truncated) {
+        text_elem(x, "NextKeyMarker", res->next_key ? res->next_key : "", url);
+        xml_elem(x, "NextUploadIdMarker", res->next_upload_id ? res->next_upload_id : "", NULL);
+    }
+    if (q->prefix) text_elem(x, "Prefix", q->prefix, url);
+    if (q->delimiter && *q->delimiter) text_elem(x, "Delimiter", q->delimiter, url);
+    xml_elemf(x, NULL, "MaxUploads", "%zu", max);
+    if (url) xml_elem(x, "EncodingType", "url", NULL);
+    xml_elem(x, "IsTruncated", res->truncated ? "true" : "false", NULL);
+    for (size_t i = 0; i < res->n; i++) {
+        const meta_upload *u = &res->entries[i].up;
+        char when[32];
+        if (res->entries[i].is_prefix) continue;
+        orc_time_iso8601(u->created_ms, when);
+        xml_open(x, "Upload", NULL, NULL);
+        text_elem(x, "Key", u->key, url);
+        xml_elem(x, "UploadId", u->upload_id, NULL);
+        user_xml(r, x, "Initiator", u->initiator);
+        user_xml(r, x, "Owner", r->user.id);
+        xml_elem(x, "StorageClass", "STANDARD", NULL);
+        xml_elem(x, "Initiated", when, NULL);
+        xml_close(x, "Upload", NULL);
+    }
+    for (size_t i = 0; i < res->n; i++) {
+        if (!res->entries[i].is_prefix) continue;
+        xml_open(x, "CommonPrefixes", NULL, NULL);
+        text_elem(x, "Prefix", res->entries[i].prefix, url);
+        xml_close(x, "CommonPrefixes", NULL);
+    }
+    xml_close(x, "ListMultipartUploadsResult", NULL);
+}
+
+void s3_list_multipart_uploads(s3_req *r)
+{
+    meta_bucket b;
+    struct uploads_q q = {s3_query_get(r, "prefix"),      s3_query_get(r, "delimiter"),
+                          s3_query_get(r, "key-marker"),  s3_query_get(r, "upload-id-marker"),
+                          s3_query_get(r, "max-uploads"), s3_query_get(r, "encoding-type")};
+    object_mp_list_result res = {0};
+    size_t max = MP_LIST_MAX;
+    orc_err e = {0};
+
+    if (s3_bucket_for_owner(r, &b)) goto done;
+    if (parse_max(q.max, &max)) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "max-uploads must be an integer");
+        goto done;
+    }
+    if (q.encoding && strcmp(q.encoding, "url") != 0) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "Invalid Encoding Method specified in Request");
+        goto done;
+    }
+    /* S3 ignores upload-id-marker without key-marker. */
+    object_mp_list_args a = {q.prefix, q.delimiter, q.key_marker,
+                             q.key_marker && *q.key_marker ? q.upload_marker : NULL, max};
+    int rc = object_mp_list(r->svc->st, b.id, &a, &res, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+        goto done;
+    }
+    orc_buf x;
+    orc_buf_init(&x, 0);
+    uploads_xml(r, &x, &q, max, &res, q.encoding != NULL);
+    s3_reply_xml(r, 200, &x);
+done:
+    object_mp_list_result_dispose(&res);
+    free(q.prefix), free(q.delimiter), free(q.key_marker), free(q.upload_marker);
+    free(q.max), free(q.encoding);
+}
+
+/* ---- GET and HEAD ?partNumber ---- */
+
+struct part_stream {
+    object_reader *rd;
+};
+
+static long part_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
+{
+    struct part_stream *g = ctx;
+    orc_err e = {0};
+    long n = object_read(g->rd, buf, max, &e);
+    return n < 0 ? -1 : n; /* cut the connection: never send unverified bytes */
+}
+
+static void part_free(void *ctx)
+{
+    struct part_stream *g = ctx;
+    object_reader_free(g->rd);
+    free(g);
+}
+
+/* The object's stored headers, as GetObject sends them; full-object
+ * checksums are left out, since they do not describe one part. */
+static void part_headers(s3_req *r, const meta_object *o, int nparts)
+{
+    char etag[72], when[32], count[16];
+    snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
+    orc_time_http(o->mtime_ms, when);
+    http_add_header(r->rq, "ETag", etag);
+    http_add_header(r->rq, "Last-Modified", when);
+    http_add_header(r->rq, "Accept-Ranges", "bytes");
+    http_add_header(r->rq, "Content-Type",
+                    o->content_type && *o->content_type ? o->content_type : "binary/octet-stream");
+    for (const char *l = o->headers; l && *l;) {
+        const char *nl = strchr(l, '\n'), *colon = strstr(l, ": ");
+        if (!nl || !colon || colon > nl) break;
+        if (strncmp(l, "x-amz-checksum-", 15) != 0) {
+            char *name = orc_strndup(l, (size_t)(colon - l));
+            char *value = orc_strndup(colon + 2, (size_t)(nl - colon - 2));
+            http_add_header(r->rq, name, value);
+            free(name);
+            free(value);
+        }
+        l = nl + 1;
+    }
+    if (nparts > 0) {
+        snprintf(count, sizeof(count), "%d", nparts);
+        http_add_header(r->rq, "x-amz-mp-parts-count", count);
+    }
+}
+
+/* Opens the current version and finds part `number` in it: [*first, *len).
+ * A version switch between the two lookups is retried. Non-zero: answered. */
+static int part_open(s3_req *r, int64_t bucket_id, int number, bool head, meta_object *o,
+                     object_reader **rd, uint64_t *first, uint64_t *len, int *nparts)
+{
+    orc_err e = {0};
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int64_t oid = 0;
+        int rc = meta_object_part(r->svc->st->m, bucket_id, r->key, number, &oid, nparts, first,
+                                  len, &e);
+        if (!rc) rc = object_get_open(r->svc->st, bucket_id, r->key, head, o, rd, &e);
+        if (rc) {
+            s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+            return -1;
+        }
+        if (o->id == oid) {
+            if (*nparts == 0 && number == 1) { /* not multipart: part 1 is the object */
+                *first = 0;
+                *len = o->size;
+            } else if (number > *nparts) {
+                s3_error(r, S3E_INVALID_PART, "The requested partnumber is not satisfiable");
+                return -1;
+            }
+            return 0;
+        }
+        object_reader_free(*rd);
+        meta_object_dispose(o);
+        *rd = NULL;
+    }
+    s3_error(r, S3E_SLOW_DOWN, "The object changed while it was read; retry.");
+    return -1;
+}
+
+static void get_part(s3_req *r, bool head)
+{
+    meta_bucket b;
+    meta_object o = {0};
+    object_reader *rd = NULL;
+    orc_err e = {0};
+    int number = 0, nparts = 0;
+    uint64_t first = 0, len = 0;
+    char *pn = s3_query_get(r, "partNumber");
+
+    if (s3_bucket_for_owner(r, &b)) goto done;
+    if (parse_part_number(pn, &number)) {
+        s3_error(r, S3E_INVALID_ARGUMENT, PART_NUMBER_MSG);
+        goto done;
+    }
+    if (http_header(r->rq, "Range")) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "Cannot specify both Range header and partNumber query parameter");
+        goto done;
+    }
+    if (part_open(r, b.id, number, head, &o, &rd, &first, &len, &nparts)) goto done;
+    int rc;
+    if (!head && len && (rc = object_get_range(rd, first, first + len - 1, &e))) {
+        s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
+        goto done;
+    }
+    struct part_stream *g = orc_calloc(1, sizeof(*g));
+    g->rd = rd;
+    rd = NULL;
+    /* As S3: a part is a range of the object, so 206 with its Content-Range. */
+    http_respond_stream(r->rq, len ? 206 : 200, len, part_read, g, part_free);
+    part_headers(r, &o, nparts);
+    if (len) {
+        char cr[80];
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+                 (unsigned long long)(first + len - 1), (unsigned long long)o.size);
+        http_add_header(r->rq, "Content-Range", cr);
+    }
+done:
+    object_reader_free(rd);
+    meta_object_dispose(&o);
+    free(pn);
+}
+
+void s3_get_object_part(s3_req *r)
+{
+    get_part(r, false);
+}
+
+void s3_head_object_part(s3_req *r)
+{
+    get_part(r, true);
+}

@@ -1,0 +1,314 @@
+/* Placement over fake in-memory providers with scripted faults: choice of
+ * providers, parallel copies, failover, min_copies, health, verified reads. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "meta/meta.h"
+#include "place/place.h"
+#include "provider/provider_impl.h"
+#include "util/alloc.h"
+
+#define FAKE_MAX 64
+
+typedef struct fake {
+    provider base;
+    pthread_mutex_t mu;
+    char names[FAKE_MAX][80];
+    orc_buf data[FAKE_MAX];
+    int n;
+    int fail; /* every operation fails with ORC_ETRANSIENT */
+} fake;
+
+static int find(fake *f, const char *name)
+{
+    for (int i = 0; i < f->n; i++)
+        if (!strcmp(f->names[i], name)) return i;
+    return -1;
+}
+
+static int fake_put(provider *p, const char *name, const uint8_t *d, size_t len, orc_err *e)
+{
+    fake *f = (fake *)p;
+    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
+    pthread_mutex_lock(&f->mu);
+    int i = find(f, name);
+    if (i < 0) {
+        i = f->n++;
+        snprintf(f->names[i], sizeof(f->names[i]), "%s", name);
+        orc_buf_init(&f->data[i], 0);
+    }
+    orc_buf_reset(&f->data[i]);
+    orc_buf_append(&f->data[i], d, len, NULL);
+    pthread_mutex_unlock(&f->mu);
+    return ORC_OK;
+}
+
+static int fake_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
+                    orc_err *e)
+{
+    fake *f = (fake *)p;
+    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
+    pthread_mutex_lock(&f->mu);
+    int i = find(f, name);
+    int rc = i < 0 ? orc_fail(e, ORC_ENOTFOUND, "absent")
+                   : orc_buf_append(out, f->data[i].ptr, f->data[i].len, e);
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+static int fake_del(provider *p, const char *name, orc_err *e)
+{
+    fake *f = (fake *)p;
+    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
+    pthread_mutex_lock(&f->mu);
+    int i = find(f, name);
+    if (i >= 0) f->names[i][0] = 0;
+    pthread_mutex_unlock(&f->mu);
+    return i < 0 ? ORC_ENOTFOUND : ORC_OK;
+}
+
+static int fake_head(provider *p, const char *name, uint64_t *size, orc_err *e)
+{
+    fake *f = (fake *)p;
+    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
+    return ORC_ENOTFOUND;
+}
+
+static int fake_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
+{
+    return ORC_OK;
+}
+
+static void fake_free(provider *p)
+{
+    fake *f = (fake *)p;
+    for (int i = 0; i < f->n; i++)
+        orc_buf_dispose(&f->data[i]);
+    free(f);
+}
+
+static const struct provider_ops fake_ops = {"fake",   0,         fake_put,  fake_get,
+                                             fake_del, fake_head, fake_list, fake_free};
+
+static fake *fake_new(const char *name)
+{
+    fake *f = orc_calloc(1, sizeof(*f));
+    f->base.ops = &fake_ops;
+    snprintf(f->base.name, sizeof(f->base.name), "%s", name);
+    f->base.down_after = 3;
+    pthread_mutex_init(&f->mu, NULL);
+    return f;
+}
+
+static bool holds(fake *f, const char *name)
+{
+    return find(f, name) >= 0;
+}
+
+typedef struct world {
+    fake *f[4];
+    place *pl;
+} world;
+
+static void world_make(world *w, int copies, int min_copies)
+{
+    provider *p[4];
+    uint32_t ids[4] = {1, 2, 3, 4};
+    char name[8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        w->f[i] = fake_new(name);
+        p[i] = &w->f[i]->base;
+    }
+    place_policy pol = {copies, min_copies, 1};
+    orc_err e;
+    assert_int_equal(place_new(p, ids, 4, &pol, &w->pl, &e), 0);
+}
+
+static void world_free(world *w)
+{
+    place_free(w->pl);
+    for (int i = 0; i < 4; i++)
+        provider_free(&w->f[i]->base);
+}
+
+static int count_holders(world *w, const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < 4; i++)
+        n += holds(w->f[i], name);
+    return n;
+}
+
+static void test_write_puts_n_copies_on_distinct_providers(void **state)
+{
+    world w;
+    world_make(&w, 2, 2);
+    uint32_t ids[META_MAX_COPIES];
+    int n;
+    orc_err e;
+    char name[16];
+    int load[4] = {0};
+    for (int k = 0; k < 40; k++) {
+        snprintf(name, sizeof(name), "c%02d", k);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"x", 1, ids, &n, &e), 0);
+        assert_int_equal(n, 2);
+        assert_int_not_equal(ids[0], ids[1]);
+        assert_int_equal(count_holders(&w, name), 2);
+        for (int i = 0; i < 4; i++)
+            load[i] += holds(w.f[i], name);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_true(load[i] > 5); /* rendezvous spreads the load */
+    world_free(&w);
+}
+
+static void test_failed_provider_is_replaced_and_marked_down(void **state)
+{
+    world w;
+    world_make(&w, 2, 2);
+    w.f[0]->fail = 1;
+    uint32_t ids[META_MAX_COPIES];
+    int n;
+    orc_err e;
+    char name[16];
+    for (int k = 0; k < 20; k++) {
+        snprintf(name, sizeof(name), "d%02d", k);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, ids, &n, &e), 0);
+        assert_int_equal(n, 2);
+        assert_false(holds(w.f[0], name));
+    }
+    assert_false(provider_is_up(&w.f[0]->base));
+    uint64_t attempts = w.f[0]->base.puts;
+    for (int k = 20; k < 30; k++) { /* down: skipped, not even tried */
+        snprintf(name, sizeof(name), "d%02d", k);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, ids, &n, &e), 0);
+    }
+    assert_int_equal(w.f[0]->base.puts, attempts);
+    w.f[0]->fail = 0;
+    provider_probe(&w.f[0]->base); /* answers again: up */
+    assert_true(provider_is_up(&w.f[0]->base));
+    world_free(&w);
+}
+
+static void test_min_copies_allows_fewer_and_refuses_below(void **state)
+{
+    world w;
+    world_make(&w, 3, 2);
+    uint32_t ids[META_MAX_COPIES];
+    int n;
+    orc_err e;
+    w.f[0]->fail = w.f[1]->fail = 1;
+    assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, ids, &n, &e), 0);
+    assert_int_equal(n, 2); /* under-replicated but accepted */
+    w.f[2]->fail = 1;
+    assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, ids, &n, &e), ORC_ETRANSIENT);
+    assert_int_equal(n, 0);
+    assert_int_equal(count_holders(&w, "m2"), 0); /* the partial copy was removed */
+    assert_non_null(strstr(e.msg, "copies"));
+    world_free(&w);
+}
+
+static int verify_ok_unless_bad(void *ctx, orc_buf *d, orc_err *e)
+{
+    return d->len && d->ptr[0] == 'B' ? orc_fail(e, ORC_ECORRUPT, "bad copy") : ORC_OK;
+}
+
+static void test_read_falls_through_corrupt_and_missing_copies(void **state)
+{
+    world w;
+    world_make(&w, 3, 3);
+    uint32_t ids[META_MAX_COPIES];
+    int n;
+    orc_err e;
+    assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, ids, &n, &e), 0);
+    assert_int_equal(n, 3);
+    /* corrupt one copy, delete another */
+    fake *bad = NULL, *gone = NULL;
+    for (int i = 0; i < 4; i++) {
+        if (!holds(w.f[i], "r1")) continue;
+        if (!bad)
+            bad = w.f[i];
+        else if (!gone)
+            gone = w.f[i];
+    }
+    bad->data[find(bad, "r1")].ptr[0] = 'B';
+    fake_del(&gone->base, "r1", NULL);
+    orc_buf out;
+    orc_buf_init(&out, 0);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(place_read(w.pl, "r1", ids, n, verify_ok_unless_bad, NULL, &out, &e), 0);
+        assert_int_equal(out.len, 1);
+        assert_int_equal(out.ptr[0], 'G');
+    }
+    /* every copy bad: an error, never the bytes */
+    for (int i = 0; i < 4; i++)
+        if (holds(w.f[i], "r1")) w.f[i]->data[find(w.f[i], "r1")].ptr[0] = 'B';
+    assert_int_equal(place_read(w.pl, "r1", ids, n, verify_ok_unless_bad, NULL, &out, &e),
+                     ORC_ECORRUPT);
+    assert_int_equal(out.len, 0);
+    orc_buf_dispose(&out);
+    world_free(&w);
+}
+
+static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void **state)
+{
+    world w;
+    world_make(&w, 3, 1);
+    uint32_t ids[META_MAX_COPIES], more[META_MAX_COPIES];
+    int n, m;
+    orc_err e;
+    for (int i = 0; i < 4; i++)
+        w.f[i]->fail = 1;
+    w.f[3]->fail = 0;
+    assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, ids, &n, &e), 0);
+    assert_int_equal(n, 1);
+    /* every other provider still failing: the repair fails, the one copy stays */
+    assert_int_equal(place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
+                     ORC_ETRANSIENT);
+    assert_int_equal(count_holders(&w, "p1"), 1);
+    for (int i = 0; i < 3; i++) {
+        w.f[i]->fail = 0;
+        provider_probe(&w.f[i]->base);
+    }
+    assert_int_equal(place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
+                     0);
+    assert_int_equal(m, 2);
+    assert_int_equal(count_holders(&w, "p1"), 3);
+    for (int i = 0; i < m; i++)
+        assert_int_not_equal(more[i], ids[0]);
+    world_free(&w);
+}
+
+static void test_policy_parse(void **state)
+{
+    place_policy p = {0, 1, 5};
+    assert_int_equal(place_policy_parse("replicate:3", &p, NULL), 0);
+    assert_int_equal(p.copies, 3);
+    assert_int_equal(p.min_copies, 1);
+    assert_int_equal(place_policy_parse("replicate:0", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("replicate:", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("replicate:99", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("ec:4+2", &p, NULL), ORC_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_write_puts_n_copies_on_distinct_providers),
+        cmocka_unit_test(test_failed_provider_is_replaced_and_marked_down),
+        cmocka_unit_test(test_min_copies_allows_fewer_and_refuses_below),
+        cmocka_unit_test(test_read_falls_through_corrupt_and_missing_copies),
+        cmocka_unit_test(test_write_more_adds_missing_copies_and_never_deletes_old_ones),
+        cmocka_unit_test(test_policy_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
