@@ -3,7 +3,7 @@
  * Memory per request is bounded by the queues and reused, never allocated per
  * chunk: PUT_BLOCKS receive blocks, a stream buffer of one maximum chunk plus
  * a block for the chunker, and SEALED_BUFS sealed-chunk buffers (SEALED_DEPTH
- * waiting for the writer, one being written, one being sealed). */
+ * waiting for a writer, PUT_WRITERS being written, one being sealed). */
 #include "object/object.h"
 
 #include <openssl/evp.h>
@@ -21,7 +21,11 @@
 #define PUT_BLOCK (1u << 20)
 #define PUT_BLOCKS 4
 #define SEALED_DEPTH 1
-#define SEALED_BUFS (SEALED_DEPTH + 2)
+/* Chunks whose copies are being written at once. One would do for local
+ * disks; a cloud answers each PUT after a round trip, so a stream of chunks
+ * to it needs several in flight to keep its pipe full. */
+#define PUT_WRITERS 3
+#define SEALED_BUFS (SEALED_DEPTH + PUT_WRITERS + 1)
 #define IO_ALIGN 4096       /* sealed buffers suit O_DIRECT writes */
 #define CLAIM_WAIT_MS 30000 /* how long to wait for another upload's pending chunk */
 
@@ -55,7 +59,7 @@ struct object_put {
 
     struct block *cur; /* being filled by the connection thread */
     orc_queue full, spare, sealed, spare_sealed;
-    pthread_t sealer, writer;
+    pthread_t sealer, writers[PUT_WRITERS];
 
     pthread_mutex_t mu; /* guards rc, err and the chunk list */
     int rc;
@@ -287,7 +291,8 @@ object_put *object_put_begin(store *s, const object_put_args *a)
         for (int i = 0; i < PUT_BLOCKS; i++)
             orc_queue_push(&w->spare, orc_malloc(sizeof(struct block)));
         pthread_create(&w->sealer, NULL, sealer_main, w);
-        pthread_create(&w->writer, NULL, writer_main, w);
+        for (int i = 0; i < PUT_WRITERS; i++)
+            pthread_create(&w->writers[i], NULL, writer_main, w);
     }
     return w;
 }
@@ -331,7 +336,7 @@ static void close_pipeline(object_put *w)
     w->cur = NULL;
     orc_queue_close(&w->full);
     pthread_join(w->sealer, NULL);
-    pthread_join(w->writer, NULL);
+    for (int i = 0; i < PUT_WRITERS; i++) pthread_join(w->writers[i], NULL);
 }
 
 static int finish_small(object_put *w, orc_err *e)
