@@ -257,6 +257,8 @@ typedef struct meta_part {
     uint64_t size;
     char etag[64]; /* hex, unquoted */
     int64_t mtime_ms;
+    char checksum[64]; /* additional checksum as the S3 layer wrote it
+                          (meta_part_set_checksum), or "" */
 } meta_part;
 
 /* What a part commit records; chunk ids in part order, offsets from 0. */
@@ -294,6 +296,7 @@ typedef struct meta_complete {
     uint64_t min_part_size;
     const char *etag; /* the object's ETag */
     int64_t mtime_ms;
+    const char *headers; /* the object's stored headers; NULL: the upload's */
     /* out */
     int fault;      /* enum meta_complete_fault */
     int fault_part; /* the part number at fault */
@@ -341,5 +344,23 @@ int meta_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_
  * *start and *size. ORC_ENOTFOUND if there is no such object. */
 int meta_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
                      int *nparts, uint64_t *start, uint64_t *size, orc_err *e);
+
+/* ---- one stored header of the current version (object tagging) ---- */
+/* Sets the "name: value" line of the current version's stored headers to
+ * value (replacing the line, or adding it), or removes it when value is NULL,
+ * in one transaction; manifest, size, ETag and time are untouched. name is
+ * matched exactly (stored names are lowercase); value must hold no newline.
+ * ORC_ENOTFOUND if (bucket, key) has no current version. */
+int meta_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
+                           const char *value, orc_err *e);
+
+/* ---- a part's additional checksum (multipart checksums) ---- */
+/* Records checksum (text meta does not interpret; NULL clears it) on part
+ * `number` of the upload, provided the part is still the one committed with
+ * this etag and mtime_ms: a re-upload that replaced it meanwhile keeps its
+ * own. ORC_ENOTFOUND if there is no such upload or part. */
+int meta_part_set_checksum(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                           int number, const char *etag, int64_t mtime_ms, const char *checksum,
+                           orc_err *e);
 
 #endif

@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/buf.h"
 #include "util/hex.h"
 #include "util/time.h"
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 2      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 3      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -130,8 +131,13 @@ static const char schema_v2[] =
     "    PRIMARY KEY (object_id, number)\n"
     ") WITHOUT ROWID;\n";
 
+/* Schema version 3: a part's additional checksum (x-amz-checksum-*), kept
+ * for ListParts and for the composite checksum CompleteMultipartUpload
+ * stores; NULL when the part was sent without one. */
+static const char schema_v3[] = "ALTER TABLE parts ADD COLUMN checksum TEXT;\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3};
 
 enum st {
     ST_BEGIN,
@@ -301,7 +307,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_MP_PART_DEL] = "DELETE FROM parts WHERE upload = ?1 AND number = ?2",
     [ST_MP_PART_ADD] = "INSERT INTO parts(upload, number, size, etag, mtime_ms)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_MP_PART_LIST] = "SELECT number, size, etag, mtime_ms FROM parts WHERE upload = ?1"
+    [ST_MP_PART_LIST] = "SELECT number, size, etag, mtime_ms, checksum FROM parts WHERE upload = ?1"
                         " AND number > ?2 ORDER BY number LIMIT ?3",
     [ST_MP_PMAN_ADD] = "INSERT INTO part_manifest(upload, number, start, chunk_id)"
                        " VALUES (?1, ?2, ?3, ?4)",
@@ -2015,6 +2021,7 @@ static int part_list(struct conn *c, int64_t bucket_id, const char *key, const c
         p->size = (uint64_t)sqlite3_column_int64(s, 1);
         copy_text(p->etag, sizeof(p->etag), s, 2);
         p->mtime_ms = sqlite3_column_int64(s, 3);
+        copy_text(p->checksum, sizeof(p->checksum), s, 4);
     }
     if (rc) {
         free(v);
@@ -2133,7 +2140,7 @@ static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc,
         .size = mc->size,
         .etag = mc->etag,
         .content_type = u.content_type,
-        .headers = u.headers,
+        .headers = mc->headers ? mc->headers : u.headers,
         .mtime_ms = mc->mtime_ms,
         .chunk_ids = st.ids,
         .offsets = st.offs,
@@ -2395,6 +2402,130 @@ int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, 
     }
     rc = tx_end(m, c, TX_WRITE, rc, e);
 done:
+    release(m, c);
+    return rc;
+}
+
+/* ---- one stored header of the current version (object tagging) ----
+ * Rare next to PUTs and GETs: statements are prepared per call. */
+
+/* headers with the "name: ..." line dropped and, if value, "name: value"
+ * appended. Caller frees. */
+static char *headers_with(const char *headers, const char *name, const char *value)
+{
+    orc_buf b;
+    size_t nl = strlen(name);
+    orc_buf_init(&b, 0);
+    orc_buf_append(&b, "", 0, NULL);
+    for (const char *l = headers; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
+        if (!(len > nl + 1 && memcmp(l, name, nl) == 0 && l[nl] == ':'))
+            orc_buf_append(&b, l, len, NULL);
+        l += len;
+    }
+    if (value) orc_buf_printf(&b, NULL, "%s: %s\n", name, value);
+    return (char *)orc_buf_take(&b, NULL);
+}
+
+static int object_set_header(struct conn *c, int64_t bucket_id, const char *key, const char *name,
+                             const char *value, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    char *hd = NULL;
+    int64_t id = 0;
+    int rc = sqlite3_prepare_v2(
+        c->db, "SELECT id, headers FROM objects WHERE bucket_id = ?1 AND key = ?2", -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(c->db, rc, "object lookup", e);
+    if (sqlite3_bind_int64(s, 1, bucket_id) || bind_text(s, 2, key)) {
+        rc = bind_fail(c, e);
+    } else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        const unsigned char *t = sqlite3_column_text(s, 1);
+        hd = headers_with(t ? (const char *)t : NULL, name, value);
+        rc = ORC_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? orc_fail(e, ORC_ENOTFOUND, "no object %.200s", key)
+                               : db_fail(c->db, rc, "object lookup", e);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc) goto done;
+    rc = sqlite3_prepare_v2(c->db, "UPDATE objects SET headers = ?2 WHERE id = ?1", -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        rc = db_fail(c->db, rc, "object update", e);
+        goto done;
+    }
+    if (sqlite3_bind_int64(s, 1, id) || bind_text(s, 2, *hd ? hd : NULL))
+        rc = bind_fail(c, e);
+    else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+        rc = db_fail(c->db, rc, "object update", e);
+    else
+        rc = ORC_OK;
+done:
+    sqlite3_finalize(s);
+    free(hd);
+    return rc;
+}
+
+int meta_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
+                           const char *value, orc_err *e)
+{
+    if (!key || !name || !*name || strchr(name, '\n') || (value && strchr(value, '\n')))
+        return orc_fail(e, ORC_EINVAL, "bad stored header");
+    struct conn *c;
+    int rc = acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(m, c, TX_WRITE, object_set_header(c, bucket_id, key, name, value, e), e);
+    release(m, c);
+    return rc;
+}
+
+/* ---- a part's additional checksum (multipart checksums) ---- */
+
+static int part_set_checksum(struct conn *c, int64_t bucket_id, const char *key,
+                             const char *upload_id, int number, const char *etag, int64_t mtime_ms,
+                             const char *checksum, orc_err *e)
+{
+    meta_upload u;
+    sqlite3_stmt *s = NULL;
+    int rc = upload_find(c, bucket_id, key, upload_id, &u, e);
+    if (rc <= 0) return rc ? rc : no_upload(upload_id, e);
+    int64_t up = u.id;
+    meta_upload_dispose(&u);
+    rc = sqlite3_prepare_v2(c->db,
+                            "UPDATE parts SET checksum = ?5 WHERE upload = ?1 AND number = ?2"
+                            " AND etag = ?3 AND mtime_ms = ?4",
+                            -1, &s, NULL);
+    if (rc != SQLITE_OK) return db_fail(c->db, rc, "part update", e);
+    if (sqlite3_bind_int64(s, 1, up) || sqlite3_bind_int(s, 2, number) || bind_text(s, 3, etag) ||
+        sqlite3_bind_int64(s, 4, mtime_ms) || bind_text(s, 5, checksum))
+        rc = bind_fail(c, e);
+    else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+        rc = db_fail(c->db, rc, "part update", e);
+    else
+        rc = sqlite3_changes(c->db) == 1
+                 ? ORC_OK
+                 : orc_fail(e, ORC_ENOTFOUND, "part %d was replaced", number);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int meta_part_set_checksum(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                           int number, const char *etag, int64_t mtime_ms, const char *checksum,
+                           orc_err *e)
+{
+    int rc = check_upload_args(key, upload_id, e);
+    if (rc) return rc == ORC_EINVAL ? no_upload(upload_id ? upload_id : "", e) : rc;
+    if (!etag) return orc_fail(e, ORC_EINVAL, "part ETag missing");
+    struct conn *c;
+    if ((rc = acquire(m, &c, e))) return rc;
+    if (!(rc = tx_begin(m, c, TX_WRITE, e)))
+        rc = tx_end(
+            m, c, TX_WRITE,
+            part_set_checksum(c, bucket_id, key, upload_id, number, etag, mtime_ms, checksum, e),
+            e);
     release(m, c);
     return rc;
 }

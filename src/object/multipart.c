@@ -234,8 +234,8 @@ done:
 /* ---- complete ---- */
 
 int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
-                       const meta_part_ref *parts, size_t n, object_put_result *res, int *fault,
-                       int *fault_part, orc_err *e)
+                       const meta_part_ref *parts, size_t n, const char *headers,
+                       object_put_result *res, int *fault, int *fault_part, orc_err *e)
 {
     *fault = META_COMPLETE_OK;
     *fault_part = 0;
@@ -277,6 +277,7 @@ int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char 
         .min_part_size = OBJECT_MP_MIN_PART,
         .etag = res->etag,
         .mtime_ms = res->mtime_ms,
+        .headers = headers,
     };
     int rc = meta_upload_complete(s->m, bucket_id, &mc, e);
     *fault = mc.fault;

@@ -173,12 +173,13 @@ typedef struct object_mp_copy_args {
 int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_result *res, orc_err *e);
 
 /* Completes an upload from the parts the client lists (ETags unquoted, hex
- * MD5). res->etag gets hex(MD5(binary part MD5s)) + "-N". ORC_EINVAL with
+ * MD5). res->etag gets hex(MD5(binary part MD5s)) + "-N". headers are the
+ * object's stored headers (NULL: those given at create). ORC_EINVAL with
  * *fault (enum meta_complete_fault) and *fault_part set when the list is
  * refused; ORC_ENOTFOUND: no such upload; others. */
 int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
-                       const meta_part_ref *parts, size_t n, object_put_result *res, int *fault,
-                       int *fault_part, orc_err *e);
+                       const meta_part_ref *parts, size_t n, const char *headers,
+                       object_put_result *res, int *fault, int *fault_part, orc_err *e);
 
 /* Aborts the uploads older than max_age_ms (releasing their chunks for the
  * collector). Returns how many, or a negative code. */

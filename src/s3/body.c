@@ -249,6 +249,12 @@ int s3_body_end(s3_req *r)
     return 0;
 }
 
+const char *s3_body_checksum_header(const s3_req *r)
+{
+    const struct s3_body *b = r->decode;
+    return b && b->alg ? s3_checksum_header(b->alg) : NULL;
+}
+
 const char *s3_body_checksum(const s3_req *r, const char **value)
 {
     const struct s3_body *b = r->decode;

@@ -45,6 +45,11 @@ const char *s3_checksum_name(enum s3_checksum_alg alg)
     return algs[alg].name;
 }
 
+size_t s3_checksum_size(enum s3_checksum_alg alg)
+{
+    return algs[alg].size;
+}
+
 static bool b64_char(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||

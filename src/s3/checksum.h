@@ -34,6 +34,8 @@ enum s3_checksum_alg s3_checksum_by_name(const char *name);
 /* "x-amz-checksum-crc32" / "CRC32"; alg must not be S3_CK_NONE. */
 const char *s3_checksum_header(enum s3_checksum_alg alg);
 const char *s3_checksum_name(enum s3_checksum_alg alg);
+/* Raw size of the algorithm's value in bytes (4, 4, 8, 20, 32). */
+size_t s3_checksum_size(enum s3_checksum_alg alg);
 
 /* Decodes a client's value: canonical padded base64 of exactly the
  * algorithm's size (4, 4, 8, 20 or 32 bytes). -1 for anything else. */

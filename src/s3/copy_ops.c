@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "s3/conditional.h"
+#include "s3/tagging.h"
 #include "s3/xml.h"
 #include "util/alloc.h"
 #include "util/hex.h"
@@ -29,9 +30,8 @@
 
 /* ---- CopyObject ---- */
 
-/* x-amz-copy-source: "[/]bucket/key[?versionId=...]", the key URL-encoded.
- * The version is ignored (no versioning). */
-static int parse_copy_source(const char *v, char **bucket, char **key)
+/* The version in x-amz-copy-source is ignored (no versioning). */
+int s3_parse_copy_source(const char *v, char **bucket, char **key)
 {
     orc_buf b;
     if (!v) return -1;
@@ -100,39 +100,74 @@ static void copy_result(s3_req *r, const meta_object *o)
     s3_reply_xml(r, 200, &b);
 }
 
-/* Runs from PutObject's begin when x-amz-copy-source is present: the whole
- * copy is a metadata transaction, so it answers before any body. */
-void s3_copy_object(s3_req *r)
+/* The copy's directives: x-amz-metadata-directive and x-amz-tagging-directive,
+ * each COPY (the default) or REPLACE. Non-zero: answered. */
+static int copy_directives(s3_req *r, bool *meta_replace, bool *tags_replace)
 {
+    const char *md = http_header(r->rq, "x-amz-metadata-directive");
+    const char *td = http_header(r->rq, "x-amz-tagging-directive");
+    *meta_replace = md && strcmp(md, "REPLACE") == 0;
+    *tags_replace = td && strcmp(td, "REPLACE") == 0;
+    if (md && !*meta_replace && strcmp(md, "COPY") != 0) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "Unknown metadata directive.");
+        return -1;
+    }
+    if (td && !*tags_replace && strcmp(td, "COPY") != 0) {
+        s3_error(r, S3E_INVALID_ARGUMENT, "Unknown tagging directive.");
+        return -1;
+    }
+    return 0;
+}
+
+/* out = the lines of meta_lines but their tag line, then tag_line (one
+ * "x-amz-tagging: ...\n" line, or NULL/"" for no tags). */
+static void headers_compose(const char *meta_lines, const char *tag_line, orc_buf *out)
+{
+    orc_buf_reset(out);
+    orc_buf_append(out, "", 0, NULL);
+    for (const char *l = meta_lines; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        if (strncmp(l, S3_TAGGING_HEADER ": ", sizeof(S3_TAGGING_HEADER ": ") - 1) != 0)
+            orc_buf_append(out, l, n, NULL);
+        l += n;
+    }
+    if (tag_line) orc_buf_puts(out, tag_line, NULL);
+}
+
+/* The source's tag line ("" when it has none) into out. */
+static void source_tag_line(const meta_object *src, orc_buf *out)
+{
+    size_t len = 0;
+    const char *v = s3_tags_stored(src->headers, &len);
+    orc_buf_reset(out);
+    orc_buf_append(out, "", 0, NULL);
+    if (v && len) orc_buf_printf(out, NULL, S3_TAGGING_HEADER ": %.*s\n", (int)len, v);
+}
+
+struct copy_req {
+    char *sbucket, *skey;
     meta_bucket sb, db;
+    bool meta_replace, tags_replace;
+    orc_buf stored; /* the request's headers (with its tag line) when REPLACE */
+    orc_buf tags;   /* the request's tag line, for tagging REPLACE */
+};
+
+/* One attempt at the copy from the source's current version. *retry: the
+ * source changed between reading it and copying (only when this attempt took
+ * something from it beyond the bytes); nothing was answered then. */
+static void copy_once(s3_req *r, struct copy_req *q, bool *retry)
+{
     meta_object src = {0}, out = {0};
-    char *sbucket = NULL, *skey = NULL;
-    orc_buf stored;
     orc_err e = {0};
     bool conditional = false;
     meta_object_copy_args a = {0};
-    orc_buf_init(&stored, 0);
+    orc_buf hd, line;
+    orc_buf_init(&hd, 0);
+    orc_buf_init(&line, 0);
+    *retry = false;
 
-    if (parse_copy_source(http_header(r->rq, "x-amz-copy-source"), &sbucket, &skey)) {
-        s3_error(r, S3E_INVALID_ARGUMENT,
-                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
-        goto done;
-    }
-    if (s3_bucket_for_owner(r, &db) || source_bucket(r, sbucket, &sb)) goto done;
-    const char *dir = http_header(r->rq, "x-amz-metadata-directive");
-    bool replace = dir && strcmp(dir, "REPLACE") == 0;
-    if (dir && !replace && strcmp(dir, "COPY") != 0) {
-        s3_error(r, S3E_INVALID_ARGUMENT, "Unknown metadata directive.");
-        goto done;
-    }
-    if (sb.id == db.id && strcmp(skey, r->key) == 0 && !replace) {
-        s3_error(r, S3E_INVALID_REQUEST,
-                 "This copy request is illegal because it is trying to copy an object to itself "
-                 "without changing the object's metadata, storage class, website redirect "
-                 "location or encryption attributes.");
-        goto done;
-    }
-    int rc = meta_object_get(r->svc->st->m, sb.id, skey, false, 0, 0, &src, NULL, NULL, &e);
+    int rc = meta_object_get(r->svc->st->m, q->sb.id, q->skey, false, 0, 0, &src, NULL, NULL, &e);
     if (rc) {
         s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
         goto done;
@@ -144,32 +179,84 @@ void s3_copy_object(s3_req *r)
         goto done;
     }
     if (source_conditions(r, &src, &conditional)) goto done;
-    if (s3_put_condition(r, db.id, &a.cond)) goto done;
-    if (replace && s3_stored_headers(r, &stored)) goto done;
+    if (s3_put_condition(r, q->db.id, &a.cond)) goto done;
 
-    a.src_bucket = sb.id;
-    a.src_key = skey;
+    a.src_bucket = q->sb.id;
+    a.src_key = q->skey;
     /* The conditions held for this version: copy it or nothing. */
     a.src_etag = conditional ? src.etag : NULL;
-    a.dst_bucket = db.id;
+    a.dst_bucket = q->db.id;
     a.dst_key = r->key;
-    a.replace_meta = replace;
-    a.content_type = replace ? http_header(r->rq, "Content-Type") : NULL;
-    a.headers = replace && stored.len ? (const char *)stored.ptr : NULL;
     a.mtime_ms = orc_now_ms();
+    /* Metadata and tags each come from the source or the request; when one
+     * directive differs the headers are composed here from this version of
+     * the source, so the copy is pinned to it. */
+    bool from_src = q->meta_replace != q->tags_replace;
+    if (q->meta_replace || q->tags_replace) {
+        const char *tl = (const char *)q->tags.ptr;
+        if (!q->tags_replace) {
+            source_tag_line(&src, &line);
+            tl = (const char *)line.ptr;
+        }
+        headers_compose(q->meta_replace ? (const char *)q->stored.ptr : src.headers, tl, &hd);
+        a.replace_meta = true;
+        a.content_type = q->meta_replace ? http_header(r->rq, "Content-Type") : src.content_type;
+        a.headers = hd.len ? (const char *)hd.ptr : NULL;
+        if (from_src && !a.src_etag) a.src_etag = src.etag;
+    }
     rc = meta_object_copy(r->svc->st->m, &a, &out, &e);
-    if (rc == ORC_ECONFLICT && strncmp(e.msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0)
+    bool precondition =
+        rc == ORC_ECONFLICT && strncmp(e.msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0;
+    if (precondition && from_src && !conditional && strstr(e.msg, "copy source")) {
+        *retry = true;
+    } else if (precondition) {
         s3_error(r, S3E_PRECONDITION_FAILED, NULL);
-    else if (rc)
+    } else if (rc) {
         s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
-    else
+    } else {
         copy_result(r, &out);
+    }
 done:
     meta_object_dispose(&src);
     meta_object_dispose(&out);
-    orc_buf_dispose(&stored);
-    free(sbucket);
-    free(skey);
+    orc_buf_dispose(&hd);
+    orc_buf_dispose(&line);
+}
+
+/* Runs from PutObject's begin when x-amz-copy-source is present: the whole
+ * copy is a metadata transaction, so it answers before any body. */
+void s3_copy_object(s3_req *r)
+{
+    struct copy_req q = {0};
+    bool retry = true;
+    orc_buf_init(&q.stored, 0);
+    orc_buf_init(&q.tags, 0);
+    orc_buf_append(&q.tags, "", 0, NULL);
+
+    if (s3_parse_copy_source(http_header(r->rq, "x-amz-copy-source"), &q.sbucket, &q.skey)) {
+        s3_error(r, S3E_INVALID_ARGUMENT,
+                 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+        goto done;
+    }
+    if (s3_bucket_for_owner(r, &q.db) || source_bucket(r, q.sbucket, &q.sb)) goto done;
+    if (copy_directives(r, &q.meta_replace, &q.tags_replace)) goto done;
+    if (q.sb.id == q.db.id && strcmp(q.skey, r->key) == 0 && !q.meta_replace) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "This copy request is illegal because it is trying to copy an object to itself "
+                 "without changing the object's metadata, storage class, website redirect "
+                 "location or encryption attributes.");
+        goto done;
+    }
+    if (q.meta_replace && s3_stored_headers(r, &q.stored)) goto done;
+    if (q.tags_replace && s3_request_tags(r, &q.tags)) goto done;
+    for (int attempt = 0; retry && attempt < 3; attempt++)
+        copy_once(r, &q, &retry);
+    if (retry) s3_error(r, S3E_SLOW_DOWN, "The copy source kept changing; retry.");
+done:
+    orc_buf_dispose(&q.stored);
+    orc_buf_dispose(&q.tags);
+    free(q.sbucket);
+    free(q.skey);
 }
 
 /* ---- DeleteObjects ---- */
@@ -190,7 +277,7 @@ static int b64_exact(const char *v, uint8_t *out, size_t want)
  * Orchard accepts neither (older clients send none) but verifies what is
  * sent: Content-MD5 and the signed payload hash here, x-amz-checksum-* in the
  * body layer (body.c) before this runs. Non-zero: answered. */
-static int check_body(s3_req *r)
+int s3_check_xml_body(s3_req *r)
 {
     const uint8_t *p = r->body.ptr ? r->body.ptr : (const uint8_t *)"";
     uint8_t h[32], want[16];
@@ -270,7 +357,7 @@ void s3_delete_objects(s3_req *r)
     xml_node *root = NULL;
     orc_err e;
     bool quiet = false;
-    if (s3_bucket_for_owner(r, &bk) || check_body(r)) return;
+    if (s3_bucket_for_owner(r, &bk) || s3_check_xml_body(r)) return;
     if (xml_parse((const char *)r->body.ptr, r->body.len, DELETE_MAX_NODES, &root, &e))
         return s3_error(r, S3E_MALFORMED_XML, NULL);
     xml_node *first = delete_objects_of(root, &quiet);

@@ -78,6 +78,10 @@ static const struct s3_error_info table[S3E_COUNT] = {
     [S3E_ENTITY_TOO_SMALL] = {"EntityTooSmall", 400,
                               "Your proposed upload is smaller than the minimum allowed object "
                               "size."},
+    [S3E_INVALID_TAG] = {"InvalidTag", 400, "The tag provided was not a valid tag."},
+    [S3E_MALFORMED_ACL] = {"MalformedACLError", 400,
+                           "The XML you provided was not well-formed or did not validate "
+                           "against our published schema."},
 };
 
 const struct s3_error_info *s3_error_get(enum s3_error e)

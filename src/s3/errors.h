@@ -39,6 +39,8 @@ enum s3_error {
     S3E_INVALID_PART,
     S3E_INVALID_PART_ORDER,
     S3E_ENTITY_TOO_SMALL,
+    S3E_INVALID_TAG,   /* tagging (tagging.c) */
+    S3E_MALFORMED_ACL, /* acl_ops.c */
     S3E_COUNT
 };
 

@@ -18,11 +18,19 @@ static const struct s3_route routes[] = {
     {"GET", S3_T_SERVICE, NULL, s3_list_buckets, NULL, S3_BODY_NONE},
     {"GET", S3_T_BUCKET, "location", s3_get_bucket_location, NULL, S3_BODY_NONE},
     {"GET", S3_T_BUCKET, "uploads", s3_list_multipart_uploads, NULL, S3_BODY_NONE},
+    {"GET", S3_T_BUCKET, "versioning", s3_get_bucket_versioning, NULL, S3_BODY_NONE},
+    {"GET", S3_T_BUCKET, "acl", s3_get_bucket_acl, NULL, S3_BODY_NONE},
+    {"PUT", S3_T_BUCKET, "acl", NULL, s3_put_bucket_acl, S3_BODY_XML},
     {"GET", S3_T_BUCKET, NULL, s3_list_objects, NULL, S3_BODY_NONE},
     {"PUT", S3_T_BUCKET, NULL, NULL, s3_create_bucket, S3_BODY_XML},
     {"HEAD", S3_T_BUCKET, NULL, s3_head_bucket, NULL, S3_BODY_NONE},
     {"DELETE", S3_T_BUCKET, NULL, s3_delete_bucket, NULL, S3_BODY_NONE},
     {"POST", S3_T_BUCKET, "delete", NULL, s3_delete_objects, S3_BODY_XML},
+    {"GET", S3_T_OBJECT, "tagging", s3_get_object_tagging, NULL, S3_BODY_NONE},
+    {"PUT", S3_T_OBJECT, "tagging", NULL, s3_put_object_tagging, S3_BODY_XML},
+    {"DELETE", S3_T_OBJECT, "tagging", s3_delete_object_tagging, NULL, S3_BODY_NONE},
+    {"GET", S3_T_OBJECT, "acl", s3_get_object_acl, NULL, S3_BODY_NONE},
+    {"PUT", S3_T_OBJECT, "acl", NULL, s3_put_object_acl, S3_BODY_XML},
     {"POST", S3_T_OBJECT, "uploads", s3_create_multipart_upload, NULL, S3_BODY_NONE},
     {"POST", S3_T_OBJECT, "uploadId", NULL, s3_complete_multipart_upload, S3_BODY_XML},
     {"PUT", S3_T_OBJECT, "uploadId", s3_upload_part_begin, s3_upload_part_end, S3_BODY_STREAM},
@@ -36,8 +44,12 @@ static const struct s3_route routes[] = {
     {"DELETE", S3_T_OBJECT, NULL, s3_delete_object, NULL, S3_BODY_NONE},
 };
 
-/* Subresources S3 has that this server does not implement yet: answered with
- * NotImplemented rather than mistaken for the plain operation. */
+/* Subresources S3 has that this server does not implement (yet, or for some
+ * methods and targets): a request naming one is answered NotImplemented
+ * unless a route above takes that subresource for its method and target
+ * (object tagging, ACL reads, GetBucketVersioning), rather than being
+ * mistaken for the plain operation (a GET ?tagging of a bucket is no
+ * listing, a PUT ?versioning no CreateBucket). */
 static const char *const unimplemented[] = {
     "acl",
     "cors",

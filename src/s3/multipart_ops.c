@@ -4,14 +4,14 @@
  * part of a completed object (?partNumber). */
 #include "s3/s3_int.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "s3/checksum.h"
 #include "s3/xml.h"
 #include "util/alloc.h"
-#include "util/hex.h"
 #include "util/time.h"
 #include "util/uri.h"
 
@@ -70,40 +70,6 @@ static int parse_copy_range(const char *v, uint64_t *first, uint64_t *last)
     return *first <= *last ? 0 : -1;
 }
 
-/* x-amz-copy-source: "[/]bucket/key[?versionId=...]", the key URL-encoded. */
-static int parse_copy_source(const char *v, char **bucket, char **key)
-{
-    orc_buf b;
-    size_t n = strcspn(v, "?"), len;
-    if (*v == '/') v++, n--;
-    orc_buf_init(&b, 0);
-    orc_buf_append(&b, "", 0, NULL);
-    if (uri_decode(&b, v, n, NULL)) {
-        orc_buf_dispose(&b);
-        return -1;
-    }
-    char *s = (char *)orc_buf_take(&b, &len);
-    char *slash = strchr(s, '/');
-    if (strlen(s) != len || !slash || slash == s || !slash[1] || strlen(slash + 1) > META_KEY_MAX) {
-        free(s);
-        return -1;
-    }
-    *bucket = orc_strndup(s, (size_t)(slash - s));
-    *key = orc_strdup(slash + 1);
-    free(s);
-    return 0;
-}
-
-/* Content-MD5: base64 of 16 bytes. */
-static int parse_content_md5(const char *v, uint8_t md5[16])
-{
-    uint8_t raw[24];
-    if (strlen(v) != 24 || strcmp(v + 22, "==") != 0) return -1;
-    if (EVP_DecodeBlock(raw, (const unsigned char *)v, 24) != 18) return -1;
-    memcpy(md5, raw, 16);
-    return 0;
-}
-
 /* An ETag from a client: surrounding spaces and quotes dropped. */
 static void etag_unquote(const char *v, char out[64])
 {
@@ -158,6 +124,74 @@ static int upload_of(s3_req *r, const meta_bucket *b, const char *uid, meta_uplo
     return rc;
 }
 
+/* ---- additional checksums of parts ----
+ * An upload created with x-amz-checksum-algorithm keeps it as a line of its
+ * stored headers (not of the object's); each part's verified checksum is
+ * kept with the part as "NAME:base64" (meta_part_set_checksum); completing
+ * stores S3's composite checksum, the checksum of the parts' raw checksums
+ * followed by "-N", as the object's x-amz-checksum-* header. */
+#define MP_ALG_LINE "x-amz-checksum-algorithm: "
+
+/* The algorithm an upload was created with, or S3_CK_NONE. */
+static enum s3_checksum_alg upload_alg(const meta_upload *up)
+{
+    for (const char *l = up->headers; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l), pl = sizeof(MP_ALG_LINE) - 1;
+        if (n > pl && n - pl < 16 && memcmp(l, MP_ALG_LINE, pl) == 0) {
+            char name[16];
+            memcpy(name, l + pl, n - pl);
+            name[n - pl] = 0;
+            return s3_checksum_by_name(name);
+        }
+        l += nl ? n + 1 : n;
+    }
+    return S3_CK_NONE;
+}
+
+/* x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload.
+ * Only composite checksums are kept (S3's full-object CRCs of multipart
+ * uploads would need the parts' CRCs combined). Non-zero: answered. */
+static int create_checksum(s3_req *r, enum s3_checksum_alg *alg)
+{
+    const char *v = http_header(r->rq, "x-amz-checksum-algorithm");
+    const char *type = http_header(r->rq, "x-amz-checksum-type");
+    *alg = v ? s3_checksum_by_name(v) : S3_CK_NONE;
+    if (v && *alg == S3_CK_NONE) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "Checksum algorithm provided is unsupported. Please try again with any of the "
+                 "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+        return -1;
+    }
+    if (type && !v) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "The x-amz-checksum-type header can only be used with the "
+                 "x-amz-checksum-algorithm header.");
+        return -1;
+    }
+    if ((type && strcasecmp(type, "COMPOSITE") != 0) || *alg == S3_CK_CRC64NVME) {
+        s3_error(r, S3E_NOT_IMPLEMENTED,
+                 "Only COMPOSITE checksums (CRC32, CRC32C, SHA1, SHA256) of multipart uploads "
+                 "are supported.");
+        return -1;
+    }
+    return 0;
+}
+
+/* A part's stored checksum "NAME:base64" into its algorithm and raw value;
+ * S3_CK_NONE if it has none. */
+static enum s3_checksum_alg part_checksum(const char *stored, uint8_t raw[S3_CHECKSUM_MAX])
+{
+    const char *colon = strchr(stored, ':');
+    char name[16];
+    if (!colon || (size_t)(colon - stored) >= sizeof(name)) return S3_CK_NONE;
+    memcpy(name, stored, (size_t)(colon - stored));
+    name[colon - stored] = 0;
+    enum s3_checksum_alg alg = s3_checksum_by_name(name);
+    if (alg == S3_CK_NONE || s3_checksum_decode(alg, colon + 1, raw)) return S3_CK_NONE;
+    return alg;
+}
+
 /* ---- CreateMultipartUpload ---- */
 
 void s3_create_multipart_upload(s3_req *r)
@@ -166,7 +200,13 @@ void s3_create_multipart_upload(s3_req *r)
     orc_buf stored, x;
     orc_err e;
     char uid[META_UPLOAD_ID_MAX + 1];
-    if (s3_bucket_for_owner(r, &b) || s3_stored_headers(r, &stored)) return;
+    enum s3_checksum_alg alg;
+    if (s3_bucket_for_owner(r, &b) || create_checksum(r, &alg) || s3_stored_headers(r, &stored))
+        return;
+    if (alg) {
+        stored.max += 64;
+        orc_buf_printf(&stored, NULL, MP_ALG_LINE "%s\n", s3_checksum_name(alg));
+    }
     int rc =
         object_mp_create(r->svc->st, b.id, r->key, r->user.id, http_header(r->rq, "Content-Type"),
                          stored.len ? (const char *)stored.ptr : NULL, uid, &e);
@@ -180,6 +220,10 @@ void s3_create_multipart_upload(s3_req *r)
     xml_elem(&x, "UploadId", uid, NULL);
     xml_close(&x, "InitiateMultipartUploadResult", NULL);
     s3_reply_xml(r, 200, &x);
+    if (alg) {
+        http_add_header(r->rq, "x-amz-checksum-algorithm", s3_checksum_name(alg));
+        http_add_header(r->rq, "x-amz-checksum-type", "COMPOSITE");
+    }
 }
 
 /* ---- UploadPart and UploadPartCopy ---- */
@@ -210,7 +254,7 @@ static void copy_part(s3_req *r, const meta_bucket *b, const char *uid, int numb
     orc_err e = {0};
     object_mp_copy_args a = {b->id, r->key, uid, number, 0, NULL, false, 0, 0};
 
-    if (parse_copy_source(http_header(r->rq, "x-amz-copy-source"), &sbucket, &skey)) {
+    if (s3_parse_copy_source(http_header(r->rq, "x-amz-copy-source"), &sbucket, &skey)) {
         s3_error(r, S3E_INVALID_ARGUMENT,
                  "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
         goto done;
@@ -273,6 +317,17 @@ void s3_upload_part_begin(s3_req *r)
     }
     /* Before the body: an unknown upload is refused without reading it. */
     if (upload_of(r, &b, uid, &up)) goto done;
+    enum s3_checksum_alg want = upload_alg(&up);
+    const char *ckh = s3_body_checksum_header(r);
+    if (want && ckh && s3_checksum_by_header(ckh) != want) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum "
+                 "Type: %s",
+                 s3_checksum_header(want) + 15, ckh + 15);
+        s3_error(r, S3E_INVALID_REQUEST, msg);
+        goto done;
+    }
     if (http_header(r->rq, "x-amz-copy-source")) {
         copy_part(r, &b, uid, number);
         goto done;
@@ -288,7 +343,7 @@ void s3_upload_part_begin(s3_req *r)
         s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
         goto done;
     }
-    if (cmd5 && parse_content_md5(cmd5, md5)) {
+    if (cmd5 && s3_parse_content_md5(cmd5, md5)) {
         s3_error(r, S3E_INVALID_DIGEST, NULL);
         goto done;
     }
@@ -319,6 +374,29 @@ static void part_failed(s3_req *r, int rc, const orc_err *e)
     s3_error_from(r, rc, e, S3E_NO_SUCH_UPLOAD); /* aborted while the body came in */
 }
 
+/* Records the part's verified checksum with it. Non-zero: answered. */
+static int keep_part_checksum(s3_req *r, const object_put_result *res, const char *ckn,
+                              const char *ckv)
+{
+    meta_bucket b;
+    orc_err e = {0};
+    char stored[64], *uid = s3_query_get(r, "uploadId"), *pn = s3_query_get(r, "partNumber");
+    int number = 0, rc = s3_bucket_for_owner(r, &b);
+    if (!rc && parse_part_number(pn, &number) == 0) {
+        snprintf(stored, sizeof(stored), "%s:%s", s3_checksum_name(s3_checksum_by_header(ckn)),
+                 ckv);
+        rc = meta_part_set_checksum(r->svc->st->m, b.id, r->key, uid, number, res->etag,
+                                    res->mtime_ms, stored, &e);
+        /* Replaced by a newer upload of the part number meanwhile: that one
+         * keeps its own checksum; this response still describes this body. */
+        if (rc == ORC_ENOTFOUND) rc = 0;
+        if (rc) s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+    }
+    free(uid);
+    free(pn);
+    return rc;
+}
+
 void s3_upload_part_end(s3_req *r)
 {
     object_put_result res;
@@ -328,6 +406,7 @@ void s3_upload_part_end(s3_req *r)
     int rc = object_put_finish(r->put, &res, &e);
     if (rc) return part_failed(r, rc, &e);
     const char *ckv, *ckn = s3_body_checksum(r, &ckv); /* verified by s3_body_end */
+    if (ckn && keep_part_checksum(r, &res, ckn, ckv)) return;
     char etag[72];
     snprintf(etag, sizeof(etag), "\"%s\"", res.etag);
     s3_reply_empty(r, 200);
@@ -337,51 +416,178 @@ void s3_upload_part_end(s3_req *r)
 
 /* ---- CompleteMultipartUpload ---- */
 
-/* The <Part> list of the body into parts/etags (n of them). Non-zero: answered. */
-static int complete_parts(s3_req *r, meta_part_ref **parts, char (**etags)[64], size_t *n)
+/* What the body lists: per part its number, ETag and, if given, its
+ * checksum as "NAME:base64" (the stored form), else "". */
+struct listed {
+    meta_part_ref *parts;
+    char (*etags)[64];
+    char (*cks)[64];
+    size_t n;
+};
+
+static void listed_free(struct listed *l)
+{
+    free(l->parts);
+    free(l->etags);
+    free(l->cks);
+    memset(l, 0, sizeof(*l));
+}
+
+/* A <Part>'s Checksum* element into out ("" if none). -1: more than one, or
+ * a value that is not one (S3 answers InvalidPart for those too). */
+static int listed_checksum(const xml_node *p, char out[64])
+{
+    static const enum s3_checksum_alg algs[] = {S3_CK_CRC32, S3_CK_CRC32C, S3_CK_CRC64NVME,
+                                                S3_CK_SHA1, S3_CK_SHA256};
+    uint8_t raw[S3_CHECKSUM_MAX];
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        char el[32];
+        snprintf(el, sizeof(el), "Checksum%s", s3_checksum_name(algs[i]));
+        const xml_node *c = xml_child(p, el);
+        if (!c) continue;
+        if (out[0] || s3_checksum_decode(algs[i], c->text, raw)) return -1;
+        snprintf(out, 64, "%s:%s", s3_checksum_name(algs[i]), c->text);
+    }
+    return 0;
+}
+
+/* The <Part> list of the body. Non-zero: answered. */
+static int complete_parts(s3_req *r, struct listed *l)
 {
     xml_node *root = NULL;
     orc_err e;
-    size_t cap = 0, len = 0;
-    int bad = 0;
-    *parts = NULL;
-    *etags = NULL;
+    size_t cap = 0;
+    enum s3_error bad = S3E_NONE;
+    memset(l, 0, sizeof(*l));
     if (xml_parse((const char *)r->body.ptr, r->body.len, COMPLETE_MAX_NODES, &root, &e) ||
         strcmp(root->name, "CompleteMultipartUpload") != 0) {
-        bad = 1;
+        bad = S3E_MALFORMED_XML;
         goto done;
     }
     for (xml_node *p = xml_child(root, "Part"); p && !bad; p = xml_next_named(p, "Part")) {
         xml_node *num = xml_child(p, "PartNumber"), *tag = xml_child(p, "ETag");
         uint64_t v;
-        if (!num || !tag || parse_uint(num->text, UINT32_MAX, &v) || len == META_PART_MAX) {
-            bad = 1;
+        if (!num || !tag || parse_uint(num->text, UINT32_MAX, &v) || l->n == META_PART_MAX) {
+            bad = S3E_MALFORMED_XML;
             break;
         }
-        if (len == cap) {
+        if (l->n == cap) {
             cap = cap ? cap * 2 : 16;
-            *parts = orc_realloc(*parts, cap * sizeof(**parts));
-            *etags = orc_realloc(*etags, cap * sizeof(**etags));
+            l->parts = orc_realloc(l->parts, cap * sizeof(*l->parts));
+            l->etags = orc_realloc(l->etags, cap * sizeof(*l->etags));
+            l->cks = orc_realloc(l->cks, cap * sizeof(*l->cks));
         }
-        etag_unquote(tag->text, (*etags)[len]);
-        (*parts)[len].number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
-        len++;
+        etag_unquote(tag->text, l->etags[l->n]);
+        if (listed_checksum(p, l->cks[l->n])) bad = S3E_INVALID_PART;
+        l->parts[l->n].number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
+        l->n++;
     }
-    if (len == 0) bad = 1;
-    for (size_t i = 0; i < len; i++) /* the array may have moved while growing */
-        (*parts)[i].etag = (*etags)[i];
+    if (l->n == 0 && !bad) bad = S3E_MALFORMED_XML;
+    for (size_t i = 0; i < l->n; i++) /* the array may have moved while growing */
+        l->parts[i].etag = l->etags[i];
 done:
     xml_free(root);
     if (bad) {
-        s3_error(r, S3E_MALFORMED_XML, NULL);
-        free(*parts);
-        free(*etags);
-        *parts = NULL;
-        *etags = NULL;
+        s3_error(r, bad, NULL);
+        listed_free(l);
         return -1;
     }
-    *n = len;
     return 0;
+}
+
+static const meta_part *stored_part(const meta_part *ps, size_t n, int number)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* ps ascends by number */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ps[mid].number == number) return &ps[mid];
+        if (ps[mid].number < number)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Checks the checksums the body lists against the parts' and, when every
+ * listed part has one of one composite-capable algorithm (the upload's, if
+ * it named one), appends the object's composite "x-amz-checksum-*: v-N"
+ * line to line and sets *alg. A part missing or with another ETag is left to
+ * the complete itself to report. Non-zero: answered. */
+static int complete_checksum(s3_req *r, int64_t bucket_id, const char *uid,
+                             enum s3_checksum_alg want, const struct listed *l, orc_buf *line,
+                             enum s3_checksum_alg *alg)
+{
+    meta_part *ps = NULL;
+    size_t np = 0;
+    orc_err e = {0};
+    s3_checksum ck = {0};
+    bool all = true;
+    *alg = S3_CK_NONE;
+    int rc = meta_part_list(r->svc->st->m, bucket_id, r->key, uid, 0, META_PART_MAX, &ps, &np, &e);
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        const meta_part *p = stored_part(ps, np, l->parts[i].number);
+        uint8_t raw[S3_CHECKSUM_MAX];
+        if (!p || strcmp(p->etag, l->etags[i]) != 0) {
+            all = false;
+            continue;
+        }
+        if (l->cks[i][0] && strcmp(l->cks[i], p->checksum) != 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "The checksum of part %d does not match the part's.",
+                     p->number);
+            if (*alg) s3_checksum_dispose(&ck);
+            free(ps);
+            s3_error(r, S3E_INVALID_PART, msg);
+            return -1;
+        }
+        enum s3_checksum_alg a = part_checksum(p->checksum, raw);
+        if (!all || a == S3_CK_NONE || a == S3_CK_CRC64NVME || (*alg && a != *alg) ||
+            (want && a != want)) {
+            all = false;
+            continue;
+        }
+        if (!*alg) s3_checksum_init(&ck, *alg = a);
+        s3_checksum_update(&ck, raw, s3_checksum_size(a));
+    }
+    free(ps);
+    if (!*alg) return 0;
+    uint8_t sum[S3_CHECKSUM_MAX];
+    char b64[S3_CHECKSUM_B64_MAX];
+    s3_checksum_final(&ck, sum, b64);
+    if (!all) {
+        *alg = S3_CK_NONE;
+        return 0;
+    }
+    orc_buf_printf(line, NULL, "%s: %s-%zu\n", s3_checksum_header(*alg), b64, l->n);
+    return 0;
+}
+
+/* The completed object's stored headers: the upload's, without its
+ * algorithm line, and the composite checksum line. NULL if none. */
+static char *complete_headers(const meta_upload *up, const orc_buf *line)
+{
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    for (const char *l = up->headers; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        if (strncmp(l, MP_ALG_LINE, sizeof(MP_ALG_LINE) - 1) != 0) orc_buf_append(&b, l, n, NULL);
+        l += n;
+    }
+    if (line->len) orc_buf_append(&b, line->ptr, line->len, NULL);
+    /* "" rather than NULL when the upload had lines: NULL keeps the upload's. */
+    if (b.len || (up->headers && *up->headers)) {
+        orc_buf_append(&b, "", 0, NULL);
+        return (char *)orc_buf_take(&b, NULL);
+    }
+    orc_buf_dispose(&b);
+    return NULL;
 }
 
 static void complete_failed(s3_req *r, int rc, const orc_err *e, int fault, int part)
@@ -400,51 +606,13 @@ static void complete_failed(s3_req *r, int rc, const orc_err *e, int fault, int 
     s3_error_from(r, rc, e, S3E_NO_SUCH_UPLOAD);
 }
 
-static bool body_sha256_ok(s3_req *r)
+static void complete_result(s3_req *r, const object_put_result *res, const orc_buf *ckline,
+                            enum s3_checksum_alg alg)
 {
-    uint8_t h[32];
-    char hex[65];
-    unsigned n = 0;
-    if (!r->auth.payload_sha256[0]) return true;
-    EVP_Digest(r->body.ptr ? r->body.ptr : (uint8_t *)"", r->body.len, h, &n, EVP_sha256(), NULL);
-    hex_encode(h, 32, hex);
-    return strcmp(hex, r->auth.payload_sha256) == 0;
-}
-
-void s3_complete_multipart_upload(s3_req *r)
-{
-    meta_bucket b;
-    meta_upload up = {0};
-    meta_part_ref *parts = NULL;
-    char(*etags)[64] = NULL;
-    size_t n = 0;
-    int fault = 0, fault_part = 0;
-    object_put_result res;
-    orc_err e = {0};
-    char *uid = s3_query_get(r, "uploadId");
-
-    if (s3_bucket_for_owner(r, &b)) goto done;
-    if (!body_sha256_ok(r)) {
-        s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
-        goto done;
-    }
-    if (upload_of(r, &b, uid, &up) || complete_parts(r, &parts, &etags, &n)) goto done;
-    for (size_t i = 0; i < n; i++) {
-        if (parts[i].number < 1 || parts[i].number > META_PART_MAX) { /* no such part can exist */
-            s3_error(r, S3E_INVALID_PART, NULL);
-            goto done;
-        }
-    }
-    int rc =
-        object_mp_complete(r->svc->st, b.id, r->key, uid, parts, n, &res, &fault, &fault_part, &e);
-    if (rc) {
-        complete_failed(r, rc, &e, fault, fault_part);
-        goto done;
-    }
     const char *host = http_header(r->rq, "Host");
     char etag[72];
     orc_buf x, loc;
-    snprintf(etag, sizeof(etag), "\"%s\"", res.etag);
+    snprintf(etag, sizeof(etag), "\"%s\"", res->etag);
     orc_buf_init(&loc, 0);
     orc_buf_printf(&loc, NULL, "http://%s/%s/", host ? host : "localhost", r->bucket);
     uri_encode(&loc, r->key, strlen(r->key), true, NULL);
@@ -455,13 +623,53 @@ void s3_complete_multipart_upload(s3_req *r)
     xml_elem(&x, "Bucket", r->bucket, NULL);
     xml_elem(&x, "Key", r->key, NULL);
     xml_elem(&x, "ETag", etag, NULL);
+    if (alg) { /* ckline is "x-amz-checksum-NAME: VALUE\n" */
+        const char *v = strstr((const char *)ckline->ptr, ": ") + 2;
+        char el[32];
+        snprintf(el, sizeof(el), "Checksum%s", s3_checksum_name(alg));
+        xml_elemf(&x, NULL, el, "%.*s", (int)strcspn(v, "\n"), v);
+        xml_elem(&x, "ChecksumType", "COMPOSITE", NULL);
+    }
     xml_close(&x, "CompleteMultipartUploadResult", NULL);
     orc_buf_dispose(&loc);
     s3_reply_xml(r, 200, &x);
+}
+
+void s3_complete_multipart_upload(s3_req *r)
+{
+    meta_bucket b;
+    meta_upload up = {0};
+    struct listed l = {0};
+    int fault = 0, fault_part = 0;
+    object_put_result res;
+    orc_err e = {0};
+    orc_buf ckline;
+    enum s3_checksum_alg alg = S3_CK_NONE;
+    char *uid = s3_query_get(r, "uploadId"), *headers = NULL;
+    orc_buf_init(&ckline, 0);
+
+    if (s3_bucket_for_owner(r, &b) || s3_check_xml_body(r)) goto done;
+    if (upload_of(r, &b, uid, &up) || complete_parts(r, &l)) goto done;
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.parts[i].number < 1 || l.parts[i].number > META_PART_MAX) { /* cannot exist */
+            s3_error(r, S3E_INVALID_PART, NULL);
+            goto done;
+        }
+    }
+    if (complete_checksum(r, b.id, uid, upload_alg(&up), &l, &ckline, &alg)) goto done;
+    headers = complete_headers(&up, &ckline);
+    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &res, &fault,
+                                &fault_part, &e);
+    if (rc) {
+        complete_failed(r, rc, &e, fault, fault_part);
+        goto done;
+    }
+    complete_result(r, &res, &ckline, alg);
 done:
     meta_upload_dispose(&up);
-    free(parts);
-    free(etags);
+    listed_free(&l);
+    orc_buf_dispose(&ckline);
+    free(headers);
     free(uid);
 }
 
@@ -496,6 +704,11 @@ static void parts_xml(s3_req *r, orc_buf *x, const meta_upload *up, const meta_p
     user_xml(r, x, "Initiator", up->initiator);
     user_xml(r, x, "Owner", r->user.id);
     xml_elem(x, "StorageClass", "STANDARD", NULL);
+    enum s3_checksum_alg alg = upload_alg(up);
+    if (alg) {
+        xml_elem(x, "ChecksumAlgorithm", s3_checksum_name(alg), NULL);
+        xml_elem(x, "ChecksumType", "COMPOSITE", NULL);
+    }
     xml_elemf(x, NULL, "PartNumberMarker", "%d", marker);
     xml_elemf(x, NULL, "NextPartNumberMarker", "%d", n ? ps[n - 1].number : 0);
     xml_elemf(x, NULL, "MaxParts", "%zu", max);
@@ -509,6 +722,13 @@ static void parts_xml(s3_req *r, orc_buf *x, const meta_upload *up, const meta_p
         xml_elem(x, "LastModified", when, NULL);
         xml_elem(x, "ETag", etag, NULL);
         xml_elemf(x, NULL, "Size", "%llu", (unsigned long long)ps[i].size);
+        uint8_t raw[S3_CHECKSUM_MAX];
+        enum s3_checksum_alg a = part_checksum(ps[i].checksum, raw);
+        if (a) {
+            char el[32];
+            snprintf(el, sizeof(el), "Checksum%s", s3_checksum_name(a));
+            xml_elem(x, el, strchr(ps[i].checksum, ':') + 1, NULL);
+        }
         xml_close(x, "Part", NULL);
     }
     xml_close(x, "ListPartsResult", NULL);
@@ -659,30 +879,12 @@ static void part_free(void *ctx)
     free(g);
 }
 
-/* The object's stored headers, as GetObject sends them; full-object
- * checksums are left out, since they do not describe one part. */
+/* The object's headers, as GetObject sends them; full-object checksums are
+ * left out, since they do not describe one part. */
 static void part_headers(s3_req *r, const meta_object *o, int nparts)
 {
-    char etag[72], when[32], count[16];
-    snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
-    orc_time_http(o->mtime_ms, when);
-    http_add_header(r->rq, "ETag", etag);
-    http_add_header(r->rq, "Last-Modified", when);
-    http_add_header(r->rq, "Accept-Ranges", "bytes");
-    http_add_header(r->rq, "Content-Type",
-                    o->content_type && *o->content_type ? o->content_type : "binary/octet-stream");
-    for (const char *l = o->headers; l && *l;) {
-        const char *nl = strchr(l, '\n'), *colon = strstr(l, ": ");
-        if (!nl || !colon || colon > nl) break;
-        if (strncmp(l, "x-amz-checksum-", 15) != 0) {
-            char *name = orc_strndup(l, (size_t)(colon - l));
-            char *value = orc_strndup(colon + 2, (size_t)(nl - colon - 2));
-            http_add_header(r->rq, name, value);
-            free(name);
-            free(value);
-        }
-        l = nl + 1;
-    }
+    char count[16];
+    s3_object_headers(r, o, NULL, false);
     if (nparts > 0) {
         snprintf(count, sizeof(count), "%d", nparts);
         http_add_header(r->rq, "x-amz-mp-parts-count", count);

@@ -12,10 +12,14 @@
 
 #include "s3/conditional.h"
 #include "s3/range.h"
+#include "s3/tagging.h"
 #include "util/alloc.h"
 #include "util/time.h"
 
 #define S3_MAX_STORED_HEADERS (8u * 1024) /* x-amz-meta-* and friends, as S3's 8 KB */
+/* Tags do not count toward S3's 8 KB: 10 tags of 128 + 256 characters of up
+ * to 4 bytes, each byte percent-encoded at worst. */
+#define S3_MAX_STORED_TAGS (S3_TAGS_MAX * (S3_TAG_KEY_MAX + S3_TAG_VALUE_MAX) * 4 * 3 + 64)
 
 /* Headers S3 stores with an object and returns on GET and HEAD. */
 static const char *const kept_headers[] = {
@@ -75,11 +79,17 @@ int s3_stored_headers(s3_req *r, orc_buf *out)
     orc_buf_init(out, S3_MAX_STORED_HEADERS);
     struct keep_ctx k = {out, 0};
     http_headers_each(r->rq, keep_header, &k);
-    if (!k.rc) return 0;
-    orc_buf_dispose(out);
+    if (k.rc) {
+        orc_buf_dispose(out);
+        orc_buf_init(out, S3_MAX_STORED_HEADERS);
+        s3_error(r, S3E_INVALID_ARGUMENT /* S3: MetadataTooLarge */,
+                 "Your metadata headers exceed the maximum allowed metadata size.");
+        return -1;
+    }
+    out->max += S3_MAX_STORED_TAGS;
+    if (!s3_request_tags(r, out)) return 0;
+    orc_buf_dispose(out); /* answered */
     orc_buf_init(out, S3_MAX_STORED_HEADERS);
-    s3_error(r, S3E_INVALID_ARGUMENT /* S3: MetadataTooLarge */,
-             "Your metadata headers exceed the maximum allowed metadata size.");
     return -1;
 }
 
@@ -105,19 +115,30 @@ static bool overridden(char *const ov[N_OVERRIDES], const char *name, size_t len
 }
 
 /* Emits stored "name: value\n" lines as response headers, except those the
- * request overrides. */
-static void emit_stored(http_req *rq, const char *lines, char *const ov[N_OVERRIDES])
+ * request overrides (ov may be NULL) and the tag set, which is only counted. */
+static void emit_stored(http_req *rq, const char *lines, char *const *ov, bool whole)
 {
     /* x-amz-checksum-* only when asked for, and only for the whole object: a
      * client would check a range against the full object's value (as S3). */
     const char *mode = http_header(rq, "x-amz-checksum-mode");
-    bool checksums = rq->status == 200 && mode && strcasecmp(mode, "ENABLED") == 0;
+    bool checksums = whole && mode && strcasecmp(mode, "ENABLED") == 0;
+    size_t tlen = 0;
+    const char *tags = s3_tags_stored(lines, &tlen);
+    if (tags && tlen) {
+        char count[24];
+        snprintf(count, sizeof(count), "%zu", s3_tags_count(tags, tlen));
+        http_add_header(rq, "x-amz-tagging-count", count);
+    }
     while (lines && *lines) {
         const char *nl = strchr(lines, '\n'), *colon = strstr(lines, ": ");
         if (!nl || !colon || colon > nl) break;
         bool ck = strncmp(lines, "x-amz-checksum-", 15) == 0;
-        if (ck && checksums) http_add_header(rq, "x-amz-checksum-type", "FULL_OBJECT");
-        if ((!ck || checksums) && !overridden(ov, lines, (size_t)(colon - lines))) {
+        bool tag = strncmp(lines, S3_TAGGING_HEADER ": ", sizeof(S3_TAGGING_HEADER ": ") - 1) == 0;
+        /* A multipart object's composite checksum ends in "-N" (parts). */
+        bool composite = ck && memchr(colon, '-', (size_t)(nl - colon)) != NULL;
+        if (ck && checksums)
+            http_add_header(rq, "x-amz-checksum-type", composite ? "COMPOSITE" : "FULL_OBJECT");
+        if (!tag && (!ck || checksums) && !(ov && overridden(ov, lines, (size_t)(colon - lines)))) {
             char *name = orc_strndup(lines, (size_t)(colon - lines));
             char *value = orc_strndup(colon + 2, (size_t)(nl - colon - 2));
             http_add_header(rq, name, value);
@@ -137,14 +158,14 @@ static void validator_headers(s3_req *r, const meta_object *o)
     http_add_header(r->rq, "Last-Modified", when);
 }
 
-static void object_headers(s3_req *r, const meta_object *o, char *const ov[N_OVERRIDES])
+void s3_object_headers(s3_req *r, const meta_object *o, char *const *ov, bool whole)
 {
     validator_headers(r, o);
     http_add_header(r->rq, "Accept-Ranges", "bytes");
     const char *ct = o->content_type && *o->content_type ? o->content_type : "binary/octet-stream";
-    http_add_header(r->rq, "Content-Type", ov[0] ? ov[0] : ct);
-    emit_stored(r->rq, o->headers, ov);
-    for (int i = 1; i < N_OVERRIDES; i++)
+    http_add_header(r->rq, "Content-Type", ov && ov[0] ? ov[0] : ct);
+    emit_stored(r->rq, o->headers, ov, whole);
+    for (int i = 1; ov && i < N_OVERRIDES; i++)
         if (ov[i]) http_add_header(r->rq, override_params[i][1], ov[i]);
 }
 
@@ -219,8 +240,7 @@ int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c)
     return fails ? -1 : 0;
 }
 
-/* Content-MD5: base64 of 16 bytes. */
-static int parse_content_md5(const char *v, uint8_t md5[16])
+int s3_parse_content_md5(const char *v, uint8_t md5[16])
 {
     uint8_t raw[24];
     if (strlen(v) != 24 || strcmp(v + 22, "==") != 0) return -1;
@@ -245,7 +265,7 @@ void s3_put_object_begin(s3_req *r)
         return s3_error(r, S3E_MISSING_CONTENT_LENGTH, NULL);
     }
     if (r->content_length > OBJECT_MAX_SIZE) return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
-    if (cmd5 && parse_content_md5(cmd5, md5)) return s3_error(r, S3E_INVALID_DIGEST, NULL);
+    if (cmd5 && s3_parse_content_md5(cmd5, md5)) return s3_error(r, S3E_INVALID_DIGEST, NULL);
     if (s3_put_condition(r, b.id, &cond)) return;
     if (s3_stored_headers(r, &stored)) return;
     object_put_args a = {
@@ -377,7 +397,7 @@ static void get_or_head(s3_req *r, bool head)
     g->rd = rd;
     rd = NULL;
     http_respond_stream(r->rq, status, len, get_read, g, get_free);
-    object_headers(r, &o, ov);
+    s3_object_headers(r, &o, ov, status == 200);
     if (status == 206) {
         char cr[80];
         snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,

@@ -69,6 +69,9 @@ int s3_body_end(s3_req *r);
 /* After s3_body_end: the verified checksum's header name and base64 value, or
  * NULL when the request carried none. */
 const char *s3_body_checksum(const s3_req *r, const char **value);
+/* After s3_body_begin: the header name of the checksum the body will be
+ * checked against (from a header or x-amz-trailer), or NULL for none. */
+const char *s3_body_checksum_header(const s3_req *r);
 void s3_body_free(struct s3_body *b);
 /* front.c: hands (decoded) body bytes to the operation's consumer. */
 int s3_body_consume(s3_req *r, const uint8_t *data, size_t len);
@@ -110,5 +113,30 @@ s3_handler s3_create_multipart_upload, s3_upload_part_begin, s3_upload_part_end,
 
 /* An S3 canonical user ID for a user (64 hex chars + NUL). */
 void s3_owner_id(const meta_user *u, char out[65]);
+
+/* ---- helpers shared by the object, copy and multipart operations ---- */
+/* x-amz-copy-source: "[/]bucket/key[?versionId=...]", the key URL-encoded;
+ * *bucket and *key are malloc'ed. -1 if it is not that (copy_ops.c). */
+int s3_parse_copy_source(const char *v, char **bucket, char **key);
+/* Content-MD5: base64 of 16 bytes; -1 if not (object_ops.c). */
+int s3_parse_content_md5(const char *v, uint8_t md5[16]);
+/* An XML request body against the signed x-amz-content-sha256 and a
+ * Content-MD5 if sent (copy_ops.c). Non-zero: answered. */
+int s3_check_xml_body(s3_req *r);
+/* The response headers of a version for GET and HEAD: validators, type,
+ * stored headers (x-amz-checksum-* only when whole and asked for), tag
+ * count, and the response-* overrides ov (NULL: none) (object_ops.c). */
+void s3_object_headers(s3_req *r, const meta_object *o, char *const *ov, bool whole);
+
+/* Object tagging (tagging.c). */
+s3_handler s3_get_object_tagging, s3_put_object_tagging, s3_delete_object_tagging;
+/* Appends the stored "x-amz-tagging: ..." line for the request's
+ * x-amz-tagging header (nothing when absent or empty). Non-zero: answered
+ * (InvalidTag, InvalidArgument). */
+int s3_request_tags(s3_req *r, orc_buf *out);
+
+/* Versioning and ACL reads, and the no-op canned-private ACL writes (acl_ops.c). */
+s3_handler s3_get_bucket_versioning, s3_get_bucket_acl, s3_get_object_acl, s3_put_bucket_acl,
+    s3_put_object_acl;
 
 #endif
