@@ -1,0 +1,142 @@
+/* What the SQLite metadata store's files share: the connection pool and
+ * transaction helpers (sqlite.c), the statement table, and the row helpers
+ * the object and multipart files use. Not for other layers: they use meta.h. */
+#ifndef ORC_META_SQLITE_INT_H
+#define ORC_META_SQLITE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sqlite3.h>
+
+#include "meta/meta.h"
+
+enum st {
+    ST_BEGIN,
+    ST_BEGIN_WRITE,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PROVIDER_GET,
+    ST_PROVIDER_ADD,
+    ST_USER_ADD,
+    ST_USER_BY_KEY,
+    ST_USER_BY_NAME,
+    ST_USER_BY_ID,
+    ST_USER_LIST,
+    ST_USER_DEL,
+    ST_USER_SET_SECRET,
+    ST_BUCKET_ADD,
+    ST_BUCKET_GET,
+    ST_BUCKET_EXISTS,
+    ST_BUCKET_NONEMPTY,
+    ST_BUCKET_DEL,
+    ST_BUCKET_LIST,
+    ST_CHUNK_BY_HASH,
+    ST_CHUNK_ADD,
+    ST_CHUNK_TOUCH,
+    ST_CHUNK_COPIES,
+    ST_CHUNK_STATE,
+    ST_CHUNK_LIVE,
+    ST_COPY_ADD,
+    ST_CHUNK_DROP,
+    ST_CHUNK_REF,
+    ST_OBJ_FIND,
+    ST_OBJ_RELEASE,
+    ST_OBJ_DEL,
+    ST_OBJ_ADD,
+    ST_MANIFEST_ADD,
+    ST_OBJ_GET,
+    ST_EXTENTS,
+    ST_LIST_GE,
+    ST_LIST_GT,
+    ST_LIST_GE_LT,
+    ST_LIST_GT_LT,
+    ST_GC_COUNT,
+    ST_GC_MARK,
+    ST_GC_DELETING,
+    ST_STATS,
+    /* multipart */
+    ST_MP_UPLOAD_ADD,
+    ST_MP_UPLOAD_GET,
+    ST_MP_UPLOAD_RELEASE,
+    ST_MP_UPLOAD_DEL,
+    ST_MP_UPLOAD_LIST,
+    ST_MP_EXPIRED,
+    ST_MP_PART_GET,
+    ST_MP_PART_RELEASE,
+    ST_MP_PART_DEL,
+    ST_MP_PART_ADD,
+    ST_MP_PART_LIST,
+    ST_MP_PMAN_ADD,
+    ST_MP_PMAN_GET,
+    ST_MP_OBJPART_ADD,
+    ST_MP_OBJPART_GET,
+    ST_COUNT
+};
+
+#define USER_COLS "id, name, access_key, secret, created_ms"
+#define BUCKET_COLS "id, name, owner, region, created_ms"
+#define CHUNK_COLS "c.id, c.hash, c.plain_len, c.sealed_len, c.format, c.key_version, c.state"
+#define OBJ_COLS "id, bucket_id, key, size, etag, content_type, headers, mtime_ms"
+#define LIST_SQL(lower, upper)                                                                     \
+    "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key " lower " ?2" upper             \
+    " ORDER BY key LIMIT ?4"
+
+#define UPLOAD_COLS "id, upload_id, bucket_id, key, initiator, content_type, headers, created_ms"
+/* Releases the references of an upload's part manifests (all, or part ?3),
+ * as ST_OBJ_RELEASE does for an object. */
+#define MP_RELEASE_SQL(part)                                                                       \
+    "UPDATE chunks SET refcount = refcount - r.n,"                                                 \
+    " touched_ms = CASE WHEN refcount = r.n THEN ?2 ELSE touched_ms END"                           \
+    " FROM (SELECT chunk_id, count(*) AS n FROM part_manifest WHERE upload = ?1" part              \
+    " GROUP BY chunk_id) AS r WHERE chunks.id = r.chunk_id"
+
+/* One connection, used by one thread at a time. */
+struct conn {
+    sqlite3 *db;
+    bool lazy;                  /* synchronous = NORMAL for the current transaction */
+    sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept until close */
+    struct conn *next;          /* in the idle list */
+};
+
+struct meta {
+    char *path;
+    pthread_mutex_t mu; /* guards idle and nconns */
+    pthread_cond_t cv;  /* signalled when a connection is returned */
+    struct conn *idle;
+    int nconns; /* open or being opened */
+    /* Serializes write transactions in-process: writers queue on this mutex
+     * instead of polling SQLite's busy handler, which sleeps up to 100 ms
+     * between tries. SQLite allows one writer at a time anyway. */
+    pthread_mutex_t wmu;
+};
+
+/* TX_WRITE_LAZY commits without fsyncing the log (synchronous = NORMAL). It
+ * is for chunk bookkeeping (claim, commit, abandon) only: the object version
+ * switch that references those rows is a TX_WRITE, whose fsync of the
+ * append-only log makes every earlier commit durable with it. A crash can
+ * lose a lazy commit whose object never committed; its copies are then
+ * orphans on the providers (space, never wrong data). */
+enum { TX_READ, TX_WRITE, TX_WRITE_LAZY };
+
+/* Helpers shared by the files; each is documented where it is defined. */
+int sq_acquire(meta *m, struct conn **out, orc_err *e);
+int sq_bind_fail(struct conn *c, orc_err *e);
+int sq_bind_text(sqlite3_stmt *s, int i, const char *v);
+int sq_check_object_new(const meta_object_new *o, orc_err *e);
+int64_t sq_clamp64(uint64_t v);
+void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *s, int col);
+int sq_db_fail(sqlite3 *db, int rc, const char *what, orc_err *e);
+char *sq_dup_text(sqlite3_stmt *s, int col);
+int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e);
+int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                  orc_err *e);
+bool sq_prefix_successor(const char *prefix, char *out, size_t cap);
+void sq_release(meta *m, struct conn *c);
+int sq_row(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
+int sq_run(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
+const char *sq_state_name(int state);
+int sq_stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e);
+int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e);
+int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e);
+
+#endif

@@ -1,0 +1,881 @@
+/* The SQLite metadata store, objects side: chunks and their life cycle,
+ * object versions and manifests, listing, garbage collection, CopyObject,
+ * repair bookkeeping and per-version stored headers. See sqlite.c for the
+ * connection pool and transactions, sqlite_int.h for what is shared. */
+#include "meta/sqlite_int.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/hex.h"
+#include "util/time.h"
+
+/* ---- chunks ---- */
+
+/* Fills *k (no copies) from CHUNK_COLS starting at column col. */
+static void read_chunk(sqlite3_stmt *s, int col, meta_chunk *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->id = sqlite3_column_int64(s, col);
+    if (sqlite3_column_bytes(s, col + 1) == (int)sizeof(k->hash))
+        memcpy(k->hash, sqlite3_column_blob(s, col + 1), sizeof(k->hash));
+    k->plain_len = (uint32_t)sqlite3_column_int64(s, col + 2);
+    k->sealed_len = (uint32_t)sqlite3_column_int64(s, col + 3);
+    k->format = (uint8_t)sqlite3_column_int(s, col + 4);
+    k->key_version = (uint32_t)sqlite3_column_int64(s, col + 5);
+    k->state = sqlite3_column_int(s, col + 6);
+}
+
+/* Adds the provider id in column col, if any, to k's copies. */
+static void add_copy(sqlite3_stmt *s, int col, meta_chunk *k)
+{
+    if (sqlite3_column_type(s, col) != SQLITE_NULL && k->ncopies < META_MAX_COPIES)
+        k->copies[k->ncopies++] = (uint32_t)sqlite3_column_int64(s, col);
+}
+
+static int load_copies(struct conn *c, meta_chunk *k, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_CHUNK_COPIES, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, k->id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    k->ncopies = 0;
+    while ((rc = sq_row(c, s, "chunk copies", e)) == 1)
+        add_copy(s, 0, k);
+    return rc;
+}
+
+/* Explains why chunk id is not in the state `want`. */
+int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_CHUNK_STATE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "chunk state", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "chunk %" PRId64 " does not exist", id);
+    int state = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    return orc_fail(e, ORC_ECONFLICT, "chunk %" PRId64 " is %s, not %s", id, sq_state_name(state),
+                    sq_state_name(want));
+}
+
+static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_len,
+                       uint32_t sealed_len, uint8_t format, uint32_t key_version, meta_chunk *out,
+                       bool *is_new, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t now = orc_now_ms();
+    int rc = sq_stmt(c, ST_CHUNK_BY_HASH, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "chunk lookup", e)) < 0) return rc;
+    if (rc == 1) {
+        read_chunk(s, 0, out);
+        sqlite3_reset(s);
+        if (out->state != META_CHUNK_LIVE) {
+            char hex[17];
+            hex_encode(hash, 8, hex);
+            return orc_fail(e, ORC_EBUSY, "chunk %s... is %s; retry shortly", hex,
+                            sq_state_name(out->state));
+        }
+        *is_new = false;
+        if ((rc = sq_stmt(c, ST_CHUNK_TOUCH, &s, e))) return rc;
+        if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
+            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = sq_run(c, s, "chunk touch", e))) return rc;
+        return load_copies(c, out, e);
+    }
+    if ((rc = sq_stmt(c, ST_CHUNK_ADD, &s, e))) return rc;
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC) || sqlite3_bind_int64(s, 2, plain_len) ||
+        sqlite3_bind_int64(s, 3, sealed_len) || sqlite3_bind_int(s, 4, format) ||
+        sqlite3_bind_int64(s, 5, key_version) || sqlite3_bind_int64(s, 6, now))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "chunk insert", e))) return rc;
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_last_insert_rowid(c->db);
+    memcpy(out->hash, hash, sizeof(out->hash));
+    out->plain_len = plain_len;
+    out->sealed_len = sealed_len;
+    out->format = format;
+    out->key_version = key_version;
+    out->state = META_CHUNK_PENDING;
+    *is_new = true;
+    return ORC_OK;
+}
+
+int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
+                     uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
+                     orc_err *e)
+{
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e))) {
+        rc = chunk_claim(c, hash, plain_len, sealed_len, format, key_version, out, is_new, e);
+        rc = sq_tx_end(m, c, TX_WRITE_LAZY, rc, e);
+    }
+    sq_release(m, c);
+    return rc;
+}
+
+static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
+                        orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_CHUNK_LIVE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, orc_now_ms()))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "chunk commit", e))) return rc;
+    if (sqlite3_changes(c->db) == 0) return sq_not_in_state(c, chunk_id, META_CHUNK_PENDING, e);
+    if ((rc = sq_stmt(c, ST_COPY_ADD, &s, e))) return rc;
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = sq_run(c, s, "chunk copy", e)) == ORC_ECONFLICT)
+            return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": unknown provider id %" PRIu32,
+                            chunk_id, providers[i]);
+        if (rc) return rc;
+    }
+    return ORC_OK;
+}
+
+int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+{
+    /* A live chunk without copies would be reused by dedup and unreadable. */
+    if (n < 1 || n > META_MAX_COPIES || !providers)
+        return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": %d copies; need 1 to %d", chunk_id, n,
+                        META_MAX_COPIES);
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
+        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_commit(c, chunk_id, providers, n, e), e);
+    sq_release(m, c);
+    return rc;
+}
+
+/* Deletes chunk id if it is in state (its copies cascade). */
+static int chunk_drop(struct conn *c, int64_t id, int state, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_CHUNK_DROP, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int(s, 2, state))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "chunk delete", e))) return rc;
+    return sqlite3_changes(c->db) ? ORC_OK : sq_not_in_state(c, id, state, e);
+}
+
+static int chunk_drop_tx(meta *m, int64_t id, int state, orc_err *e)
+{
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
+        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_drop(c, id, state, e), e);
+    sq_release(m, c);
+    return rc;
+}
+
+int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
+{
+    return chunk_drop_tx(m, chunk_id, META_CHUNK_PENDING, e);
+}
+
+int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e)
+{
+    return chunk_drop_tx(m, chunk_id, META_CHUNK_DELETING, e);
+}
+
+/* ---- objects ---- */
+
+int sq_check_object_new(const meta_object_new *o, orc_err *e)
+{
+    if (!o->key || !*o->key || strlen(o->key) > META_KEY_MAX)
+        return orc_fail(e, ORC_EINVAL, "object key must be 1 to %d bytes", META_KEY_MAX);
+    if (!o->etag || strlen(o->etag) >= sizeof(((meta_object *)0)->etag))
+        return orc_fail(e, ORC_EINVAL, "object %s: bad ETag", o->key);
+    if (o->size > INT64_MAX) return orc_fail(e, ORC_EINVAL, "object %s: size too large", o->key);
+    if (o->nchunks && (!o->chunk_ids || !o->offsets))
+        return orc_fail(e, ORC_EINVAL, "object %s: chunks without ids or offsets", o->key);
+    return ORC_OK;
+}
+
+/* 1 and *id if (bucket, key) exists, 0 if not, or an error. */
+static int object_find(struct conn *c, int64_t bucket_id, const char *key, int64_t *id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_OBJ_FIND, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, key))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "object lookup", e)) == 1) {
+        *id = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    return rc;
+}
+
+/* Releases the references of object id's manifest, then deletes it. */
+static int object_drop(struct conn *c, int64_t id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_OBJ_RELEASE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int64(s, 2, orc_now_ms()))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "sq_release references", e))) return rc;
+    if ((rc = sq_stmt(c, ST_OBJ_DEL, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    return sq_run(c, s, "object delete", e);
+}
+
+/* Takes a reference on each chunk (which must be LIVE) and writes the
+ * manifest, checking that the chunks tile [0, size). */
+static int manifest_add(struct conn *c, int64_t obj, const meta_object_new *o, orc_err *e)
+{
+    sqlite3_stmt *ref = NULL, *add = NULL;
+    uint64_t end = 0;
+    int rc = sq_stmt(c, ST_CHUNK_REF, &ref, e);
+    if (!rc) rc = sq_stmt(c, ST_MANIFEST_ADD, &add, e);
+    if (rc) return rc;
+    for (size_t i = 0; i < o->nchunks; i++) {
+        int64_t id = o->chunk_ids[i];
+        if (o->offsets[i] != end)
+            return orc_fail(e, ORC_EINVAL,
+                            "object %s: chunk %zu starts at %" PRIu64 ", expected %" PRIu64, o->key,
+                            i, o->offsets[i], end);
+        if (sqlite3_bind_int64(ref, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = sq_row(c, ref, "chunk reference", e)) < 0) return rc;
+        if (rc == 0) {
+            /* Collected while the upload ran: the caller uploads again. */
+            rc = sq_not_in_state(c, id, META_CHUNK_LIVE, e);
+            if (rc != ORC_ENOTFOUND) return rc;
+            return orc_fail(e, ORC_ECONFLICT,
+                            "chunk %" PRId64 " was collected while the upload ran: upload again",
+                            id);
+        }
+        end += (uint64_t)sqlite3_column_int64(ref, 0);
+        sqlite3_reset(ref); /* RETURNING: the update is done at the first step */
+        if (sqlite3_bind_int64(add, 1, obj) || sqlite3_bind_int64(add, 2, (int64_t)o->offsets[i]) ||
+            sqlite3_bind_int64(add, 3, id))
+            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = sq_run(c, add, "manifest insert", e))) return rc;
+    }
+    if (end != o->size)
+        return orc_fail(e, ORC_EINVAL,
+                        "object %s: chunks cover %" PRIu64 " bytes, size is %" PRIu64, o->key, end,
+                        o->size);
+    return ORC_OK;
+}
+
+/* Checks a conditional write against the current version of (bucket, key),
+ * inside the caller's write transaction. */
+static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
+                          const meta_put_cond *cond, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    char etag[64] = "";
+    if (cond->kind == META_PUT_ALWAYS) return ORC_OK;
+    int rc = sq_stmt(c, ST_OBJ_GET, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, key))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "object lookup", e)) < 0) return rc;
+    bool exists = rc == 1;
+    if (exists) sq_copy_text(etag, sizeof(etag), s, 4); /* OBJ_COLS: etag is column 4 */
+    sqlite3_reset(s);
+    if (cond->kind == META_PUT_IF_ABSENT && exists)
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s exists", key);
+    if (cond->kind == META_PUT_IF_MATCH && (!exists || strcmp(etag, cond->etag) != 0))
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s %s", key,
+                        exists ? "has another ETag" : "does not exist");
+    return ORC_OK;
+}
+
+int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                  orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t old = 0;
+    int rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "bucket lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, bucket_id);
+    sqlite3_reset(s);
+    if ((rc = put_cond_check(c, bucket_id, o->key, &o->cond, e))) return rc;
+
+    /* The old version goes first: (bucket, key) is unique. Its chunks may
+     * drop to 0 here and come back up below if the new version shares them;
+     * all of it commits or none. */
+    if ((rc = object_find(c, bucket_id, o->key, &old, e)) < 0) return rc;
+    if (rc == 1 && (rc = object_drop(c, old, e))) return rc;
+
+    if ((rc = sq_stmt(c, ST_OBJ_ADD, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, o->key) ||
+        sqlite3_bind_int64(s, 3, (int64_t)o->size) || sq_bind_text(s, 4, o->etag) ||
+        sq_bind_text(s, 5, o->content_type) || sq_bind_text(s, 6, o->headers) ||
+        sqlite3_bind_int64(s, 7, o->mtime_ms))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "object insert", e))) return rc;
+    int64_t obj = sqlite3_last_insert_rowid(c->db);
+    if ((rc = manifest_add(c, obj, o, e))) return rc;
+    if (id) *id = obj;
+    return ORC_OK;
+}
+
+int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e)
+{
+    int rc = sq_check_object_new(o, e);
+    if (rc) return rc;
+    struct conn *c;
+    if ((rc = sq_acquire(m, &c, e))) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
+        rc = sq_tx_end(m, c, TX_WRITE, sq_object_put(c, bucket_id, o, id, e), e);
+    sq_release(m, c);
+    return rc;
+}
+
+static void read_object(sqlite3_stmt *s, meta_object *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->id = sqlite3_column_int64(s, 0);
+    o->bucket_id = sqlite3_column_int64(s, 1);
+    o->key = sq_dup_text(s, 2);
+    if (!o->key) o->key = orc_strdup("");
+    o->size = (uint64_t)sqlite3_column_int64(s, 3);
+    sq_copy_text(o->etag, sizeof(o->etag), s, 4);
+    o->content_type = sq_dup_text(s, 5);
+    o->headers = sq_dup_text(s, 6);
+    o->mtime_ms = sqlite3_column_int64(s, 7);
+}
+
+void meta_object_dispose(meta_object *o)
+{
+    if (!o) return;
+    free(o->key);
+    free(o->content_type);
+    free(o->headers);
+    o->key = o->content_type = o->headers = NULL;
+}
+
+/* The extents of object obj overlapping [from, to), each with its copies. */
+static int extents_get(struct conn *c, int64_t obj, uint64_t from, uint64_t to, meta_extent **out,
+                       size_t *n, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    meta_extent *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = sq_stmt(c, ST_EXTENTS, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, obj) || sqlite3_bind_int64(s, 2, sq_clamp64(from)) ||
+        sqlite3_bind_int64(s, 3, sq_clamp64(to)))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    /* One sq_row per (extent, copy), ordered by start: group them. */
+    while ((rc = sq_row(c, s, "object extents", e)) == 1) {
+        uint64_t start = (uint64_t)sqlite3_column_int64(s, 0);
+        if (len == 0 || v[len - 1].offset != start) {
+            if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            v[len].offset = start;
+            read_chunk(s, 1, &v[len].chunk);
+            len++;
+        }
+        add_copy(s, 8, &v[len - 1].chunk);
+    }
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+static int object_get(struct conn *c, int64_t bucket_id, const char *key, bool want_extents,
+                      uint64_t from, uint64_t to, meta_object *out, meta_extent **ext, size_t *next,
+                      orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_OBJ_GET, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, key))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "object lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no object %s", key);
+    read_object(s, out);
+    sqlite3_reset(s);
+    if (!want_extents) return ORC_OK;
+    if ((rc = extents_get(c, out->id, from, to, ext, next, e))) meta_object_dispose(out);
+    return rc;
+}
+
+int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                    uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (ext) *ext = NULL;
+    if (next) *next = 0;
+    if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
+    if (want_extents && (!ext || !next))
+        return orc_fail(e, ORC_EINVAL, "object %s: extents asked for without room", key);
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!want_extents) {
+        rc = object_get(c, bucket_id, key, false, 0, 0, out, NULL, NULL, e);
+    } else if (!(rc = sq_tx_begin(m, c, TX_READ, e))) {
+        /* One read transaction: the object sq_row and its manifest are one snapshot. */
+        rc = object_get(c, bucket_id, key, true, from, to, out, ext, next, e);
+        int end = sq_tx_end(m, c, TX_READ, rc, e);
+        if (!rc && end) { /* do not hand out a result whose snapshot failed */
+            meta_object_dispose(out);
+            free(*ext);
+            *ext = NULL;
+            *next = 0;
+            rc = end;
+        }
+    }
+    sq_release(m, c);
+    return rc;
+}
+
+static int object_delete(struct conn *c, int64_t bucket_id, const char *key, orc_err *e)
+{
+    int64_t id = 0;
+    int rc = object_find(c, bucket_id, key, &id, e);
+    if (rc < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no object %s", key);
+    return object_drop(c, id, e);
+}
+
+int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
+{
+    if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
+        rc = sq_tx_end(m, c, TX_WRITE, object_delete(c, bucket_id, key, e), e);
+    sq_release(m, c);
+    return rc;
+}
+
+/* The smallest string greater than every string starting with prefix, in
+ * byte order: drop trailing 0xFF bytes and increment the last. false if none
+ * exists (prefix empty or all 0xFF). */
+bool sq_prefix_successor(const char *prefix, char *out, size_t cap)
+{
+    size_t n = strlen(prefix);
+    while (n > 0 && (unsigned char)prefix[n - 1] == 0xFF)
+        n--;
+    if (n == 0 || n >= cap) return false;
+    memcpy(out, prefix, n);
+    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+    out[n] = '\0';
+    return true;
+}
+
+int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
+                     bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
+{
+    char upper[META_KEY_MAX + 1];
+    *out = NULL;
+    *n = 0;
+    if (!prefix) prefix = "";
+    if (strlen(prefix) > META_KEY_MAX || (from && strlen(from) > META_KEY_MAX))
+        return orc_fail(e, ORC_EINVAL, "prefix or marker longer than %d bytes", META_KEY_MAX);
+    if (limit == 0) return ORC_OK;
+
+    /* Both bounds are plain comparisons, so SQLite scans the (bucket_id, key)
+     * index over exactly the range; LIKE would mis-handle % and _ in keys.
+     * strcmp compares as unsigned char, the same order as BINARY. */
+    const char *lower = prefix;
+    bool inclusive = true;
+    if (from) {
+        int cmp = strcmp(from, prefix);
+        if (cmp >= 0) {
+            lower = from;
+            inclusive = from_inclusive;
+        }
+    }
+    bool bounded = sq_prefix_successor(prefix, upper, sizeof(upper));
+    enum st q =
+        inclusive ? (bounded ? ST_LIST_GE_LT : ST_LIST_GE) : (bounded ? ST_LIST_GT_LT : ST_LIST_GT);
+
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_object *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_stmt(c, q, &s, e))) goto done;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, lower) ||
+        (bounded && sq_bind_text(s, 3, upper)) || sqlite3_bind_int64(s, 4, sq_clamp64(limit))) {
+        rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        goto done;
+    }
+    while ((rc = sq_row(c, s, "object list", e)) == 1) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+        read_object(s, &v[len++]);
+    }
+done:
+    sq_release(m, c);
+    if (rc) {
+        for (size_t i = 0; i < len; i++)
+            meta_object_dispose(&v[i]);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+/* ---- garbage collection ---- */
+
+static int gc_mark(struct conn *c, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n,
+            orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    meta_chunk *v = NULL;
+    size_t len = 0, cap = 0;
+    int64_t already = 0;
+    int rc = sq_stmt(c, ST_GC_COUNT, &s, e);
+    if (rc) return rc;
+    if ((rc = sq_row(c, s, "gc count", e)) < 0) return rc;
+    if (rc == 1) {
+        already = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    /* Chunks left DELETING by an interrupted sq_run count against the limit,
+     * so one call never hands out much more than limit chunks. */
+    if ((uint64_t)already < limit) {
+        if ((rc = sq_stmt(c, ST_GC_MARK, &s, e))) return rc;
+        if (sqlite3_bind_int64(s, 1, cutoff_ms) ||
+            sqlite3_bind_int64(s, 2, sq_clamp64(limit - (uint64_t)already)))
+            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = sq_run(c, s, "gc mark", e))) return rc;
+    }
+    if ((rc = sq_stmt(c, ST_GC_DELETING, &s, e))) return rc;
+    while ((rc = sq_row(c, s, "gc list", e)) == 1) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (len == 0 || v[len - 1].id != id) {
+            if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            read_chunk(s, 0, &v[len++]);
+        }
+        add_copy(s, 7, &v[len - 1]);
+    }
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e))) {
+        rc = sq_tx_end(m, c, TX_WRITE, gc_mark(c, cutoff_ms, limit, out, n, e), e);
+        if (rc) { /* the commit failed after the list was built */
+            free(*out);
+            *out = NULL;
+            *n = 0;
+        }
+    }
+    sq_release(m, c);
+    return rc;
+}
+
+/* ---- copy (CopyObject): a new manifest over the same chunks ---- */
+
+/* Copies are rarer than PUTs: their statements are prepared per call, which
+ * keeps them out of the shared statement table. Binds ?1 = a and, if the
+ * statement has it, ?2 = b. */
+static int run_once(struct conn *c, const char *q, int64_t a, int64_t b, const char *what,
+                    orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, q, -1, &s, NULL);
+    if (rc != SQLITE_OK) return sq_db_fail(c->db, rc, what, e);
+    if (sqlite3_bind_int64(s, 1, a) ||
+        (sqlite3_bind_parameter_count(s) > 1 && sqlite3_bind_int64(s, 2, b))) {
+        sqlite3_finalize(s);
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    }
+    rc = sqlite3_step(s);
+    int ret = rc == SQLITE_DONE ? ORC_OK : sq_db_fail(c->db, rc, what, e);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* Copying onto itself: only the metadata and the time change. */
+static int copy_in_place(struct conn *c, int64_t id, const char *ct, const char *hd,
+                         int64_t mtime_ms, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        c->db, "UPDATE objects SET content_type = ?2, headers = ?3, mtime_ms = ?4 WHERE id = ?1",
+        -1, &s, NULL);
+    if (rc != SQLITE_OK) return sq_db_fail(c->db, rc, "object update", e);
+    if (sqlite3_bind_int64(s, 1, id) || sq_bind_text(s, 2, ct) || sq_bind_text(s, 3, hd) ||
+        sqlite3_bind_int64(s, 4, mtime_ms))
+        rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+        rc = sq_db_fail(c->db, rc, "object update", e);
+    else
+        rc = ORC_OK;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Inserts the destination sq_row and its manifest (the source's rows), taking a
+ * reference per manifest sq_row; returns the new id in *id. */
+static int copy_manifest(struct conn *c, const meta_object_copy_args *a, const meta_object *src,
+                         const char *ct, const char *hd, int64_t *id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t old = 0;
+    /* The old version goes first ((bucket, key) is unique); chunks it shares
+     * with the source dip and come back up in this transaction. */
+    int rc = object_find(c, a->dst_bucket, a->dst_key, &old, e);
+    if (rc < 0) return rc;
+    if (rc == 1 && (rc = object_drop(c, old, e))) return rc;
+    if ((rc = sq_stmt(c, ST_OBJ_ADD, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, a->dst_bucket) || sq_bind_text(s, 2, a->dst_key) ||
+        sqlite3_bind_int64(s, 3, (int64_t)src->size) || sq_bind_text(s, 4, src->etag) ||
+        sq_bind_text(s, 5, ct) || sq_bind_text(s, 6, hd) || sqlite3_bind_int64(s, 7, a->mtime_ms))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "object insert", e))) return rc;
+    *id = sqlite3_last_insert_rowid(c->db);
+    /* The source's chunks are referenced by it, so LIVE: the collector only
+     * takes chunks at refcount 0, and this transaction holds the write lock. */
+    rc = run_once(c,
+                  "UPDATE chunks SET refcount = refcount + r.n FROM (SELECT chunk_id,"
+                  " count(*) AS n FROM manifest WHERE object_id = ?1 GROUP BY chunk_id) AS r"
+                  " WHERE chunks.id = r.chunk_id",
+                  src->id, 0, "copy references", e);
+    if (!rc)
+        rc = run_once(c,
+                      "INSERT INTO manifest(object_id, start, chunk_id)"
+                      " SELECT ?2, start, chunk_id FROM manifest WHERE object_id = ?1",
+                      src->id, *id, "copy manifest", e);
+    return rc;
+}
+
+static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_object *out, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = object_get(c, a->src_bucket, a->src_key, false, 0, 0, out, NULL, NULL, e);
+    if (rc) return rc;
+    if (a->src_etag && strcmp(out->etag, a->src_etag) != 0)
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": copy source %s changed", a->src_key);
+    if ((rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, a->dst_bucket)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "bucket lookup", e)) < 0) return rc;
+    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, a->dst_bucket);
+    sqlite3_reset(s);
+    if ((rc = put_cond_check(c, a->dst_bucket, a->dst_key, &a->cond, e))) return rc;
+
+    if (a->replace_meta) {
+        free(out->content_type);
+        free(out->headers);
+        out->content_type = a->content_type ? orc_strdup(a->content_type) : NULL;
+        out->headers = a->headers ? orc_strdup(a->headers) : NULL;
+    }
+    int64_t id = out->id;
+    if (a->src_bucket == a->dst_bucket && strcmp(a->src_key, a->dst_key) == 0)
+        rc = copy_in_place(c, id, out->content_type, out->headers, a->mtime_ms, e);
+    else
+        rc = copy_manifest(c, a, out, out->content_type, out->headers, &id, e);
+    if (rc) return rc;
+    free(out->key);
+    out->key = orc_strdup(a->dst_key);
+    out->id = id;
+    out->bucket_id = a->dst_bucket;
+    out->mtime_ms = a->mtime_ms;
+    return ORC_OK;
+}
+
+int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (!a->src_key || !a->dst_key || !*a->dst_key || strlen(a->dst_key) > META_KEY_MAX)
+        return orc_fail(e, ORC_EINVAL, "object key must be 1 to %d bytes", META_KEY_MAX);
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
+        rc = sq_tx_end(m, c, TX_WRITE, object_copy(c, a, out, e), e);
+    sq_release(m, c);
+    if (rc) meta_object_dispose(out);
+    return rc;
+}
+
+/* ---- repair: chunks with fewer copies than the placement wants ---- */
+
+int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
+                     size_t *n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_chunk *v = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT " CHUNK_COLS " FROM chunks AS c WHERE c.state = 1 AND c.id > ?1 "
+                           "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id) < ?2 "
+                           "ORDER BY c.id LIMIT ?3",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, after_id) || sqlite3_bind_int(s, 2, copies) ||
+        sqlite3_bind_int64(s, 3, (int64_t)limit)) {
+        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "repair list", e);
+        goto done;
+    }
+    v = orc_calloc(limit ? limit : 1, sizeof(*v));
+    while (len < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        read_chunk(s, 0, &v[len++]);
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? ORC_OK : sq_db_fail(c->db, rc, "repair list", e);
+    sqlite3_finalize(s);
+    s = NULL;
+    for (size_t i = 0; !rc && i < len; i++)
+        rc = load_copies(c, &v[i], e);
+done:
+    sqlite3_finalize(s);
+    sq_release(m, c);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
+}
+
+int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
+    /* Only a LIVE chunk: the collector owns a DELETING one and would not
+     * know about copies added now. */
+    if (!(rc = sq_stmt(c, ST_CHUNK_STATE, &s, e))) {
+        if (sqlite3_bind_int64(s, 1, chunk_id))
+            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else if ((rc = sq_row(c, s, "chunk state", e)) == 1) {
+            int state = sqlite3_column_int(s, 0);
+            sqlite3_reset(s);
+            rc = state == META_CHUNK_LIVE ? ORC_OK
+                                          : sq_not_in_state(c, chunk_id, META_CHUNK_LIVE, e);
+        } else if (rc == 0) {
+            rc = orc_fail(e, ORC_ENOTFOUND, "chunk %" PRId64 " does not exist", chunk_id);
+        }
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        if ((rc = sq_stmt(c, ST_COPY_ADD, &s, e))) break;
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else
+            rc = sq_run(c, s, "copy add", e);
+    }
+    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
+done:
+    sq_release(m, c);
+    return rc;
+}
+
+/* ---- one stored header of the current version (object tagging) ----
+ * Rare next to PUTs and GETs: statements are prepared per call. */
+
+/* headers with the "name: ..." line dropped and, if value, "name: value"
+ * appended. Caller frees. */
+static char *headers_with(const char *headers, const char *name, const char *value)
+{
+    orc_buf b;
+    size_t nl = strlen(name);
+    orc_buf_init(&b, 0);
+    orc_buf_append(&b, "", 0, NULL);
+    for (const char *l = headers; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
+        if (!(len > nl + 1 && memcmp(l, name, nl) == 0 && l[nl] == ':'))
+            orc_buf_append(&b, l, len, NULL);
+        l += len;
+    }
+    if (value) orc_buf_printf(&b, NULL, "%s: %s\n", name, value);
+    return (char *)orc_buf_take(&b, NULL);
+}
+
+static int object_set_header(struct conn *c, int64_t bucket_id, const char *key, const char *name,
+                             const char *value, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    char *hd = NULL;
+    int64_t id = 0;
+    int rc = sqlite3_prepare_v2(
+        c->db, "SELECT id, headers FROM objects WHERE bucket_id = ?1 AND key = ?2", -1, &s, NULL);
+    if (rc != SQLITE_OK) return sq_db_fail(c->db, rc, "object lookup", e);
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, key)) {
+        rc = sq_bind_fail(c, e);
+    } else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        id = sqlite3_column_int64(s, 0);
+        const unsigned char *t = sqlite3_column_text(s, 1);
+        hd = headers_with(t ? (const char *)t : NULL, name, value);
+        rc = ORC_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? orc_fail(e, ORC_ENOTFOUND, "no object %.200s", key)
+                               : sq_db_fail(c->db, rc, "object lookup", e);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (rc) goto done;
+    rc = sqlite3_prepare_v2(c->db, "UPDATE objects SET headers = ?2 WHERE id = ?1", -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_db_fail(c->db, rc, "object update", e);
+        goto done;
+    }
+    if (sqlite3_bind_int64(s, 1, id) || sq_bind_text(s, 2, *hd ? hd : NULL))
+        rc = sq_bind_fail(c, e);
+    else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+        rc = sq_db_fail(c->db, rc, "object update", e);
+    else
+        rc = ORC_OK;
+done:
+    sqlite3_finalize(s);
+    free(hd);
+    return rc;
+}
+
+int meta_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
+                           const char *value, orc_err *e)
+{
+    if (!key || !name || !*name || strchr(name, '\n') || (value && strchr(value, '\n')))
+        return orc_fail(e, ORC_EINVAL, "bad stored header");
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
+        rc = sq_tx_end(m, c, TX_WRITE, object_set_header(c, bucket_id, key, name, value, e), e);
+    sq_release(m, c);
+    return rc;
+}
