@@ -283,7 +283,9 @@ static void list_q_free(struct list_q *q)
     free(q->marker), free(q->max_keys), free(q->encoding), free(q->list_type);
 }
 
-static void contents_xml(orc_buf *b, const meta_object *o, bool url)
+/* owner: the bucket's owner (objects in a bucket all belong to it), or NULL
+ * to leave Owner out (ListObjectsV2 without fetch-owner=true). */
+static void contents_xml(orc_buf *b, const meta_object *o, bool url, const meta_user *owner)
 {
     char when[32], etag[72];
     orc_time_iso8601(o->mtime_ms, when);
@@ -294,6 +296,7 @@ static void contents_xml(orc_buf *b, const meta_object *o, bool url)
     xml_elem(b, "ETag", etag, NULL);
     xml_elemf(b, NULL, "Size", "%llu", (unsigned long long)o->size);
     xml_elem(b, "StorageClass", "STANDARD", NULL);
+    if (owner) owner_xml(b, owner);
     xml_close(b, "Contents", NULL);
 }
 
@@ -307,6 +310,9 @@ void s3_list_objects(s3_req *r)
         s3_query_get(r, "encoding-type"), s3_query_get(r, "list-type"),
     };
     bool v2 = q.list_type && strcmp(q.list_type, "2") == 0, url = false;
+    char *fo = s3_query_get(r, "fetch-owner");
+    bool fetch_owner = fo && !strcmp(fo, "true");
+    free(fo);
     object_list_args a = {q.prefix ? q.prefix : "", q.delimiter, NULL, false, LIST_MAX_KEYS};
     object_list_result res = {0};
     char *from = NULL;
@@ -373,7 +379,8 @@ void s3_list_objects(s3_req *r)
         text_elem(&b, "NextMarker", last->is_prefix ? last->prefix : last->obj.key, url);
     }
     for (size_t i = 0; i < res.n; i++)
-        if (!res.entries[i].is_prefix) contents_xml(&b, &res.entries[i].obj, url);
+        if (!res.entries[i].is_prefix)
+            contents_xml(&b, &res.entries[i].obj, url, !v2 || fetch_owner ? &r->user : NULL);
     for (size_t i = 0; i < res.n; i++) {
         if (!res.entries[i].is_prefix) continue;
         xml_open(&b, "CommonPrefixes", NULL, NULL);
