@@ -543,7 +543,7 @@ done:
 /* ---- garbage collection ---- */
 
 static int gc_mark(struct conn *c, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n,
-            orc_err *e)
+                   orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     meta_chunk *v = NULL;

@@ -2,6 +2,7 @@
  * A common prefix is returned once and then skipped in one step: the next
  * query starts at the first key after every key that has it. */
 #include "object/object.h"
+#include "object/object_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,7 @@
 
 #define LIST_BATCH 256
 
-/* The smallest string greater than every string starting with p: p with
- * trailing 0xff bytes dropped and the last byte incremented. NULL if none. */
-static char *successor(const char *p)
+char *object_key_successor(const char *p)
 {
     size_t n = strlen(p);
     while (n && (uint8_t)p[n - 1] == 0xff)
@@ -51,7 +50,7 @@ int object_list(store *s, int64_t bucket_id, const object_list_args *a, object_l
     if (delim && from && !inclusive && strncmp(from, prefix, plen) == 0) {
         const char *d = strstr(from + plen, delim);
         if (d && d[strlen(delim)] == 0) {
-            char *next = successor(from);
+            char *next = object_key_successor(from);
             free(from);
             if (!next) return ORC_OK;
             from = next;
@@ -83,7 +82,7 @@ int object_list(store *s, int64_t bucket_id, const object_list_args *a, object_l
             push(out, &cap, &en);
             free(from);
             if (en.is_prefix) {
-                from = successor(en.prefix);
+                from = object_key_successor(en.prefix);
                 inclusive = true;
                 more = from != NULL; /* the rest of this batch may be past the prefix */
                 i++;
@@ -99,7 +98,7 @@ int object_list(store *s, int64_t bucket_id, const object_list_args *a, object_l
             /* Where the next page starts: after the last entry returned. */
             object_list_entry *last = &out->entries[out->n - 1];
             if (last->is_prefix) {
-                out->next = successor(last->prefix);
+                out->next = object_key_successor(last->prefix);
                 out->next_inclusive = true;
                 if (!out->next) out->truncated = false;
             } else {

@@ -3,6 +3,7 @@
  * to meta_part_put (put.c); a part is a manifest of chunk references, so
  * completing is one metadata transaction over manifests and moves no data. */
 #include "object/object.h"
+#include "object/object_int.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -304,18 +305,6 @@ long object_mp_expire(store *s, int64_t max_age_ms, orc_err *e)
 
 /* ---- listing ---- */
 
-/* The smallest string greater than every string starting with p (as list.c). */
-static char *successor(const char *p)
-{
-    size_t n = strlen(p);
-    while (n && (uint8_t)p[n - 1] == 0xff)
-        n--;
-    if (!n) return NULL;
-    char *s = orc_strndup(p, n);
-    s[n - 1] = (char)((uint8_t)s[n - 1] + 1);
-    return s;
-}
-
 static void push(object_mp_list_result *r, size_t *cap, object_mp_list_entry *en)
 {
     if (r->n == *cap) {
@@ -368,7 +357,7 @@ int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
         const char *d =
             delim && strncmp(cur.key, prefix, plen) == 0 ? strstr(cur.key + plen, delim) : NULL;
         if (d && d[strlen(delim)] == 0) {
-            char *next = successor(cur.key);
+            char *next = object_key_successor(cur.key);
             if (!next) goto done;
             cursor_set(&cur, next, "");
         }
@@ -391,7 +380,7 @@ int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
                 en.is_prefix = true;
                 en.prefix = orc_strndup(ups[i].key, (size_t)(d - ups[i].key) + strlen(delim));
                 push(out, &cap, &en);
-                char *next = successor(en.prefix);
+                char *next = object_key_successor(en.prefix);
                 more = next != NULL;
                 cursor_set(&cur, next, "");
                 i++;

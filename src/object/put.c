@@ -336,7 +336,8 @@ static void close_pipeline(object_put *w)
     w->cur = NULL;
     orc_queue_close(&w->full);
     pthread_join(w->sealer, NULL);
-    for (int i = 0; i < PUT_WRITERS; i++) pthread_join(w->writers[i], NULL);
+    for (int i = 0; i < PUT_WRITERS; i++)
+        pthread_join(w->writers[i], NULL);
 }
 
 static int finish_small(object_put *w, orc_err *e)
