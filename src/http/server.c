@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/parse.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -44,18 +45,6 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
     return strlen(s);
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!*s) return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
 }
 
 static enum MHD_Result queue(http_req *rq)

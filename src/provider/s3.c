@@ -23,6 +23,7 @@
 
 #include "provider/http_client.h"
 #include "s3/xml.h"
+#include "util/parse.h"
 #include "util/alloc.h"
 #include "util/hex.h"
 #include "util/uri.h"
@@ -217,21 +218,6 @@ static int s3_head(provider *p, const char *name, uint64_t *size, orc_err *e)
     return rc;
 }
 
-/* Strict unsigned decimal, no sign, no spaces, no overflow. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!*s) return false;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') return false;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 /* Calls fn for each <Contents> of one ListObjectsV2 page; sets *next to the
  * continuation token (owned by the caller) when the listing is truncated. */
 static int list_page(s3_provider *s, const orc_buf *body, provider_list_fn fn, void *ctx,
@@ -247,7 +233,7 @@ static int list_page(s3_provider *s, const orc_buf *body, provider_list_fn fn, v
     for (xml_node *c = xml_child(root, "Contents"); c; c = xml_next_named(c, "Contents")) {
         xml_node *k = xml_child(c, "Key"), *z = xml_child(c, "Size");
         uint64_t size;
-        if (!k || !z || !parse_u64(z->text, &size)) {
+        if (!k || !z || parse_u64(z->text, &size)) {
             rc = orc_fail(e, ORC_EIO, "provider %s: ListObjectsV2 entry without Key or Size",
                           s->base.name);
             goto done;

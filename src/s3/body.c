@@ -12,6 +12,7 @@
 
 #include "s3/checksum.h"
 #include "s3/chunked.h"
+#include "util/parse.h"
 #include "util/alloc.h"
 
 struct s3_body {
@@ -23,18 +24,6 @@ struct s3_body {
     char value[S3_CHECKSUM_B64_MAX]; /* computed and verified, after end */
     bool verified;
 };
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!*s) return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
-}
 
 static int refuse(s3_req *r, enum s3_error code, const char *msg)
 {

@@ -11,6 +11,7 @@
 
 #include "s3/checksum.h"
 #include "s3/xml.h"
+#include "util/parse.h"
 #include "util/alloc.h"
 #include "util/time.h"
 #include "util/uri.h"
@@ -23,24 +24,10 @@
 
 /* ---- small parsers of query values and headers (untrusted) ---- */
 
-/* Decimal digits only, at most max; -1 if not. */
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!s || !*s) return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') return -1;
-        if (v > (max - (uint64_t)(*s - '0')) / 10) return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 static int parse_part_number(const char *s, int *out)
 {
     uint64_t v;
-    if (parse_uint(s, META_PART_MAX, &v) || v < 1) return -1;
+    if (parse_uint_max(s, META_PART_MAX, &v) || v < 1) return -1;
     *out = (int)v;
     return 0;
 }
@@ -50,7 +37,7 @@ static int parse_max(const char *s, size_t *out)
 {
     uint64_t v;
     if (!s) return 0;
-    if (parse_uint(s, UINT32_MAX, &v)) return -1;
+    if (parse_uint_max(s, UINT32_MAX, &v)) return -1;
     *out = v > MP_LIST_MAX ? MP_LIST_MAX : (size_t)v;
     return 0;
 }
@@ -66,7 +53,7 @@ static int parse_copy_range(const char *v, uint64_t *first, uint64_t *last)
     memcpy(a, v, (size_t)(dash - v));
     a[dash - v] = 0;
     snprintf(b, sizeof(b), "%s", dash + 1);
-    if (parse_uint(a, UINT64_MAX, first) || parse_uint(b, UINT64_MAX, last)) return -1;
+    if (parse_uint_max(a, UINT64_MAX, first) || parse_uint_max(b, UINT64_MAX, last)) return -1;
     return *first <= *last ? 0 : -1;
 }
 
@@ -468,7 +455,7 @@ static int complete_parts(s3_req *r, struct listed *l)
     for (xml_node *p = xml_child(root, "Part"); p && !bad; p = xml_next_named(p, "Part")) {
         xml_node *num = xml_child(p, "PartNumber"), *tag = xml_child(p, "ETag");
         uint64_t v;
-        if (!num || !tag || parse_uint(num->text, UINT32_MAX, &v) || l->n == META_PART_MAX) {
+        if (!num || !tag || parse_uint_max(num->text, UINT32_MAX, &v) || l->n == META_PART_MAX) {
             bad = S3E_MALFORMED_XML;
             break;
         }
@@ -750,7 +737,7 @@ void s3_list_parts(s3_req *r)
         s3_error(r, S3E_INVALID_ARGUMENT, "max-parts must be an integer between 0 and 2147483647");
         goto done;
     }
-    if (pm && *pm && parse_uint(pm, INT32_MAX, &marker)) {
+    if (pm && *pm && parse_uint_max(pm, INT32_MAX, &marker)) {
         s3_error(r, S3E_INVALID_ARGUMENT, "part-number-marker must be a non-negative integer");
         goto done;
     }
