@@ -246,20 +246,6 @@ static char *token_decode(const char *tok, bool *inclusive)
     return key;
 }
 
-static void text_elem(orc_buf *b, const char *name, const char *v, bool url)
-{
-    if (!url) {
-        xml_elem(b, name, v, NULL);
-        return;
-    }
-    orc_buf enc;
-    orc_buf_init(&enc, 0);
-    orc_buf_append(&enc, "", 0, NULL);
-    uri_encode(&enc, v, strlen(v), true, NULL);
-    xml_elem(b, name, (const char *)enc.ptr, NULL);
-    orc_buf_dispose(&enc);
-}
-
 static int parse_max_keys(const char *s, size_t *out)
 {
     size_t v = 0;
@@ -291,7 +277,7 @@ static void contents_xml(orc_buf *b, const meta_object *o, bool url, const meta_
     orc_time_iso8601(o->mtime_ms, when);
     snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
     xml_open(b, "Contents", NULL, NULL);
-    text_elem(b, "Key", o->key, url);
+    s3_text_elem(b, "Key", o->key, url);
     xml_elem(b, "LastModified", when, NULL);
     xml_elem(b, "ETag", etag, NULL);
     xml_elemf(b, NULL, "Size", "%llu", (unsigned long long)o->size);
@@ -357,16 +343,16 @@ void s3_list_objects(s3_req *r)
     xml_decl(&b, NULL);
     xml_open(&b, "ListBucketResult", S3_NS, NULL);
     xml_elem(&b, "Name", r->bucket, NULL);
-    text_elem(&b, "Prefix", a.prefix, url);
+    s3_text_elem(&b, "Prefix", a.prefix, url);
     if (v2) {
-        if (q.start_after) text_elem(&b, "StartAfter", q.start_after, url);
+        if (q.start_after) s3_text_elem(&b, "StartAfter", q.start_after, url);
         if (q.token) xml_elem(&b, "ContinuationToken", q.token, NULL);
         xml_elemf(&b, NULL, "KeyCount", "%zu", res.n);
     } else {
-        text_elem(&b, "Marker", q.marker ? q.marker : "", url);
+        s3_text_elem(&b, "Marker", q.marker ? q.marker : "", url);
     }
     xml_elemf(&b, NULL, "MaxKeys", "%zu", a.max_keys);
-    if (q.delimiter && *q.delimiter) text_elem(&b, "Delimiter", q.delimiter, url);
+    if (q.delimiter && *q.delimiter) s3_text_elem(&b, "Delimiter", q.delimiter, url);
     if (url) xml_elem(&b, "EncodingType", "url", NULL);
     xml_elem(&b, "IsTruncated", res.truncated ? "true" : "false", NULL);
     if (res.truncated && v2) {
@@ -376,7 +362,7 @@ void s3_list_objects(s3_req *r)
     } else if (res.truncated && q.delimiter && *q.delimiter && res.n) {
         /* v1 gives NextMarker only with a delimiter: the last key or prefix. */
         object_list_entry *last = &res.entries[res.n - 1];
-        text_elem(&b, "NextMarker", last->is_prefix ? last->prefix : last->obj.key, url);
+        s3_text_elem(&b, "NextMarker", last->is_prefix ? last->prefix : last->obj.key, url);
     }
     for (size_t i = 0; i < res.n; i++)
         if (!res.entries[i].is_prefix)
@@ -384,7 +370,7 @@ void s3_list_objects(s3_req *r)
     for (size_t i = 0; i < res.n; i++) {
         if (!res.entries[i].is_prefix) continue;
         xml_open(&b, "CommonPrefixes", NULL, NULL);
-        text_elem(&b, "Prefix", res.entries[i].prefix, url);
+        s3_text_elem(&b, "Prefix", res.entries[i].prefix, url);
         xml_close(&b, "CommonPrefixes", NULL);
     }
     xml_close(&b, "ListBucketResult", NULL);

@@ -73,20 +73,6 @@ static void etag_unquote(const char *v, char out[64])
 
 /* ---- XML helpers ---- */
 
-static void text_elem(orc_buf *b, const char *name, const char *v, bool url)
-{
-    if (!url) {
-        xml_elem(b, name, v, NULL);
-        return;
-    }
-    orc_buf enc;
-    orc_buf_init(&enc, 0);
-    orc_buf_append(&enc, "", 0, NULL);
-    uri_encode(&enc, v, strlen(v), true, NULL);
-    xml_elem(b, name, (const char *)enc.ptr, NULL);
-    orc_buf_dispose(&enc);
-}
-
 /* <Owner> or <Initiator> for user id `id` (the requester when it is them). */
 static void user_xml(s3_req *r, orc_buf *b, const char *tag, int64_t id)
 {
@@ -774,14 +760,14 @@ static void uploads_xml(s3_req *r, orc_buf *x, const struct uploads_q *q, size_t
     xml_decl(x, NULL);
     xml_open(x, "ListMultipartUploadsResult", S3_NS, NULL);
     xml_elem(x, "Bucket", r->bucket, NULL);
-    text_elem(x, "KeyMarker", q->key_marker ? q->key_marker : "", url);
+    s3_text_elem(x, "KeyMarker", q->key_marker ? q->key_marker : "", url);
     xml_elem(x, "UploadIdMarker", q->upload_marker ? q->upload_marker : "", NULL);
     if (res->truncated) {
-        text_elem(x, "NextKeyMarker", res->next_key ? res->next_key : "", url);
+        s3_text_elem(x, "NextKeyMarker", res->next_key ? res->next_key : "", url);
         xml_elem(x, "NextUploadIdMarker", res->next_upload_id ? res->next_upload_id : "", NULL);
     }
-    if (q->prefix) text_elem(x, "Prefix", q->prefix, url);
-    if (q->delimiter && *q->delimiter) text_elem(x, "Delimiter", q->delimiter, url);
+    if (q->prefix) s3_text_elem(x, "Prefix", q->prefix, url);
+    if (q->delimiter && *q->delimiter) s3_text_elem(x, "Delimiter", q->delimiter, url);
     xml_elemf(x, NULL, "MaxUploads", "%zu", max);
     if (url) xml_elem(x, "EncodingType", "url", NULL);
     xml_elem(x, "IsTruncated", res->truncated ? "true" : "false", NULL);
@@ -791,7 +777,7 @@ static void uploads_xml(s3_req *r, orc_buf *x, const struct uploads_q *q, size_t
         if (res->entries[i].is_prefix) continue;
         orc_time_iso8601(u->created_ms, when);
         xml_open(x, "Upload", NULL, NULL);
-        text_elem(x, "Key", u->key, url);
+        s3_text_elem(x, "Key", u->key, url);
         xml_elem(x, "UploadId", u->upload_id, NULL);
         user_xml(r, x, "Initiator", u->initiator);
         user_xml(r, x, "Owner", r->user.id);
@@ -802,7 +788,7 @@ static void uploads_xml(s3_req *r, orc_buf *x, const struct uploads_q *q, size_t
     for (size_t i = 0; i < res->n; i++) {
         if (!res->entries[i].is_prefix) continue;
         xml_open(x, "CommonPrefixes", NULL, NULL);
-        text_elem(x, "Prefix", res->entries[i].prefix, url);
+        s3_text_elem(x, "Prefix", res->entries[i].prefix, url);
         xml_close(x, "CommonPrefixes", NULL);
     }
     xml_close(x, "ListMultipartUploadsResult", NULL);

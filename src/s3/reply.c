@@ -6,6 +6,7 @@
 
 #include "s3/xml.h"
 #include "util/log.h"
+#include "util/uri.h"
 
 void s3_reply_xml(s3_req *r, unsigned status, orc_buf *b)
 {
@@ -68,4 +69,18 @@ int s3_bucket_for_owner(s3_req *r, meta_bucket *b)
         return -1;
     }
     return 0;
+}
+
+void s3_text_elem(orc_buf *b, const char *name, const char *v, bool url)
+{
+    if (!url) {
+        xml_elem(b, name, v, NULL);
+        return;
+    }
+    orc_buf enc;
+    orc_buf_init(&enc, 0);
+    orc_buf_append(&enc, "", 0, NULL);
+    uri_encode(&enc, v, strlen(v), true, NULL);
+    xml_elem(b, name, (const char *)enc.ptr, NULL);
+    orc_buf_dispose(&enc);
 }

@@ -53,6 +53,9 @@ void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound
 /* Sends an XML body built in b (taken over). */
 void s3_reply_xml(s3_req *r, unsigned status, orc_buf *b);
 void s3_reply_empty(s3_req *r, unsigned status);
+/* <name>v</name>, with v URL-encoded (slashes kept) when url: listings'
+ * encoding-type=url. */
+void s3_text_elem(orc_buf *b, const char *name, const char *v, bool url);
 
 /* ---- request bodies (body.c) ---- */
 /* Reads the headers that shape a body (x-amz-content-sha256 STREAMING-*,
