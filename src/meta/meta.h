@@ -198,8 +198,10 @@ int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_
                         orc_err *e);
 /* LIVE chunks with fewer than copies recorded copies (to be repaired). */
 int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e);
-/* Up to limit LIVE chunks with id > after_id and fewer than copies copies,
- * by id, with their copies. *out is malloc'ed. */
+/* Up to limit LIVE, referenced chunks with id > after_id and fewer than
+ * copies copies, by id, with their copies. *out is malloc'ed. Unreferenced
+ * chunks are left out: they are garbage waiting for the collector, and a
+ * repair racing its collection could delete a re-upload's fresh copy. */
 int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
                      size_t *n, orc_err *e);
 /* Records new copies of a chunk (repair). A chunk collected meanwhile is an

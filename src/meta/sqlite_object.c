@@ -741,7 +741,8 @@ int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_c
     int rc = sq_acquire(m, &c, e);
     if (rc) return rc;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT " CHUNK_COLS " FROM chunks AS c WHERE c.state = 1 AND c.id > ?1 "
+                           "SELECT " CHUNK_COLS
+                           " FROM chunks AS c WHERE c.state = 1 AND c.refcount > 0 AND c.id > ?1 "
                            "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id) < ?2 "
                            "ORDER BY c.id LIMIT ?3",
                            -1, &s, NULL) != SQLITE_OK ||

@@ -16,10 +16,12 @@ import http.client
 import http.server
 import json
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -429,7 +431,7 @@ def test_min_copies_under_replicates_then_refuses(orchard_factory, s3rver, proxi
                  "s3a": s3rver_spec(s3rver, new_bucket(s3rver), endpoint=pa.endpoint),
                  "s3b": s3rver_spec(s3rver, new_bucket(s3rver), endpoint=pb.endpoint)}
     server = orchard_factory(providers=providers, placement="replicate:3", min_copies=2,
-                             **srv.SMALL_CHUNKS)
+                             probe_interval=1, gc_interval=1, **srv.SMALL_CHUNKS)
     s3 = server.client()
     b = unique_bucket("minc")
     s3.create_bucket(Bucket=b)
@@ -457,3 +459,14 @@ def test_min_copies_under_replicates_then_refuses(orchard_factory, s3rver, proxi
     assert keys == ["under", "whole"]
     assert s3.get_object(Bucket=b, Key="whole")["Body"].read() == whole
     assert s3.get_object(Bucket=b, Key="under")["Body"].read() == under
+
+    # Both back: the probes mark them up and repair gives every chunk its
+    # third copy; then the local disk's copies alone can be lost.
+    pa.failing = pb.failing = False
+    deadline = time.monotonic() + 60
+    while admin_view(server)["under_replicated"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert admin_view(server)["under_replicated"] == 0
+    shutil.rmtree(tmp_path / "disk1" / "chunks")
+    assert s3.get_object(Bucket=b, Key="under")["Body"].read() == under
+    assert s3.get_object(Bucket=b, Key="whole")["Body"].read() == whole
