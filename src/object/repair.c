@@ -49,8 +49,9 @@ static int repair_one(store *s, const meta_chunk *c, orc_buf *sealed, orc_err *e
 
 long object_repair_pass(store *s, orc_err *e)
 {
-    long fixed = 0;
-    int64_t after = 0;
+    long fixed = 0, failed = 0;
+    int64_t after = 0, first_id = 0;
+    orc_err last = {0};
     orc_buf sealed;
     orc_buf_init(&sealed, 0);
     for (;;) {
@@ -64,14 +65,19 @@ long object_repair_pass(store *s, orc_err *e)
         for (size_t i = 0; i < n; i++) {
             orc_err re = {0};
             after = cs[i].id;
-            if (repair_one(s, &cs[i], &sealed, &re) == 0)
+            if (repair_one(s, &cs[i], &sealed, &re) == 0) {
                 fixed++;
-            else
-                LOG_WARN("repair of chunk %lld: %s", (long long)cs[i].id, re.msg);
+            } else if (failed++ == 0) { /* one line a pass, not one per chunk */
+                last = re;
+                first_id = cs[i].id;
+            }
         }
         free(cs);
         if (n < REPAIR_BATCH) break;
     }
     orc_buf_dispose(&sealed);
+    if (failed)
+        LOG_WARN("repair: %ld chunks still under-replicated (chunk %lld: %s)", failed,
+                 (long long)first_id, last.msg);
     return fixed;
 }
