@@ -187,7 +187,14 @@ bool provider_is_up(const provider *p)
 void provider_probe(provider *p)
 {
     uint64_t size;
-    /* A valid chunk name that is never written: any answer, even "not
-     * found", shows the provider is reachable and accepts our credentials. */
-    provider_head(p, "0rchardpr0be", &size, NULL);
+    /* A HEAD of a valid chunk name that is never written. Any HTTP answer
+     * means the provider is reachable again: "not found", but also "access
+     * denied", since S3 answers 403 for a missing key when the credentials
+     * may not list the bucket. If the credentials really are wrong, the next
+     * writes fail and mark it down again. Only transport errors and 5xx
+     * (ORC_ETRANSIENT, ORC_EIO) keep it down. */
+    int64_t t0 = orc_monotonic_us();
+    int rc = p->ops->head(p, "0rchardpr0be", &size, NULL);
+    if (rc == ORC_EAUTH) rc = ORC_ENOTFOUND;
+    finish(p, rc, t0);
 }

@@ -24,7 +24,8 @@ typedef struct fake {
     char names[FAKE_MAX][80];
     orc_buf data[FAKE_MAX];
     int n;
-    int fail; /* every operation fails with ORC_ETRANSIENT */
+    int fail;        /* every operation fails with ORC_ETRANSIENT */
+    int head_denied; /* HEAD answers 403, as S3 does without list rights */
 } fake;
 
 static int find(fake *f, const char *name)
@@ -79,6 +80,7 @@ static int fake_head(provider *p, const char *name, uint64_t *size, orc_err *e)
 {
     fake *f = (fake *)p;
     if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
+    if (f->head_denied) return orc_fail(e, ORC_EAUTH, "fake %s: 403", p->name);
     return ORC_ENOTFOUND;
 }
 
@@ -288,6 +290,20 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
     world_free(&w);
 }
 
+static void test_probe_counts_any_answer_even_403_as_up(void **state)
+{
+    fake *f = fake_new("p");
+    f->fail = 1;
+    for (int i = 0; i < 3; i++)
+        provider_probe(&f->base);
+    assert_false(provider_is_up(&f->base)); /* transport errors: stays down */
+    f->fail = 0;
+    f->head_denied = 1;
+    provider_probe(&f->base);
+    assert_true(provider_is_up(&f->base));
+    provider_free(&f->base);
+}
+
 static void test_policy_parse(void **state)
 {
     place_policy p = {0, 1, 5};
@@ -308,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_min_copies_allows_fewer_and_refuses_below),
         cmocka_unit_test(test_read_falls_through_corrupt_and_missing_copies),
         cmocka_unit_test(test_write_more_adds_missing_copies_and_never_deletes_old_ones),
+        cmocka_unit_test(test_probe_counts_any_answer_even_403_as_up),
         cmocka_unit_test(test_policy_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
