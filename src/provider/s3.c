@@ -137,7 +137,33 @@ static void trim_range(orc_buf *out, size_t base, uint64_t off, uint64_t len, bo
     if (out->ptr) out->ptr[out->len] = 0;
 }
 
-static int s3_head(provider *p, const char *name, uint64_t *size, orc_err *e);
+/* A request without a body on the object name: GET (into out, with an
+ * optional "Range: ..." header), HEAD or DELETE. */
+static int object_request(s3_provider *s, const char *method, const char *name, const char *range,
+                          orc_buf *out, pclient_resp *resp, orc_err *e)
+{
+    const char *hdrs[] = {"x-amz-content-sha256: " S3_EMPTY_SHA256, range, NULL};
+    orc_buf url;
+    orc_buf_init(&url, 0);
+    int rc = object_url(s, name, &url, e);
+    if (!rc) {
+        pclient_req rq = {.method = method, .url = (char *)url.ptr, .headers = hdrs, .out = out};
+        rc = s3_call(s, &rq, name, resp, e);
+    }
+    orc_buf_dispose(&url);
+    return rc;
+}
+
+static int s3_head(provider *p, const char *name, uint64_t *size, orc_err *e)
+{
+    s3_provider *s = (s3_provider *)p;
+    int rc = check_name(s, name, e);
+    if (rc) return rc;
+    pclient_resp resp;
+    rc = object_request(s, "HEAD", name, NULL, NULL, &resp, e);
+    if (!rc) *size = resp.content_length;
+    return rc;
+}
 
 static int s3_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
                   orc_err *e)
@@ -158,25 +184,13 @@ static int s3_get(provider *p, const char *name, uint64_t off, uint64_t len, orc
             snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
                      (unsigned long long)(off + len - 1));
     }
-    const char *hdrs[] = {"x-amz-content-sha256: " S3_EMPTY_SHA256, range[0] ? range : NULL, NULL};
-
-    orc_buf url;
-    orc_buf_init(&url, 0);
     size_t base = out->len;
-    rc = object_url(s, name, &url, e);
-    if (rc) goto done;
-    pclient_req rq = {.method = "GET", .url = (char *)url.ptr, .headers = hdrs, .out = out};
     pclient_resp resp;
-    rc = s3_call(s, &rq, name, &resp, e);
-    if (rc) goto done;
-    if (resp.status == 416 || resp.status < 200 || resp.status >= 300) {
+    rc = object_request(s, "GET", name, range[0] ? range : NULL, out, &resp, e);
+    if (rc || resp.status == 416 || resp.status < 200 || resp.status >= 300)
         trim_range(out, base, 0, 0, false); /* 416: off is past the end */
-    } else if (ranged) {
+    else if (ranged)
         trim_range(out, base, off, len, resp.status != 206);
-    }
-done:
-    if (rc) trim_range(out, base, 0, 0, false);
-    orc_buf_dispose(&url);
     return rc;
 }
 
@@ -185,37 +199,9 @@ static int s3_del(provider *p, const char *name, orc_err *e)
     s3_provider *s = (s3_provider *)p;
     int rc = check_name(s, name, e);
     if (rc) return rc;
-    const char *hdrs[] = {"x-amz-content-sha256: " S3_EMPTY_SHA256, NULL};
-    orc_buf url;
-    orc_buf_init(&url, 0);
-    rc = object_url(s, name, &url, e);
-    if (!rc) {
-        /* S3 answers 204 for a missing key too; GCS answers 404 (ENOTFOUND). */
-        pclient_req rq = {.method = "DELETE", .url = (char *)url.ptr, .headers = hdrs};
-        pclient_resp resp;
-        rc = s3_call(s, &rq, name, &resp, e);
-    }
-    orc_buf_dispose(&url);
-    return rc;
-}
-
-static int s3_head(provider *p, const char *name, uint64_t *size, orc_err *e)
-{
-    s3_provider *s = (s3_provider *)p;
-    int rc = check_name(s, name, e);
-    if (rc) return rc;
-    const char *hdrs[] = {"x-amz-content-sha256: " S3_EMPTY_SHA256, NULL};
-    orc_buf url;
-    orc_buf_init(&url, 0);
-    rc = object_url(s, name, &url, e);
-    if (!rc) {
-        pclient_req rq = {.method = "HEAD", .url = (char *)url.ptr, .headers = hdrs};
-        pclient_resp resp;
-        rc = s3_call(s, &rq, name, &resp, e);
-        if (!rc) *size = resp.content_length;
-    }
-    orc_buf_dispose(&url);
-    return rc;
+    pclient_resp resp;
+    /* S3 answers 204 for a missing key too; GCS answers 404 (ENOTFOUND). */
+    return object_request(s, "DELETE", name, NULL, NULL, &resp, e);
 }
 
 /* Calls fn for each <Contents> of one ListObjectsV2 page; sets *next to the
