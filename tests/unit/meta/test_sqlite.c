@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "support/meta_tmp.h"
 #include <sqlite3.h>
 
 #include "meta/meta.h"
@@ -31,10 +33,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     orc_err e = {0};
-    snprintf(f->dir, sizeof(f->dir), "/tmp/orchard-meta-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/meta.db", f->dir);
-    assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), ORC_OK);
+    meta_tmp_open(f->dir, sizeof(f->dir), "/tmp/orchard-meta-XXXXXX", f->path, sizeof(f->path),
+                  &f->m);
     assert_int_equal(
         meta_user_add(f->m, "alice", "AKALICE", (const uint8_t *)"sealed", 6, &f->owner, &e),
         ORC_OK);
@@ -51,14 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char p[160];
-    meta_close(f->m);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    meta_tmp_remove(f->m, f->dir, f->path);
     free(f);
     return 0;
 }

@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "support/provider_contract.h"
+
 #include "provider/provider.h"
 #include "util/alloc.h"
 #include "util/hex.h"
@@ -48,21 +50,6 @@ static int live(void)
 {
     return env("S3_LIVE_ENDPOINT") && env("S3_LIVE_BUCKET") && env("S3_LIVE_ACCESS_KEY") &&
            env("S3_LIVE_SECRET_KEY");
-}
-
-static void make_name(const char *tag, unsigned i, char out[65])
-{
-    uint8_t raw[32] = {0};
-    snprintf((char *)raw, sizeof(raw), "%s-%u-%ld", tag, i, (long)getpid());
-    for (size_t k = 0; k < sizeof(raw); k++)
-        raw[k] = (uint8_t)(raw[k] * 31 + k);
-    hex_encode(raw, sizeof(raw), out);
-}
-
-static void pattern(uint8_t *buf, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)(i * 7 + seed + (i >> 8) + (i >> 16));
 }
 
 static int open_s3(const char *prefix, const char *secret, provider **p, orc_err *e)
@@ -105,35 +92,10 @@ static int teardown(void **state)
         if (!live()) skip();                                                                       \
     } while (0)
 
-static void put_ok(provider *p, const char *name, const uint8_t *d, size_t n)
-{
-    orc_err e = {0};
-    int rc = provider_put(p, name, d, n, &e);
-    if (rc) fprintf(stderr, "put: %s\n", e.msg);
-    assert_int_equal(rc, ORC_OK);
-}
-
 static void test_put_get_round_trip_and_overwrite(void **state)
 {
     NEED_LIVE();
-    fixture *f = *state;
-    uint8_t data[SIZE];
-    pattern(data, SIZE, 1);
-    char name[65];
-    make_name("rt", 0, name);
-    put_ok(f->p, name, data, SIZE);
-    put_ok(f->p, name, data, SIZE); /* same bytes again: fine */
-    orc_buf out;
-    orc_buf_init(&out, 0);
-    orc_err e = {0};
-    assert_int_equal(provider_get(f->p, name, 0, UINT64_MAX, &out, &e), ORC_OK);
-    assert_int_equal(out.len, SIZE);
-    assert_memory_equal(out.ptr, data, SIZE);
-    provider_stats st;
-    provider_stats_get(f->p, &st);
-    assert_int_equal(st.bytes_in, 2 * SIZE);
-    assert_int_equal(st.bytes_out, SIZE);
-    orc_buf_dispose(&out);
+    contract_round_trip(((fixture *)*state)->p);
 }
 
 static void test_large_object_round_trips_whole_and_in_ranges(void **state)
@@ -141,10 +103,10 @@ static void test_large_object_round_trips_whole_and_in_ranges(void **state)
     NEED_LIVE();
     fixture *f = *state;
     uint8_t *data = orc_malloc(BIG);
-    pattern(data, BIG, 9);
+    contract_pattern(data, BIG, 9);
     char name[65];
-    make_name("big", 0, name);
-    put_ok(f->p, name, data, BIG);
+    contract_name("big", 0, name);
+    contract_put_ok(f->p, name, data, BIG);
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_err e = {0};
@@ -166,102 +128,26 @@ static void test_large_object_round_trips_whole_and_in_ranges(void **state)
 static void test_empty_object_round_trips(void **state)
 {
     NEED_LIVE();
-    fixture *f = *state;
-    char name[65];
-    make_name("empty", 0, name);
-    put_ok(f->p, name, (const uint8_t *)"", 0);
-    orc_buf out;
-    orc_buf_init(&out, 0);
-    orc_err e = {0};
-    uint64_t size = 99;
-    assert_int_equal(provider_head(f->p, name, &size, &e), ORC_OK);
-    assert_int_equal(size, 0);
-    assert_int_equal(provider_get(f->p, name, 0, UINT64_MAX, &out, &e), ORC_OK);
-    assert_int_equal(out.len, 0);
-    orc_buf_dispose(&out);
-}
-
-/* Appends get(off, len) to a buffer holding "X" and checks it against data. */
-static void check_range(provider *p, const char *name, const uint8_t *data, uint64_t off,
-                        uint64_t len, size_t want)
-{
-    orc_buf out;
-    orc_buf_init(&out, 0);
-    orc_buf_append(&out, "X", 1, NULL); /* get appends: the prefix must survive */
-    orc_err e = {0};
-    int rc = provider_get(p, name, off, len, &out, &e);
-    if (rc)
-        fprintf(stderr, "get %llu+%llu: %s\n", (unsigned long long)off, (unsigned long long)len,
-                e.msg);
-    assert_int_equal(rc, ORC_OK);
-    assert_int_equal(out.len, 1 + want);
-    assert_int_equal(out.ptr[0], 'X');
-    if (want) assert_memory_equal(out.ptr + 1, data + off, want);
-    orc_buf_dispose(&out);
+    contract_empty(((fixture *)*state)->p);
 }
 
 static void test_ranged_reads_return_exactly_the_range(void **state)
 {
     NEED_LIVE();
-    fixture *f = *state;
-    uint8_t data[SIZE];
-    pattern(data, SIZE, 2);
-    char name[65];
-    make_name("range", 0, name);
-    put_ok(f->p, name, data, SIZE);
-    check_range(f->p, name, data, 0, 1, 1);
-    check_range(f->p, name, data, 10, 20, 20);
-    check_range(f->p, name, data, 100, UINT64_MAX, SIZE - 100); /* bytes=100- */
-    check_range(f->p, name, data, 999, 1, 1);
-    check_range(f->p, name, data, 990, 100, 10);                /* runs past the end */
-    check_range(f->p, name, data, 5, UINT64_MAX - 2, SIZE - 5); /* off + len overflows */
-    check_range(f->p, name, data, SIZE, 10, 0);                 /* 416 */
-    check_range(f->p, name, data, 5000, UINT64_MAX, 0);
-    check_range(f->p, name, data, 3, 0, 0);
+    contract_ranges(((fixture *)*state)->p);
 }
 
 static void test_missing_object_is_enotfound_on_get_and_head(void **state)
 {
     NEED_LIVE();
-    fixture *f = *state;
-    char name[65];
-    make_name("missing", 0, name);
-    orc_buf out;
-    orc_buf_init(&out, 0);
-    orc_err e = {0};
-    uint64_t size;
-    assert_int_equal(provider_get(f->p, name, 0, UINT64_MAX, &out, &e), ORC_ENOTFOUND);
-    assert_non_null(strstr(e.msg, "404"));
-    assert_non_null(strstr(e.msg, "s3-east"));
-    assert_int_equal(provider_get(f->p, name, 10, 10, &out, &e), ORC_ENOTFOUND);
-    assert_int_equal(provider_get(f->p, name, 0, 0, &out, &e), ORC_ENOTFOUND);
-    assert_int_equal(provider_head(f->p, name, &size, &e), ORC_ENOTFOUND);
-    assert_int_equal(out.len, 0);
     /* S3 answers 204 to a DELETE of a missing key. */
-    int rc = provider_del(f->p, name, &e);
-    assert_true(rc == ORC_OK || rc == ORC_ENOTFOUND);
-    orc_buf_dispose(&out);
+    contract_missing(((fixture *)*state)->p, false);
 }
 
 static void test_delete_removes_and_head_reports_size(void **state)
 {
     NEED_LIVE();
-    fixture *f = *state;
-    uint8_t data[SIZE];
-    pattern(data, SIZE, 3);
-    char name[65];
-    make_name("del", 0, name);
-    put_ok(f->p, name, data, 777);
-    orc_err e = {0};
-    uint64_t size = 0;
-    assert_int_equal(provider_head(f->p, name, &size, &e), ORC_OK);
-    assert_int_equal(size, 777);
-    assert_int_equal(provider_del(f->p, name, &e), ORC_OK);
-    assert_int_equal(provider_head(f->p, name, &size, &e), ORC_ENOTFOUND);
-    orc_buf out;
-    orc_buf_init(&out, 0);
-    assert_int_equal(provider_get(f->p, name, 0, UINT64_MAX, &out, &e), ORC_ENOTFOUND);
-    orc_buf_dispose(&out);
+    contract_delete_head(((fixture *)*state)->p, false);
 }
 
 typedef struct seen {
@@ -306,12 +192,12 @@ static void test_list_walks_every_page_and_only_our_prefix(void **state)
     NEED_LIVE();
     fixture *f = *state;
     uint8_t data[16];
-    pattern(data, sizeof(data), 4);
+    contract_pattern(data, sizeof(data), 4);
     entry *put = orc_calloc(MANY, sizeof(*put));
     for (unsigned i = 0; i < MANY; i++) {
-        make_name("list", i, put[i].name);
+        contract_name("list", i, put[i].name);
         put[i].size = 1 + i % 16;
-        put_ok(f->p, put[i].name, data, put[i].size);
+        contract_put_ok(f->p, put[i].name, data, put[i].size);
     }
     /* A neighbour under a longer prefix: not ours to list. */
     char other[64];
@@ -320,8 +206,8 @@ static void test_list_walks_every_page_and_only_our_prefix(void **state)
     orc_err e = {0};
     assert_int_equal(open_s3(other, NULL, &q, &e), ORC_OK);
     char stray[65];
-    make_name("stray", 0, stray);
-    put_ok(q, stray, data, 5);
+    contract_name("stray", 0, stray);
+    contract_put_ok(q, stray, data, 5);
 
     seen s;
     seen_init(&s, MANY + 10);
@@ -368,7 +254,7 @@ static void test_wrong_secret_is_eauth_and_the_message_hides_it(void **state)
     assert_int_equal(open_s3(f->prefix, wrong, &bad, &e), ORC_OK); /* open sends nothing */
     uint8_t data[16] = {0};
     char name[65];
-    make_name("auth", 0, name);
+    contract_name("auth", 0, name);
     assert_int_equal(provider_put(bad, name, data, sizeof(data), &e), ORC_EAUTH);
     assert_non_null(strstr(e.msg, "s3-east"));
     assert_non_null(strstr(e.msg, "403"));
