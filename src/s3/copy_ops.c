@@ -56,22 +56,6 @@ int s3_parse_copy_source(const char *v, char **bucket, char **key)
     return 0;
 }
 
-/* The source bucket must exist and belong to the caller. Non-zero: answered. */
-static int source_bucket(s3_req *r, const char *name, meta_bucket *b)
-{
-    orc_err e;
-    int rc = meta_bucket_get(r->svc->st->m, name, b, &e);
-    if (rc) {
-        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
-        return -1;
-    }
-    if (b->owner != r->user.id) {
-        s3_error(r, S3E_ACCESS_DENIED, NULL);
-        return -1;
-    }
-    return 0;
-}
-
 /* x-amz-copy-source-if-*: any failure is 412, as S3 answers (no 304). */
 static int source_conditions(s3_req *r, const meta_object *src, bool *any)
 {
@@ -238,7 +222,7 @@ void s3_copy_object(s3_req *r)
                  "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
         goto done;
     }
-    if (s3_bucket_for_owner(r, &q.db) || source_bucket(r, q.sbucket, &q.sb)) goto done;
+    if (s3_bucket_for_owner(r, &q.db) || s3_bucket_owned(r, q.sbucket, &q.sb)) goto done;
     if (copy_directives(r, &q.meta_replace, &q.tags_replace)) goto done;
     if (q.sb.id == q.db.id && strcmp(q.skey, r->key) == 0 && !q.meta_replace) {
         s3_error(r, S3E_INVALID_REQUEST,

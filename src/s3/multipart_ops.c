@@ -238,14 +238,8 @@ static void copy_part(s3_req *r, const meta_bucket *b, const char *uid, int numb
                  "first and last are the zero-based offsets of the first and last bytes to copy");
         goto done;
     }
-    int rc = meta_bucket_get(r->svc->st->m, sbucket, &sb, &e);
-    if (rc || sb.owner != r->user.id) {
-        if (rc)
-            s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
-        else
-            s3_error(r, S3E_ACCESS_DENIED, NULL);
-        goto done;
-    }
+    if (s3_bucket_owned(r, sbucket, &sb)) goto done;
+    int rc;
     a.src_bucket_id = sb.id;
     a.src_key = skey;
     a.has_range = range != NULL;

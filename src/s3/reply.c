@@ -58,8 +58,13 @@ void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound
 
 int s3_bucket_for_owner(s3_req *r, meta_bucket *b)
 {
+    return s3_bucket_owned(r, r->bucket, b);
+}
+
+int s3_bucket_owned(s3_req *r, const char *name, meta_bucket *b)
+{
     orc_err e;
-    int rc = meta_bucket_get(r->svc->st->m, r->bucket, b, &e);
+    int rc = meta_bucket_get(r->svc->st->m, name, b, &e);
     if (rc) {
         s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
         return -1;

@@ -88,6 +88,8 @@ bool s3_query_has(const s3_req *r, const char *name);
 /* Looks up the request's bucket; answers NoSuchBucket / AccessDenied itself
  * and returns non-zero when it did. */
 int s3_bucket_for_owner(s3_req *r, meta_bucket *b);
+/* The same for another bucket the request names (a copy source). */
+int s3_bucket_owned(s3_req *r, const char *name, meta_bucket *b);
 
 /* ---- operations ---- */
 s3_handler s3_list_buckets, s3_create_bucket, s3_head_bucket, s3_delete_bucket,
