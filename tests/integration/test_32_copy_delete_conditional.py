@@ -503,6 +503,11 @@ def test_other_user_is_denied_everything(server, s3, bucket, other):
                  CopySource={"Bucket": bucket, "Key": "mine"})
     expect_error(s3.copy_object, "AccessDenied", 403, Bucket=bucket, Key="x",
                  CopySource={"Bucket": theirs, "Key": "hers"})
+    # UploadPartCopy out of someone else's bucket into one's own upload
+    up = eve.create_multipart_upload(Bucket=theirs, Key="stolen-mp")["UploadId"]
+    expect_error(eve.upload_part_copy, "AccessDenied", 403, Bucket=theirs, Key="stolen-mp",
+                 UploadId=up, PartNumber=1, CopySource={"Bucket": bucket, "Key": "mine"})
+    eve.abort_multipart_upload(Bucket=theirs, Key="stolen-mp", UploadId=up)
     expect_error(eve.delete_objects, "AccessDenied", 403, Bucket=bucket,
                  Delete={"Objects": [{"Key": "mine"}]})
     expect_error(eve.get_object, "AccessDenied", 403, Bucket=bucket, Key="mine", IfMatch=etag)
