@@ -63,6 +63,10 @@ const char *http_header(http_req *rq, const char *name);
 /* Calls fn for every request header in order; stops when fn returns non-zero. */
 typedef int (*http_header_fn)(void *ctx, const char *name, const char *value);
 void http_headers_each(http_req *rq, http_header_fn fn, void *ctx);
+/* False once the client has closed or reset the connection (checked on the
+ * socket now, without reading). A handler calls it right before making a
+ * write visible: a client that gave up must not have its write committed. */
+bool http_client_alive(http_req *rq);
 
 /* ---- responses ---- */
 /* A buffered response; body (may be NULL) is taken over (freed with free()). */

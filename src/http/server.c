@@ -2,12 +2,14 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "util/parse.h"
 #include "util/alloc.h"
@@ -165,6 +167,18 @@ void http_server_stop(http_server *s)
 const char *http_header(http_req *rq, const char *name)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+bool http_client_alive(http_req *rq)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return true;
+    char c;
+    ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return true; /* a pipelined request, or TLS records: still there */
+    if (n == 0) return false; /* orderly close */
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
 struct each_ctx {
