@@ -171,6 +171,8 @@ int cli_serve(int argc, char **argv)
     pthread_t gc_thread;
     bool gc_started = false;
 
+    int lfd = -1;
+    if (http_listen(c.listen, &lfd, &e)) goto fail;
     if (cli_open_data(&c, &keys, &m, &e) || ensure_admin(&c, m, &keys, &e) ||
         open_providers(&c, m, provs, ids, &e) || place_policy_parse(c.placement, &pol, &e) ||
         place_new(provs, ids, c.nproviders, &pol, &pl, &e))
@@ -180,7 +182,9 @@ int cli_serve(int argc, char **argv)
     s3_service svc = {&st, c.region, c.domain[0] ? c.domain : NULL};
     http_app app;
     s3_http_app(&svc, &app);
-    if (http_server_start(c.listen, &app, &srv, &e)) goto fail;
+    http_opts ho = {.listen_fd = lfd};
+    if (http_server_start(&ho, &app, &srv, &e)) goto fail;
+    lfd = -1; /* the server owns it now */
 
     gc.st = &st;
     gc.interval = c.gc_interval;
@@ -206,6 +210,7 @@ fail:
     fprintf(stderr, "orchard serve: %s\n", e.msg);
 done:
     http_server_stop(srv);
+    if (lfd >= 0) close(lfd);
     if (gc_started) {
         pthread_mutex_lock(&gc.mu);
         gc.stop = true;

@@ -50,9 +50,19 @@ typedef struct http_app {
     void (*done)(void *ctx, http_req *rq);
 } http_app;
 
-/* Starts listening on addr ("127.0.0.1:9000"; port 0 picks a free one). The
- * app is copied. */
-int http_server_start(const char *addr, const http_app *app, http_server **out, orc_err *e);
+/* Binds and listens on addr ("127.0.0.1:9000"; port 0 picks a free one):
+ * *fd is the listening socket. Done apart from http_server_start so that a
+ * start whose address is taken fails before anything else is created.
+ * ORC_EINVAL: not ADDR:PORT; ORC_EIO: in use or not an address of this host
+ * (the message says which). */
+int http_listen(const char *addr, int *fd, orc_err *e);
+
+typedef struct http_opts {
+    int listen_fd; /* from http_listen; the server takes it over */
+} http_opts;
+
+/* Starts serving on o->listen_fd. The app is copied. */
+int http_server_start(const http_opts *o, const http_app *app, http_server **out, orc_err *e);
 /* The port actually bound. */
 unsigned http_server_port(const http_server *s);
 void http_server_stop(http_server *s);

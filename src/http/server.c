@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "util/parse.h"
 #include "util/alloc.h"
@@ -126,28 +127,56 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa, orc_err *e)
     return ORC_OK;
 }
 
-int http_server_start(const char *addr, const http_app *app, http_server **out, orc_err *e)
+int http_listen(const char *addr, int *fd, orc_err *e)
 {
     struct sockaddr_in sa;
     int rc = parse_addr(addr, &sa, e);
     if (rc) return rc;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return orc_fail(e, ORC_EIO, "cannot listen on %s: %s", addr, strerror(errno));
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        int err = errno;
+        close(s);
+        if (err == EADDRINUSE)
+            return orc_fail(e, ORC_EIO,
+                            "cannot listen on %s: the address is in use (another "
+                            "server on that port?)",
+                            addr);
+        if (err == EADDRNOTAVAIL)
+            return orc_fail(e, ORC_EIO, "cannot listen on %s: not an address of this host", addr);
+        return orc_fail(e, ORC_EIO, "cannot listen on %s: %s", addr, strerror(err));
+    }
+    if (listen(s, 1024) != 0) {
+        int err = errno;
+        close(s);
+        return orc_fail(e, ORC_EIO, "cannot listen on %s: %s", addr, strerror(err));
+    }
+    *fd = s;
+    return ORC_OK;
+}
+
+int http_server_start(const http_opts *o, const http_app *app, http_server **out, orc_err *e)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    if (getsockname(o->listen_fd, (struct sockaddr *)&sa, &sl) != 0)
+        return orc_fail(e, ORC_EINVAL, "not a listening socket: %s", strerror(errno));
     http_server *s = orc_calloc(1, sizeof(*s));
     s->app = *app;
-    s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                            0, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-                            MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
-                            no_unescape, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, o->listen_fd,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)300, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        no_unescape, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (!s->d) {
         free(s);
-        return orc_fail(e, ORC_EIO, "cannot listen on %s (in use, or not an address of this host)",
-                        addr);
+        return orc_fail(e, ORC_EINTERNAL, "the HTTP server did not start");
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : ntohs(sa.sin_port);
+    s->port = ntohs(sa.sin_port);
     *out = s;
     return ORC_OK;
 }
@@ -176,7 +205,7 @@ bool http_client_alive(http_req *rq)
     if (!ci) return true;
     char c;
     ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) return true; /* a pipelined request, or TLS records: still there */
+    if (n > 0) return true;   /* a pipelined request, or TLS records: still there */
     if (n == 0) return false; /* orderly close */
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
