@@ -79,6 +79,14 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);
     if (!strcmp(k, "probe_interval")) return set_long(&c->probe_interval, v, 1, 3600);
     if (!strcmp(k, "down_after")) return set_long(&c->down_after, v, 1, 1000);
+    if (!strcmp(k, "threads")) return set_long(&c->threads, v, 1, 64);
+    if (!strcmp(k, "workers")) return set_long(&c->workers, v, 1, 1024);
+    if (!strcmp(k, "header_timeout")) return set_long(&c->header_timeout, v, 1, 3600);
+    if (!strcmp(k, "idle_timeout")) return set_long(&c->idle_timeout, v, 1, 86400);
+    if (!strcmp(k, "max_connections")) return set_long(&c->max_connections, v, 16, 1000000);
+    if (!strcmp(k, "max_connections_per_ip")) return set_long(&c->max_per_ip, v, 1, 1000000);
+    if (!strcmp(k, "tls_cert")) return set_str(c->tls_cert, sizeof(c->tls_cert), v);
+    if (!strcmp(k, "tls_key")) return set_str(c->tls_key, sizeof(c->tls_key), v);
     return 1;
 }
 

@@ -34,6 +34,9 @@ typedef struct orc_config {
     long min_copies;            /* 0: 1 */
     long probe_interval;        /* seconds */
     long down_after;            /* failures in a row */
+    /* HTTP front (0: the http layer's defaults) */
+    long threads, workers, header_timeout, idle_timeout, max_connections, max_per_ip;
+    char tls_cert[PATH_MAX], tls_key[PATH_MAX]; /* PEM files; "" for plain HTTP */
     config_provider providers[PLACE_MAX_PROVIDERS];
     size_t nproviders;
 } orc_config;

@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "object/object.h"
 #include "s3/s3.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 struct gc_loop {
@@ -126,6 +127,66 @@ static int open_providers(const orc_config *c, meta *m, provider **provs, uint32
     return ORC_OK;
 }
 
+/* A PEM file for TLS, read whole (they are a few KiB; 1 MiB is far too much). */
+static int read_pem(const char *what, const char *path, char **out, orc_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return orc_fail(e, ORC_EINVAL, "%s %s: %s", what, path, strerror(errno));
+    orc_buf b;
+    orc_buf_init(&b, 1u << 20);
+    char tmp[4096];
+    size_t n;
+    int rc = ORC_OK;
+    while (!rc && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        rc = orc_buf_append(&b, tmp, n, e);
+    if (!rc && ferror(f)) rc = orc_fail(e, ORC_EIO, "%s %s: read error", what, path);
+    fclose(f);
+    if (!rc && (b.len == 0 || !memmem(b.ptr, b.len, "-----BEGIN ", 11)))
+        rc = orc_fail(e, ORC_EINVAL, "%s %s: not a PEM file", what, path);
+    if (!rc) rc = orc_buf_append(&b, "", 1, e); /* NUL-terminated for libmicrohttpd */
+    if (rc) {
+        if (rc == ORC_ENOSPC)
+            orc_fail(e, ORC_EINVAL, "%s %s: too large for a PEM file", what, path);
+        orc_buf_dispose(&b);
+        return e->code;
+    }
+    *out = (char *)orc_buf_take(&b, NULL);
+    return ORC_OK;
+}
+
+/* The HTTP front's options from the config; the TLS files are read now, so
+ * that a bad one fails the start before anything is created. */
+static int http_options(const orc_config *c, http_opts *o, orc_err *e)
+{
+    *o = (http_opts){
+        .listen_fd = -1,
+        .threads = (unsigned)c->threads,
+        .workers = (unsigned)c->workers,
+        .header_timeout = (unsigned)c->header_timeout,
+        .idle_timeout = (unsigned)c->idle_timeout,
+        .max_connections = (unsigned)c->max_connections,
+        .max_per_ip = (unsigned)c->max_per_ip,
+    };
+    if (!c->tls_cert[0] && !c->tls_key[0]) return ORC_OK;
+    if (!c->tls_cert[0] || !c->tls_key[0])
+        return orc_fail(e, ORC_EINVAL, "TLS needs both tls_cert and tls_key in [server]");
+    char *cert = NULL, *key = NULL;
+    if (read_pem("tls_cert", c->tls_cert, &cert, e) || read_pem("tls_key", c->tls_key, &key, e)) {
+        free(cert);
+        return e->code;
+    }
+    o->tls_cert_pem = cert;
+    o->tls_key_pem = key;
+    return ORC_OK;
+}
+
+static void http_options_dispose(http_opts *o)
+{
+    if (o->tls_key_pem) OPENSSL_cleanse((char *)o->tls_key_pem, strlen(o->tls_key_pem));
+    free((char *)o->tls_cert_pem);
+    free((char *)o->tls_key_pem);
+}
+
 static int log_level(const char *s)
 {
     return !strcmp(s, "debug")   ? ORC_LOG_DEBUG
@@ -172,7 +233,8 @@ int cli_serve(int argc, char **argv)
     bool gc_started = false;
 
     int lfd = -1;
-    if (http_listen(c.listen, &lfd, &e)) goto fail;
+    http_opts ho = {.listen_fd = -1};
+    if (http_options(&c, &ho, &e) || http_listen(c.listen, &lfd, &e)) goto fail;
     if (cli_open_data(&c, &keys, &m, &e) || ensure_admin(&c, m, &keys, &e) ||
         open_providers(&c, m, provs, ids, &e) || place_policy_parse(c.placement, &pol, &e) ||
         place_new(provs, ids, c.nproviders, &pol, &pl, &e))
@@ -182,7 +244,7 @@ int cli_serve(int argc, char **argv)
     s3_service svc = {&st, c.region, c.domain[0] ? c.domain : NULL};
     http_app app;
     s3_http_app(&svc, &app);
-    http_opts ho = {.listen_fd = lfd};
+    ho.listen_fd = lfd;
     if (http_server_start(&ho, &app, &srv, &e)) goto fail;
     lfd = -1; /* the server owns it now */
 
@@ -195,7 +257,8 @@ int cli_serve(int argc, char **argv)
     snprintf(host, sizeof(host), "%s", c.listen);
     char *colon = strrchr(host, ':');
     if (colon) *colon = 0;
-    printf("endpoint: http://%s:%u\n", host, http_server_port(srv));
+    printf("endpoint: %s://%s:%u\n", ho.tls_cert_pem ? "https" : "http", host,
+           http_server_port(srv));
     printf("data: %s\n", c.data);
     fflush(stdout);
     LOG_INFO("serving S3 on %s:%u with %zu providers, placement %s", host, http_server_port(srv),
@@ -211,6 +274,7 @@ fail:
 done:
     http_server_stop(srv);
     if (lfd >= 0) close(lfd);
+    http_options_dispose(&ho);
     if (gc_started) {
         pthread_mutex_lock(&gc.mu);
         gc.stop = true;

@@ -1,39 +1,139 @@
-/* libmicrohttpd glue: daemon setup, request life cycle, responses. */
-#include "http/http.h"
+/* libmicrohttpd glue: daemon setup, the request life cycle, responses.
+ *
+ * A request moves through phases. The access handler runs on an event-loop
+ * thread; whatever may block (the application's begin and end) is handed to
+ * the worker pool with the connection suspended, and the worker resumes it.
+ * libmicrohttpd calls the handler again after a resume in the same state
+ * (headers processed, or the body complete), which is where the response the
+ * worker set is queued. Body pieces and response reads stay on the event
+ * loop; when the application cannot go on it pauses the connection and wakes
+ * it later through http_resume. */
+#include "http/http_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "util/parse.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/parse.h"
+#include "util/time.h"
 
 #define STREAM_BLOCK (256u * 1024)
+#define STOP_WAIT_MS 30000 /* for running handlers at shutdown */
 
 struct http_server {
     struct MHD_Daemon *d;
     http_app app;
     unsigned port;
+    conn_table *conns;
+    workers *work;
+    char *tls_cert, *tls_key;
+    pthread_mutex_t mu; /* guards the live list and the counters */
+    http_req *live;
+    unsigned jobs; /* begin or end handlers queued or running */
+    atomic_bool stopping;
+    /* libmicrohttpd's own messages, rate-limited (a flood of refused
+     * connections must not flood the log). */
+    pthread_mutex_t log_mu;
+    int64_t log_window;
+    unsigned log_count, log_dropped;
 };
 
-enum { PHASE_NEW, PHASE_BODY, PHASE_DONE };
+enum { PH_NEW, PH_BEGIN, PH_BODY, PH_END, PH_REPLY };
+enum { JOB_BEGIN = 1, JOB_END, JOB_DONE };
+/* rq->susp: running; suspended for a job or by a pause; a wake that came
+ * while running (the next pause returns at once); request over. */
+enum { S_RUN, S_JOB, S_PAUSE, S_WOKEN, S_DEAD };
+
+struct http_stream {
+    http_read_fn read;
+    void *ctx;
+    void (*free_fn)(void *);
+    http_req *rq;
+};
 
 static _Atomic uint64_t request_seq;
+
+/* ---- suspend and resume ---- */
+
+/* Event loop: suspends rq for a job and queues it. */
+static void start_job(http_server *s, http_req *rq, int job)
+{
+    pthread_mutex_lock(&s->mu);
+    s->jobs++;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&rq->mu);
+    rq->susp = S_JOB;
+    MHD_suspend_connection(rq->conn);
+    pthread_mutex_unlock(&rq->mu);
+    rq->job = job;
+    workers_push(s->work, rq);
+}
+
+/* Worker: the job is done; hand the connection back to the event loop. */
+static void job_done(http_server *s, http_req *rq)
+{
+    pthread_mutex_lock(&rq->mu);
+    if (rq->susp == S_JOB) {
+        rq->susp = S_RUN;
+        MHD_resume_connection(rq->conn);
+    }
+    pthread_mutex_unlock(&rq->mu);
+    pthread_mutex_lock(&s->mu);
+    s->jobs--;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Event loop: waits for an http_resume. False when one already came (then
+ * the caller goes on at once). */
+static bool pause_conn(http_req *rq)
+{
+    bool paused = false;
+    pthread_mutex_lock(&rq->mu);
+    if (rq->susp == S_WOKEN) {
+        rq->susp = S_RUN;
+    } else if (rq->susp == S_RUN) {
+        rq->susp = S_PAUSE;
+        MHD_suspend_connection(rq->conn);
+        paused = true;
+    }
+    pthread_mutex_unlock(&rq->mu);
+    return paused;
+}
+
+void http_resume(http_req *rq)
+{
+    pthread_mutex_lock(&rq->mu);
+    if (rq->susp == S_PAUSE) {
+        rq->susp = S_RUN;
+        MHD_resume_connection(rq->conn);
+    } else if (rq->susp == S_RUN) {
+        rq->susp = S_WOKEN;
+    }
+    pthread_mutex_unlock(&rq->mu);
+}
+
+/* ---- request life cycle ---- */
 
 /* The raw URI, before libmicrohttpd unescapes anything: SigV4 signs what the
  * client sent. Its return value becomes the request's context. */
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+    http_server *s = cls;
     http_req *rq = orc_calloc(1, sizeof(*rq));
+    rq->srv = s;
     rq->conn = conn;
+    pthread_mutex_init(&rq->mu, NULL);
     rq->uri = orc_strdup(uri);
     const char *q = strchr(rq->uri, '?');
     rq->path = q ? orc_strndup(rq->uri, (size_t)(q - rq->uri)) : orc_strdup(rq->uri);
@@ -41,6 +141,11 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
     uint64_t seq = ++request_seq;
     snprintf(rq->request_id, sizeof(rq->request_id), "%016llX",
              (unsigned long long)(seq * 0x9E3779B97F4A7C15ull));
+    pthread_mutex_lock(&s->mu);
+    rq->next = s->live;
+    if (s->live) s->live->prev = rq;
+    s->live = rq;
+    pthread_mutex_unlock(&s->mu);
     return rq;
 }
 
@@ -52,10 +157,68 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 static enum MHD_Result queue(http_req *rq)
 {
-    rq->phase = PHASE_DONE;
-    MHD_add_response_header(rq->resp, "x-amz-request-id", rq->request_id);
-    MHD_add_response_header(rq->resp, "Server", "Orchard");
+    rq->phase = PH_REPLY;
+    http_add_header(rq, "x-amz-request-id", rq->request_id);
+    http_add_header(rq, "Server", "Orchard");
+    if (rq->close) http_add_header(rq, "Connection", "close");
     return MHD_queue_response(rq->conn, rq->status, rq->resp);
+}
+
+struct framing {
+    unsigned ncl, nte;
+    const char *cl, *te;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct framing *f = cls;
+    if (!strcasecmp(key, "Content-Length")) {
+        f->ncl++;
+        f->cl = value ? value : "";
+    } else if (!strcasecmp(key, "Transfer-Encoding")) {
+        f->nte++;
+        f->te = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* The body's length must be unambiguous: behind a proxy that reads it
+ * differently, an ambiguous one smuggles a second request. NULL when it is. */
+static const char *framing_error(http_req *rq)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.ncl > 1) return "The request has more than one Content-Length header.";
+    if (f.nte > 1) return "The request has more than one Transfer-Encoding header.";
+    if (f.ncl && f.nte) return "The request has both Content-Length and Transfer-Encoding.";
+    if (f.nte && strcasecmp(f.te, "chunked"))
+        return "The only Transfer-Encoding accepted is chunked.";
+    if (f.ncl && parse_u64(f.cl, &rq->content_length))
+        return "The Content-Length header is not a decimal number.";
+    rq->has_length = f.ncl == 1;
+    return NULL;
+}
+
+static enum MHD_Result reject(http_server *s, http_req *rq, unsigned status, const char *msg)
+{
+    rq->close = true;
+    s->app.reject(s->app.ctx, rq, status, msg);
+    return queue(rq);
+}
+
+static void body_piece(http_server *s, http_req *rq, const char *data, size_t len)
+{
+    if (rq->discard) return;
+    if (atomic_load(&s->stopping)) {
+        rq->discard = true;
+        return;
+    }
+    int rc = s->app.body(s->app.ctx, rq, (const uint8_t *)data, len);
+    if (rc == HTTP_BODY_PAUSE)
+        pause_conn(rq);
+    else if (rc != HTTP_BODY_OK)
+        rq->discard = true;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -65,33 +228,83 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 {
     http_server *s = cls;
     http_req *rq = *con_cls;
+    const char *bad;
     if (!rq) return MHD_NO;
-    if (rq->phase == PHASE_NEW) {
+    switch (rq->phase) {
+    case PH_NEW: /* headers are in */
+        conn_headers_in(s->conns, conn);
         rq->method = method;
         rq->is_head = strcmp(method, "HEAD") == 0;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        rq->has_length = cl && parse_u64(cl, &rq->content_length) == 0;
-        rq->phase = PHASE_BODY;
+        rq->start_ms = orc_now_ms();
+        if ((bad = framing_error(rq))) return reject(s, rq, 400, bad);
+        if (atomic_load(&s->stopping)) return reject(s, rq, 503, "The server is shutting down.");
+        rq->phase = PH_BEGIN;
+        start_job(s, rq, JOB_BEGIN);
+        return MHD_YES;
+    case PH_BEGIN: /* resumed after begin */
+        if (rq->resp) return queue(rq);
+        rq->phase = PH_BODY;
+        return MHD_YES;
+    case PH_BODY:
+        if (*upload_data_size) {
+            body_piece(s, rq, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (atomic_load(&s->stopping)) return reject(s, rq, 503, "The server is shutting down.");
+        rq->phase = PH_END;
+        start_job(s, rq, JOB_END);
+        return MHD_YES;
+    case PH_END:         /* resumed after end */
+        if (!rq->resp) { /* an application bug: still answer */
+            LOG_ERROR("request %s: no response set", rq->request_id);
+            http_respond(rq, 500, NULL, NULL, 0);
+        }
+        return queue(rq);
+    default: /* answered early: drop what still comes */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+}
+
+/* Worker: frees a request that is over. */
+static void request_free(http_server *s, http_req *rq)
+{
+    if (rq->stream) {
+        if (rq->stream->free_fn) rq->stream->free_fn(rq->stream->ctx);
+        rq->stream->ctx = NULL;
+        rq->stream->rq = NULL;
+    }
+    s->app.done(s->app.ctx, rq);
+    if (rq->resp) MHD_destroy_response(rq->resp);
+    pthread_mutex_lock(&s->mu);
+    if (rq->prev)
+        rq->prev->next = rq->next;
+    else
+        s->live = rq->next;
+    if (rq->next) rq->next->prev = rq->prev;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_destroy(&rq->mu);
+    free(rq->uri);
+    free(rq->path);
+    free(rq);
+}
+
+static void run_job(void *ctx, http_req *rq)
+{
+    http_server *s = ctx;
+    switch (rq->job) {
+    case JOB_BEGIN:
         s->app.begin(s->app.ctx, rq);
-        return rq->resp ? queue(rq) : MHD_YES;
+        job_done(s, rq);
+        break;
+    case JOB_END:
+        s->app.end(s->app.ctx, rq);
+        job_done(s, rq);
+        break;
+    default:
+        request_free(s, rq);
     }
-    if (rq->phase == PHASE_DONE) { /* answered early: drop what still comes */
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (!rq->discard &&
-            s->app.body(s->app.ctx, rq, (const uint8_t *)upload_data, *upload_data_size))
-            rq->discard = true;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    s->app.end(s->app.ctx, rq);
-    if (!rq->resp) { /* an application bug: still answer */
-        LOG_ERROR("request %s: no response set", rq->request_id);
-        http_respond(rq, 500, NULL, NULL, 0);
-    }
-    return queue(rq);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -100,13 +313,48 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_server *s = cls;
     http_req *rq = *con_cls;
     if (!rq) return;
-    s->app.done(s->app.ctx, rq);
-    if (rq->resp) MHD_destroy_response(rq->resp);
-    free(rq->uri);
-    free(rq->path);
-    free(rq);
     *con_cls = NULL;
+    pthread_mutex_lock(&rq->mu);
+    rq->susp = S_DEAD; /* wakes from the application are no-ops from now on */
+    rq->conn = NULL;
+    pthread_mutex_unlock(&rq->mu);
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) conn_request_over(s->conns, conn);
+    /* Freeing may wait for pipeline threads: not on the event loop. */
+    rq->job = JOB_DONE;
+    workers_push(s->work, rq);
 }
+
+/* ---- libmicrohttpd's messages ---- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_server *s = cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    /* A client that went away is routine, not a fault of the server. */
+    static const char *const routine[] = {"reset by peer", "closed by", "disconnected",
+                                          "Broken pipe",   "timed out", "Connection was closed"};
+    for (size_t i = 0; i < sizeof(routine) / sizeof(routine[0]); i++)
+        if (strstr(line, routine[i])) return LOG_DEBUG("http: %s", line);
+    /* A malformed request is the client's problem: worth a line, not a warning. */
+    int level = strstr(line, "request") || strstr(line, "header") ? ORC_LOG_INFO : ORC_LOG_WARN;
+    pthread_mutex_lock(&s->log_mu);
+    int64_t now = orc_monotonic_us() / 1000000;
+    if (now != s->log_window) {
+        if (s->log_dropped) LOG_WARN("http: %u more such messages", s->log_dropped);
+        s->log_window = now;
+        s->log_count = s->log_dropped = 0;
+    }
+    bool show = s->log_count++ < 5;
+    if (!show) s->log_dropped++;
+    pthread_mutex_unlock(&s->log_mu);
+    if (show) orc_log(level, "http: %s", line);
+}
+
+/* ---- the server ---- */
 
 static int parse_addr(const char *addr, struct sockaddr_in *sa, orc_err *e)
 {
@@ -136,25 +384,55 @@ int http_listen(const char *addr, int *fd, orc_err *e)
     if (s < 0) return orc_fail(e, ORC_EIO, "cannot listen on %s: %s", addr, strerror(errno));
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s, 1024) != 0) {
         int err = errno;
         close(s);
         if (err == EADDRINUSE)
             return orc_fail(e, ORC_EIO,
-                            "cannot listen on %s: the address is in use (another "
-                            "server on that port?)",
+                            "cannot listen on %s: the address is in use (another server on that "
+                            "port?)",
                             addr);
         if (err == EADDRNOTAVAIL)
             return orc_fail(e, ORC_EIO, "cannot listen on %s: not an address of this host", addr);
         return orc_fail(e, ORC_EIO, "cannot listen on %s: %s", addr, strerror(err));
     }
-    if (listen(s, 1024) != 0) {
-        int err = errno;
-        close(s);
-        return orc_fail(e, ORC_EIO, "cannot listen on %s: %s", addr, strerror(err));
-    }
     *fd = s;
     return ORC_OK;
+}
+
+static unsigned or_default(unsigned v, unsigned def)
+{
+    return v ? v : def;
+}
+
+static unsigned event_threads(const http_opts *o)
+{
+    if (o->threads) return o->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
+}
+
+static struct MHD_Daemon *daemon_start(http_server *s, const http_opts *o)
+{
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+    if (s->tls_cert) {
+        flags |= MHD_USE_TLS;
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_LISTEN_SOCKET, o->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, event_threads(o),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
+        or_default(o->idle_timeout, HTTP_DEFAULT_IDLE_TIMEOUT), MHD_OPTION_CONNECTION_LIMIT,
+        or_default(o->max_connections, HTTP_DEFAULT_MAX_CONNECTIONS),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, or_default(o->max_per_ip, HTTP_DEFAULT_MAX_PER_IP),
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_notify,
+        s->conns, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 int http_server_start(const http_opts *o, const http_app *app, http_server **out, orc_err *e)
@@ -163,17 +441,31 @@ int http_server_start(const http_opts *o, const http_app *app, http_server **out
     socklen_t sl = sizeof(sa);
     if (getsockname(o->listen_fd, (struct sockaddr *)&sa, &sl) != 0)
         return orc_fail(e, ORC_EINVAL, "not a listening socket: %s", strerror(errno));
+    if (!o->tls_cert_pem != !o->tls_key_pem)
+        return orc_fail(e, ORC_EINVAL, "TLS needs both a certificate and a key");
+    if (o->tls_cert_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+        return orc_fail(e, ORC_EINVAL, "this libmicrohttpd was built without TLS");
     http_server *s = orc_calloc(1, sizeof(*s));
     s->app = *app;
-    s->d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, access_handler, s, MHD_OPTION_LISTEN_SOCKET, o->listen_fd,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)300, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_UNESCAPE_CALLBACK,
-        no_unescape, s, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
-    if (!s->d) {
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->log_mu, NULL);
+    if (o->tls_cert_pem) {
+        s->tls_cert = orc_strdup(o->tls_cert_pem);
+        s->tls_key = orc_strdup(o->tls_key_pem);
+    }
+    s->conns = conn_table_new(or_default(o->header_timeout, HTTP_DEFAULT_HEADER_TIMEOUT),
+                              or_default(o->max_connections, HTTP_DEFAULT_MAX_CONNECTIONS));
+    s->work = workers_new(or_default(o->workers, HTTP_DEFAULT_WORKERS), run_job, s);
+    if (!(s->d = daemon_start(s, o))) {
+        workers_free(s->work);
+        conn_table_free(s->conns);
+        free(s->tls_cert);
+        free(s->tls_key);
         free(s);
+        if (o->tls_cert_pem)
+            return orc_fail(e, ORC_EINVAL,
+                            "the HTTP server did not start: is the TLS certificate and key "
+                            "a matching PEM pair?");
         return orc_fail(e, ORC_EINTERNAL, "the HTTP server did not start");
     }
     s->port = ntohs(sa.sin_port);
@@ -186,12 +478,52 @@ unsigned http_server_port(const http_server *s)
     return s->port;
 }
 
+/* Resumes every paused request (they see the server stopping and end);
+ * returns whether any connection is still suspended or any job running. */
+static bool stop_step(http_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool busy = s->jobs > 0;
+    /* Under s->mu no request is freed (it is unlinked under s->mu first). */
+    for (http_req *rq = s->live; rq; rq = rq->next) {
+        pthread_mutex_lock(&rq->mu);
+        if (rq->susp == S_PAUSE) {
+            rq->susp = S_RUN;
+            MHD_resume_connection(rq->conn);
+            busy = true;
+        }
+        busy = busy || rq->susp == S_JOB;
+        pthread_mutex_unlock(&rq->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return busy;
+}
+
 void http_server_stop(http_server *s)
 {
     if (!s) return;
+    atomic_store(&s->stopping, true);
+    MHD_socket lfd = MHD_quiesce_daemon(s->d);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    conn_shutdown(s->conns, true);
+    /* Handlers that are running finish and answer; paused bodies and
+     * streams end. */
+    for (int waited = 0; stop_step(s) && waited < STOP_WAIT_MS; waited += 10)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    conn_shutdown(s->conns, false);
+    for (int waited = 0; stop_step(s) && waited < STOP_WAIT_MS; waited += 10)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     MHD_stop_daemon(s->d);
+    workers_free(s->work); /* frees the requests the stop closed */
+    conn_table_free(s->conns);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->log_mu);
+    free(s->tls_cert);
+    free(s->tls_key);
     free(s);
 }
+
+/* ---- request ---- */
 
 const char *http_header(http_req *rq, const char *name)
 {
@@ -201,8 +533,8 @@ const char *http_header(http_req *rq, const char *name)
 bool http_client_alive(http_req *rq)
 {
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci) return true;
+        rq->conn ? MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    if (!ci) return false;
     char c;
     ssize_t n = recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n > 0) return true;   /* a pipelined request, or TLS records: still there */
@@ -228,51 +560,77 @@ void http_headers_each(http_req *rq, http_header_fn fn, void *ctx)
     MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, each_cb, &c);
 }
 
+/* ---- responses ---- */
+
+static void drop_response(http_req *rq)
+{
+    if (rq->stream) { /* replaced before it was sent */
+        if (rq->stream->free_fn) rq->stream->free_fn(rq->stream->ctx);
+        rq->stream->ctx = NULL;
+        rq->stream->rq = NULL;
+        rq->stream = NULL;
+    }
+    if (rq->resp) MHD_destroy_response(rq->resp);
+    rq->resp = NULL;
+}
+
 void http_respond(http_req *rq, unsigned status, const char *content_type, uint8_t *body,
                   size_t len)
 {
-    if (rq->resp) MHD_destroy_response(rq->resp);
+    drop_response(rq);
     rq->resp = MHD_create_response_from_buffer(
         len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     rq->status = status;
-    if (content_type) MHD_add_response_header(rq->resp, "Content-Type", content_type);
+    if (content_type) http_add_header(rq, "Content-Type", content_type);
 }
 
-struct stream {
-    http_read_fn read;
-    void *ctx;
-    void (*free_fn)(void *);
-};
-
+/* Event loop: the next piece of a streamed body. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    struct stream *st = cls;
-    long n = st->read(st->ctx, pos, (uint8_t *)buf, max);
-    if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
-    return n;
+    struct http_stream *st = cls;
+    http_req *rq = st->rq;
+    if (!rq) return MHD_CONTENT_READER_END_WITH_ERROR;
+    for (;;) {
+        if (atomic_load(&rq->srv->stopping)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        long n = st->read(st->ctx, pos, (uint8_t *)buf, max);
+        if (n == HTTP_READ_AGAIN) {
+            if (pause_conn(rq)) return 0; /* called again once resumed */
+            continue;                     /* the wake came already */
+        }
+        if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+        return n;
+    }
 }
 
+/* When libmicrohttpd lets go of the response; the application's context was
+ * freed with the request already. */
 static void stream_free(void *cls)
 {
-    struct stream *st = cls;
-    if (st->free_fn) st->free_fn(st->ctx);
-    free(st);
+    free(cls);
 }
 
 void http_respond_stream(http_req *rq, unsigned status, uint64_t size, http_read_fn read, void *ctx,
                          void (*free_fn)(void *))
 {
-    struct stream *st = orc_malloc(sizeof(*st));
+    drop_response(rq);
+    struct http_stream *st = orc_malloc(sizeof(*st));
     st->read = read;
     st->ctx = ctx;
     st->free_fn = free_fn;
-    if (rq->resp) MHD_destroy_response(rq->resp);
+    st->rq = rq;
+    rq->stream = st;
     rq->resp = MHD_create_response_from_callback(size, STREAM_BLOCK, stream_read, st, stream_free);
     rq->status = status;
 }
 
 void http_add_header(http_req *rq, const char *name, const char *value)
 {
-    if (rq->resp) MHD_add_response_header(rq->resp, name, value);
+    if (!rq->resp) return;
+    /* libmicrohttpd refuses an empty value; a field value is what is left
+     * after leading and trailing white space (RFC 9110 5.5), so one space is
+     * an empty value on the wire. */
+    if (!MHD_add_response_header(rq->resp, name, *value ? value : " "))
+        LOG_WARN("request %s: response header %s not sent (a value with CR or LF?)", rq->request_id,
+                 name);
 }

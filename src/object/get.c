@@ -27,6 +27,8 @@ struct piece {
     size_t plain_len;
     orc_buf buf;
     bool done;
+    void (*wake)(void *); /* a non-blocking reader waiting for this piece */
+    void *wake_arg;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
@@ -42,6 +44,8 @@ struct object_reader {
     size_t head, count;
     struct piece *spare[READ_AHEAD + 1];
     size_t nspare;
+    void (*wake)(void *); /* set: object_read never blocks */
+    void *wake_arg;
 };
 
 /* place_verify_fn: authenticates and decrypts a sealed copy in place. */
@@ -82,7 +86,11 @@ static void fetch_job(void *arg)
     pthread_mutex_lock(&p->mu);
     p->done = true;
     pthread_cond_signal(&p->cv);
+    void (*wake)(void *) = p->wake;
+    void *wake_arg = p->wake_arg;
+    p->wake = NULL;
     pthread_mutex_unlock(&p->mu);
+    if (wake) wake(wake_arg);
 }
 
 static struct piece *piece_get(object_reader *r)
@@ -117,6 +125,19 @@ static void piece_wait(struct piece *p)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* Whether p is fetched; if not, wake(arg) runs when it is. */
+static bool piece_ready(struct piece *p, void (*wake)(void *), void *arg)
+{
+    pthread_mutex_lock(&p->mu);
+    bool done = p->done;
+    if (!done) {
+        p->wake = wake;
+        p->wake_arg = arg;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return done;
+}
+
 /* Keeps READ_AHEAD fetches in flight. */
 static void submit(object_reader *r)
 {
@@ -129,12 +150,17 @@ static void submit(object_reader *r)
     }
 }
 
-/* The next chunk in order, waiting for its fetch; NULL past the end. */
-static struct piece *take(object_reader *r)
+/* The next chunk in order, waiting for its fetch; NULL past the end, or
+ * (*again set) when it is not fetched yet and may_block is false. */
+static struct piece *take(object_reader *r, bool may_block, bool *again)
 {
     submit(r);
     if (!r->count) return NULL;
     struct piece *p = r->ring[r->head];
+    if (!may_block && !piece_ready(p, r->wake, r->wake_arg)) {
+        *again = true;
+        return NULL;
+    }
     r->head = (r->head + 1) % READ_AHEAD;
     r->count--;
     piece_wait(p);
@@ -171,7 +197,8 @@ int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e
     if (r->fetch == r->end) return ORC_OK; /* empty object or empty range */
     /* The first chunk is waited for here, so that a chunk with no good copy
      * is an error response rather than a cut connection. */
-    r->cur = take(r);
+    bool again = false;
+    r->cur = take(r, true, &again);
     if (r->cur->rc) return orc_fail(e, r->cur->rc, "%s", r->cur->err.msg);
     return ORC_OK;
 }
@@ -181,8 +208,13 @@ long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e)
     size_t done = 0;
     while (done < max && r->pos <= r->last) {
         if (!r->cur || r->pos >= r->cur->off + r->cur->plain_len) {
+            bool again = false;
             piece_put(r, r->cur);
-            if (!(r->cur = take(r))) break; /* no more chunks */
+            if (!(r->cur = take(r, !r->wake, &again))) {
+                if (again && !done) return orc_fail(e, ORC_EAGAIN, "waiting for a chunk");
+                if (again) return (long)done;
+                break; /* no more chunks */
+            }
             if (r->cur->rc) return orc_fail(e, r->cur->rc, "%s", r->cur->err.msg);
             continue;
         }
@@ -199,6 +231,12 @@ long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e)
     if (done == 0 && r->pos <= r->last && r->next)
         return orc_fail(e, ORC_EINTERNAL, "object manifest ends before its size");
     return (long)done;
+}
+
+void object_reader_set_wake(object_reader *r, void (*wake)(void *arg), void *arg)
+{
+    r->wake = wake;
+    r->wake_arg = arg;
 }
 
 void object_reader_free(object_reader *r)

@@ -57,6 +57,12 @@ typedef struct object_put_args {
      * (object_put_finish then answers ORC_ENOTFOUND for an unknown upload). */
     const char *upload_id;
     int part_number;
+    /* When set, object_put_write never blocks (for an event loop): with the
+     * pipeline full it keeps the bytes, answers ORC_EAGAIN, and calls
+     * wake(wake_arg) once it can take more. Called from a pipeline thread,
+     * possibly until object_put_free returns. */
+    void (*wake)(void *wake_arg);
+    void *wake_arg;
 } object_put_args;
 
 typedef struct object_put_result {
@@ -66,7 +72,9 @@ typedef struct object_put_result {
 
 /* Starts a PUT. Strings in args are copied. */
 object_put *object_put_begin(store *s, const object_put_args *args);
-/* Feeds body bytes; blocks while the pipeline is full. Fails (and keeps
+/* Feeds body bytes; blocks while the pipeline is full, or, with a wake
+ * function, takes them all and answers ORC_EAGAIN: write no more until woken
+ * (what is held then is bounded by one call's bytes). Fails (and keeps
  * failing) once a stage failed or more bytes than content_length arrive. */
 int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e);
 /* Ends the body: waits for every chunk to be durable, checks length, MD5 and
@@ -95,8 +103,12 @@ int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only
 /* Sets the range to read (call once, before the first object_read). */
 int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e);
 /* Copies up to max bytes of the range into buf; returns the count, 0 at the
- * end, or a negative code when no good copy of a chunk exists. */
+ * end, or a negative code when no good copy of a chunk exists. Blocks for the
+ * next chunk unless a wake function is set: then ORC_EAGAIN means call again
+ * after wake(arg) has run (from an I/O thread, possibly until
+ * object_reader_free returns). */
 long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e);
+void object_reader_set_wake(object_reader *r, void (*wake)(void *arg), void *arg);
 void object_reader_free(object_reader *r);
 
 /* ---- listing (list.c) ---- */

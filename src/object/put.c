@@ -28,6 +28,9 @@
 #define SEALED_BUFS (SEALED_DEPTH + PUT_WRITERS + 1)
 #define IO_ALIGN 4096       /* sealed buffers suit O_DIRECT writes */
 #define CLAIM_WAIT_MS 30000 /* how long to wait for another upload's pending chunk */
+/* What a non-blocking writer may hold beyond its blocks: one call's bytes
+ * (an HTTP read, at most a connection's memory) with a wide margin. */
+#define PUT_OVER_MAX (4u << 20)
 
 struct block {
     size_t len;
@@ -58,6 +61,9 @@ struct object_put {
     orc_buf body; /* small bodies: the whole body */
 
     struct block *cur; /* being filled by the connection thread */
+    void (*wake)(void *);
+    void *wake_arg;
+    orc_buf over; /* with wake: bytes taken while no receive block was free */
     orc_queue full, spare, sealed, spare_sealed;
     pthread_t sealer, writers[PUT_WRITERS];
 
@@ -277,8 +283,11 @@ object_put *object_put_begin(store *s, const object_put_args *a)
         w->sha = EVP_MD_CTX_new();
         EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL);
     }
+    w->wake = a->wake;
+    w->wake_arg = a->wake_arg;
     pthread_mutex_init(&w->mu, NULL);
     orc_buf_init(&w->body, 0);
+    orc_buf_init(&w->over, PUT_OVER_MAX);
     /* Bodies that fit in one minimum chunk are one chunk: no threads. */
     w->piped = a->content_length > s->cdc.min;
     if (w->piped) {
@@ -297,6 +306,44 @@ object_put *object_put_begin(store *s, const object_put_args *a)
     return w;
 }
 
+/* The next free receive block: blocks while all are in use (backpressure),
+ * or with a wake function returns NULL and has it called when one is back. */
+static struct block *next_block(object_put *w, bool may_block)
+{
+    struct block *b =
+        may_block ? orc_queue_pop(&w->spare) : orc_queue_try_pop(&w->spare, w->wake, w->wake_arg);
+    if (b) b->len = 0;
+    return b;
+}
+
+/* Copies what fits into receive blocks, handing full ones to the sealer;
+ * returns how many bytes it took. */
+static size_t fill(object_put *w, const uint8_t *data, size_t len, bool may_block)
+{
+    size_t taken = 0;
+    while (taken < len) {
+        if (!w->cur && !(w->cur = next_block(w, may_block))) break;
+        size_t n = PUT_BLOCK - w->cur->len < len - taken ? PUT_BLOCK - w->cur->len : len - taken;
+        memcpy(w->cur->data + w->cur->len, data + taken, n);
+        w->cur->len += n;
+        taken += n;
+        if (w->cur->len == PUT_BLOCK) {
+            orc_queue_push(&w->full, w->cur); /* never waits: blocks come from spare */
+            w->cur = NULL;
+        }
+    }
+    return taken;
+}
+
+/* Moves held bytes into blocks, oldest first. */
+static void fill_over(object_put *w, bool may_block)
+{
+    if (!w->over.len) return;
+    size_t n = fill(w, w->over.ptr, w->over.len, may_block);
+    memmove(w->over.ptr, w->over.ptr + n, w->over.len - n);
+    w->over.len -= n;
+}
+
 int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e)
 {
     int rc = failed(w);
@@ -306,22 +353,13 @@ int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e)
     w->received += len;
     EVP_DigestUpdate(w->md5, data, len);
     if (!w->piped) return orc_buf_append(&w->body, data, len, e);
-    while (len) {
-        if (!w->cur) {
-            w->cur = orc_queue_pop(&w->spare); /* blocks: backpressure */
-            w->cur->len = 0;
-        }
-        size_t n = PUT_BLOCK - w->cur->len < len ? PUT_BLOCK - w->cur->len : len;
-        memcpy(w->cur->data + w->cur->len, data, n);
-        w->cur->len += n;
-        data += n;
-        len -= n;
-        if (w->cur->len == PUT_BLOCK) {
-            orc_queue_push(&w->full, w->cur);
-            w->cur = NULL;
-        }
-    }
-    return ORC_OK;
+    bool may_block = !w->wake;
+    if (w->over.len) fill_over(w, may_block);
+    size_t n = w->over.len ? 0 : fill(w, data, len, may_block);
+    if (n == len) return ORC_OK;
+    if (orc_buf_append(&w->over, data + n, len - n, e))
+        return orc_fail(e, ORC_EINTERNAL, "PUT written to while paused");
+    return ORC_EAGAIN;
 }
 
 /* Stops the pipeline threads (idempotent). */
@@ -383,6 +421,7 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
                         (unsigned long long)w->received, (unsigned long long)w->content_length);
     }
     if (w->piped) {
+        fill_over(w, true);
         close_pipeline(w);
         if ((rc = failed(w))) return orc_fail(e, rc, "%s", w->err.msg);
     } else if ((rc = finish_small(w, e))) {
@@ -443,6 +482,7 @@ void object_put_free(object_put *w)
     EVP_MD_CTX_free(w->md5);
     EVP_MD_CTX_free(w->sha);
     orc_buf_dispose(&w->body);
+    orc_buf_dispose(&w->over);
     pthread_mutex_destroy(&w->mu);
     free(w->chunk_ids);
     free(w->offsets);

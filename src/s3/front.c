@@ -274,10 +274,20 @@ static void begin(void *ctx, http_req *rq)
     if (r->route->begin) r->route->begin(r);
 }
 
+void s3_wake(void *rq)
+{
+    http_resume(rq);
+}
+
 int s3_body_consume(s3_req *r, const uint8_t *data, size_t len)
 {
     if (r->put) {
-        r->body_rc = object_put_write(r->put, data, len, &r->body_err);
+        int rc = object_put_write(r->put, data, len, &r->body_err);
+        if (rc == ORC_EAGAIN) { /* taken; the pipeline wakes the connection */
+            r->pause = true;
+            rc = ORC_OK;
+        }
+        r->body_rc = rc;
     } else if (r->route->body == S3_BODY_XML) {
         r->body_rc = orc_buf_append(&r->body, data, len, &r->body_err);
     }
@@ -287,9 +297,20 @@ int s3_body_consume(s3_req *r, const uint8_t *data, size_t len)
 static int body(void *ctx, http_req *rq, const uint8_t *data, size_t len)
 {
     s3_req *r = rq->app;
-    if (!r->route || r->body_rc) return -1;
-    if (r->decode) return s3_body_write(r, data, len); /* decodes, then s3_body_consume */
-    return s3_body_consume(r, data, len);
+    if (!r->route || r->body_rc) return HTTP_BODY_STOP;
+    r->pause = false;
+    /* aws-chunked: decodes, then s3_body_consume */
+    int rc = r->decode ? s3_body_write(r, data, len) : s3_body_consume(r, data, len);
+    if (rc) return HTTP_BODY_STOP;
+    return r->pause ? HTTP_BODY_PAUSE : HTTP_BODY_OK;
+}
+
+/* A request the HTTP layer refuses before begin: the S3 error for its
+ * status, with the reason. */
+static void reject(void *ctx, http_req *rq, unsigned status, const char *msg)
+{
+    s3_req r = {.svc = ctx, .rq = rq};
+    s3_error(&r, status >= 500 ? S3E_SERVICE_UNAVAILABLE : S3E_INVALID_REQUEST, msg);
 }
 
 static void end(void *ctx, http_req *rq)
@@ -323,4 +344,5 @@ void s3_http_app(s3_service *svc, http_app *app)
     app->body = body;
     app->end = end;
     app->done = done;
+    app->reject = reject;
 }

@@ -322,6 +322,8 @@ void s3_upload_part_begin(s3_req *r)
         .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
         .upload_id = uid,
         .part_number = number,
+        .wake = s3_wake,
+        .wake_arg = r->rq,
     };
     r->put = object_put_begin(r->svc->st, &a);
 done:
@@ -836,7 +838,8 @@ static long part_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
     struct part_stream *g = ctx;
     orc_err e = {0};
     long n = object_read(g->rd, buf, max, &e);
-    return n < 0 ? -1 : n; /* cut the connection: never send unverified bytes */
+    if (n == ORC_EAGAIN) return HTTP_READ_AGAIN; /* the reader wakes the connection */
+    return n < 0 ? HTTP_READ_ERROR : n; /* cut the connection: never send unverified bytes */
 }
 
 static void part_free(void *ctx)
@@ -920,6 +923,7 @@ static void get_part(s3_req *r, bool head)
     struct part_stream *g = orc_calloc(1, sizeof(*g));
     g->rd = rd;
     rd = NULL;
+    object_reader_set_wake(g->rd, s3_wake, r->rq);
     /* As S3: a part is a range of the object, so 206 with its Content-Range. */
     http_respond_stream(r->rq, len ? 206 : 200, len, part_read, g, part_free);
     part_headers(r, &o, nparts);

@@ -277,6 +277,8 @@ void s3_put_object_begin(s3_req *r)
         .want_md5 = cmd5 ? md5 : NULL,
         .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
         .cond = cond,
+        .wake = s3_wake,
+        .wake_arg = r->rq,
     };
     r->put = object_put_begin(r->svc->st, &a);
     orc_buf_dispose(&stored);
@@ -324,7 +326,8 @@ static long get_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
     struct get_stream *g = ctx;
     orc_err e = {0};
     long n = object_read(g->rd, buf, max, &e);
-    if (n < 0) return -1; /* cut the connection: never send unverified bytes */
+    if (n == ORC_EAGAIN) return HTTP_READ_AGAIN; /* the reader wakes the connection */
+    if (n < 0) return HTTP_READ_ERROR; /* cut the connection: never send unverified bytes */
     return n;
 }
 
@@ -396,6 +399,7 @@ static void get_or_head(s3_req *r, bool head)
     struct get_stream *g = orc_calloc(1, sizeof(*g));
     g->rd = rd;
     rd = NULL;
+    object_reader_set_wake(g->rd, s3_wake, r->rq);
     http_respond_stream(r->rq, status, len, get_read, g, get_free);
     s3_object_headers(r, &o, ov, status == 200);
     if (status == 206) {

@@ -28,6 +28,7 @@ typedef struct s3_req {
     uint64_t content_length;
     struct s3_body *decode;   /* aws-chunked decoder and checksum, or NULL */
     enum s3_error body_s3err; /* set (with body_err) when those reject the body */
+    bool pause;               /* the PUT pipeline is full: pause the body */
 } s3_req;
 
 typedef void s3_handler(s3_req *r);
@@ -76,6 +77,8 @@ const char *s3_body_checksum(const s3_req *r, const char **value);
  * checked against (from a header or x-amz-trailer), or NULL for none. */
 const char *s3_body_checksum_header(const s3_req *r);
 void s3_body_free(struct s3_body *b);
+/* front.c: the wake function handed to the object layer (arg: r->rq). */
+void s3_wake(void *rq);
 /* front.c: hands (decoded) body bytes to the operation's consumer. */
 int s3_body_consume(s3_req *r, const uint8_t *data, size_t len);
 

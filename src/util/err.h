@@ -19,6 +19,7 @@ enum orc_code {
     ORC_EINTERNAL = -9,  /* a bug or an unexpected library failure */
     ORC_ECONFLICT = -10, /* state forbids it: bucket not empty, chunk being collected */
     ORC_EBUSY = -11,     /* try again shortly: another actor holds the thing */
+    ORC_EAGAIN = -12,    /* would block: the caller's wake function runs when it can go on */
 };
 
 typedef struct orc_err {

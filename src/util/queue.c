@@ -14,6 +14,16 @@ void orc_queue_init(orc_queue *q, size_t cap)
     q->cap = cap;
     q->head = q->len = 0;
     q->closed = false;
+    q->notify = NULL;
+    q->notify_arg = NULL;
+}
+
+/* Takes the try_pop waiter, if any, for calling outside the lock. */
+static void take_notify(orc_queue *q, void (**fn)(void *), void **arg)
+{
+    *fn = q->notify;
+    *arg = q->notify_arg;
+    q->notify = NULL;
 }
 
 void orc_queue_dispose(orc_queue *q)
@@ -27,6 +37,8 @@ void orc_queue_dispose(orc_queue *q)
 
 bool orc_queue_push(orc_queue *q, void *item)
 {
+    void (*fn)(void *) = NULL;
+    void *arg = NULL;
     pthread_mutex_lock(&q->mu);
     while (q->len == q->cap && !q->closed)
         pthread_cond_wait(&q->not_full, &q->mu);
@@ -35,8 +47,10 @@ bool orc_queue_push(orc_queue *q, void *item)
         q->items[(q->head + q->len) % q->cap] = item;
         q->len++;
         pthread_cond_signal(&q->not_empty);
+        take_notify(q, &fn, &arg);
     }
     pthread_mutex_unlock(&q->mu);
+    if (fn) fn(arg);
     return ok;
 }
 
@@ -58,9 +72,30 @@ void *orc_queue_pop(orc_queue *q)
 
 void orc_queue_close(orc_queue *q)
 {
+    void (*fn)(void *) = NULL;
+    void *arg = NULL;
     pthread_mutex_lock(&q->mu);
     q->closed = true;
     pthread_cond_broadcast(&q->not_empty);
     pthread_cond_broadcast(&q->not_full);
+    take_notify(q, &fn, &arg);
     pthread_mutex_unlock(&q->mu);
+    if (fn) fn(arg);
+}
+
+void *orc_queue_try_pop(orc_queue *q, void (*notify)(void *arg), void *arg)
+{
+    void *item = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->len) {
+        item = q->items[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+        pthread_cond_signal(&q->not_full);
+    } else if (!q->closed) {
+        q->notify = notify;
+        q->notify_arg = arg;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return item;
 }

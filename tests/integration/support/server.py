@@ -171,7 +171,7 @@ class Orchard:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             text = self._read_stdout(start_offset)
-            if re.search(r"^endpoint: http://\S+", text, re.M):
+            if re.search(r"^endpoint: https?://\S+", text, re.M):
                 self.stdout_text = text
                 break
             rc = self.proc.poll()
