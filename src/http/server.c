@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -412,6 +413,20 @@ static unsigned event_threads(const http_opts *o)
     return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }
 
+/* Every connection is a descriptor: raise the soft limit towards the cap
+ * (the hard limit is the operator's to set). */
+static void raise_fd_limit(unsigned max_connections)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)max_connections + 256; /* files, providers, the database */
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need) return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < need)
+        LOG_WARN("http: only %llu file descriptors (ulimit -n); max_connections = %u needs %llu",
+                 (unsigned long long)rl.rlim_cur, max_connections, (unsigned long long)need);
+}
+
 static struct MHD_Daemon *daemon_start(http_server *s, const http_opts *o)
 {
     unsigned flags =
@@ -456,6 +471,7 @@ int http_server_start(const http_opts *o, const http_app *app, http_server **out
     s->conns = conn_table_new(or_default(o->header_timeout, HTTP_DEFAULT_HEADER_TIMEOUT),
                               or_default(o->max_connections, HTTP_DEFAULT_MAX_CONNECTIONS));
     s->work = workers_new(or_default(o->workers, HTTP_DEFAULT_WORKERS), run_job, s);
+    raise_fd_limit(or_default(o->max_connections, HTTP_DEFAULT_MAX_CONNECTIONS));
     if (!(s->d = daemon_start(s, o))) {
         workers_free(s->work);
         conn_table_free(s->conns);
