@@ -17,7 +17,12 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    # Wait (up to ORCHARD_APT_LOCK_WAIT seconds, default 10 minutes) for another
+    # apt or dpkg, such as unattended-upgrades right after boot, to finish
+    # instead of failing at once on its lock.
+    lock=(-o "DPkg::Lock::Timeout=${ORCHARD_APT_LOCK_WAIT:-600}")
     echo "installing: ${missing[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    $sudo apt-get "${lock[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
 fi

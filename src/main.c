@@ -21,19 +21,23 @@ static const char help[] =
     "\n"
     "commands:\n"
     "  serve [--config FILE] [--listen ADDR:PORT] [--data DIR]\n"
-    "        serve the S3 API (default 127.0.0.1:9000, data in ./orchard-data)\n"
+    "        serve the S3 API (default 127.0.0.1:9000, data in ./orchard-data) until\n"
+    "        SIGTERM or Ctrl-C; one server per data directory\n"
     "  user add NAME [--access-key K --secret-key S] [--data DIR] [--config FILE]\n"
     "        create a user; prints its access key and secret\n"
     "  user list [--data DIR] [--config FILE]\n"
     "  user remove NAME [--data DIR] [--config FILE]\n"
     "  providers [--endpoint URL] [--json] [--data DIR] [--config FILE]\n"
     "        a running server's providers: up or down, latency, errors, chunks and bytes\n"
+    "  COMMAND --help\n"
+    "        that command's usage\n"
+    "\n"
+    "config file: --config FILE, else ./orchard.ini, else DATA/orchard.ini (DATA from\n"
+    "--data or ./orchard-data), if it exists. INI; see docs/configuration.md.\n"
     "\n"
     "environment:\n"
     "  ORCHARD_ACCESS_KEY, ORCHARD_SECRET_KEY   keys of the first (admin) user\n"
-    "  (secret config values may also name a variable: secret_key_env = VAR, key_env = VAR)\n"
-    "\n"
-    "The config file is INI; see docs/configuration.md.\n";
+    "  (secret config values may also name a variable: secret_key_env = VAR, key_env = VAR)\n";
 
 int main(int argc, char **argv)
 {

@@ -10,19 +10,35 @@ int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_providers(int argc, char **argv);
 
+#define CLI_MAX_POS 8        /* positional arguments a subcommand may get */
+#define CLI_USER_NAME_MAX 63 /* IAM allows 64; the metadata store keeps 63 */
+
+/* True when argv[from..) holds --help or -h: the subcommand prints its usage
+ * to stdout and exits 0, touching nothing. */
+bool cli_wants_help(int argc, char **argv, int from);
+
 /* Parses --config, --data and --listen (and, when allow_keys, --access-key and
  * --secret-key) from argv[from..), applies ORCHARD_* environment variables,
- * and finishes the config. Positional arguments are left in pos[] (npos).
- * Prints a one-line error and returns non-zero on bad input. */
+ * and finishes the config. Without --config it reads ./orchard.ini, else
+ * DATA/orchard.ini, if one exists; the file read is copied to cfg_used ("" if
+ * none; cfg_used may be NULL). Positional arguments are left in pos[] (npos,
+ * at most CLI_MAX_POS). Prints a one-line error ("orchard CMD: ...") and
+ * returns 2 on bad input; the config is then already disposed. Nothing on
+ * disk is created or changed. */
 int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos, int *npos,
-               bool allow_keys);
+               bool allow_keys, char cfg_used[PATH_MAX]);
 
-/* Opens the data directory: creates it (0700), loads or creates the master
- * secret (DATA/master.key, 0600), derives keys and opens the metadata store. */
+/* Opens an existing data directory (ORC_ENOTFOUND if it does not exist):
+ * loads or creates the master secret (DATA/master.key, 0600), derives keys
+ * and opens the metadata store. */
 int cli_open_data(const orc_config *c, seal_keys *keys, meta **m, orc_err *e);
 
-/* Adds a user with the given keys (generated when NULL), sealing the secret
- * with the master secret. The keys used are written to ak/sk. */
+/* ORC_EINVAL unless name is 1-CLI_USER_NAME_MAX of IAM's user-name alphabet:
+ * letters, digits and + = , . @ _ - */
+int cli_user_name_check(const char *name, orc_err *e);
+
+/* Adds a user (name checked with cli_user_name_check) with the given keys (generated when NULL),
+ * sealing the secret with the master secret. The keys used are written to ak/sk. */
 int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *ak_in,
                  const char *sk_in, char ak[128], char sk[128], orc_err *e);
 

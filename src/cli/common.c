@@ -11,12 +11,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+bool cli_wants_help(int argc, char **argv, int from)
+{
+    for (int i = from; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
+    return false;
+}
+
+/* Without --config: ./orchard.ini if it exists, else DATA/orchard.ini if it
+ * exists (DATA from --data or the default), else no file. */
+static const char *default_config(const char *data, char *buf, size_t cap)
+{
+    if (access("./orchard.ini", F_OK) == 0) return "./orchard.ini";
+    snprintf(buf, cap, "%s/orchard.ini", data ? data : "./orchard-data");
+    return access(buf, F_OK) == 0 ? buf : NULL;
+}
+
 int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos, int *npos,
-               bool allow_keys)
+               bool allow_keys, char cfg_used[PATH_MAX])
 {
     const char *cfg = NULL, *data = NULL, *listen = NULL, *ak = NULL, *sk = NULL;
+    const char *cmd = argc > 1 ? argv[1] : "";
+    char dflt[PATH_MAX + 16];
     orc_err e = {0};
     *npos = 0;
+    if (cfg_used) cfg_used[0] = 0;
     for (int i = from; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = !strcmp(a, "--config")                     ? &cfg
@@ -27,20 +46,27 @@ int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos,
                                                                       : NULL;
         if (dst) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "orchard: %s needs a value\n", a);
+                fprintf(stderr, "orchard %s: %s needs a value\n", cmd, a);
                 return 2;
             }
             *dst = argv[++i];
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "orchard: unknown option '%s' (see orchard --help)\n", a);
+            fprintf(stderr, "orchard %s: unknown option '%s' (see orchard %s --help)\n", cmd, a,
+                    cmd);
             return 2;
-        } else {
+        } else if (*npos < CLI_MAX_POS) {
             pos[(*npos)++] = a;
+        } else {
+            fprintf(stderr, "orchard %s: too many arguments (see orchard %s --help)\n", cmd, cmd);
+            return 2;
         }
     }
     config_defaults(c);
+    if (!cfg) cfg = default_config(data, dflt, sizeof(dflt));
+    if (cfg && cfg_used) snprintf(cfg_used, PATH_MAX, "%s", cfg);
     if (cfg && config_load(c, cfg, &e)) {
-        fprintf(stderr, "orchard: %s\n", e.msg);
+        fprintf(stderr, "orchard %s: %s\n", cmd, e.msg);
+        config_dispose(c);
         return 2;
     }
     const char *env_ak = getenv("ORCHARD_ACCESS_KEY"), *env_sk = getenv("ORCHARD_SECRET_KEY");
@@ -51,7 +77,8 @@ int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos,
     if (ak) snprintf(c->access_key, sizeof(c->access_key), "%s", ak);
     if (sk) snprintf(c->secret_key, sizeof(c->secret_key), "%s", sk);
     if (config_finish(c, &e)) {
-        fprintf(stderr, "orchard: %s\n", e.msg);
+        fprintf(stderr, "orchard %s: %s\n", cmd, e.msg);
+        config_dispose(c);
         return 2;
     }
     return 0;
@@ -93,9 +120,17 @@ int cli_open_data(const orc_config *c, seal_keys *keys, meta **m, orc_err *e)
 {
     uint8_t master[SEAL_MASTER_LEN];
     char path[PATH_MAX + 16];
-    if (mkdir(c->data, 0700) < 0 && errno != EEXIST)
-        return orc_fail(e, ORC_EIO, "cannot create data directory %s: %s", c->data,
-                        strerror(errno));
+    struct stat st;
+    /* Only serve creates DATA (under its lock); a user command pointed at the
+     * wrong place must not leave a stray data directory behind. */
+    if (stat(c->data, &st) != 0 && errno == ENOENT)
+        return orc_fail(e, ORC_ENOTFOUND,
+                        "no data directory %s (orchard serve creates it on first start; or pass "
+                        "--data DIR)",
+                        c->data);
+    if (stat(c->data, &st) != 0)
+        return orc_fail(e, ORC_EIO, "cannot open data directory %s: %s", c->data, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return orc_fail(e, ORC_EINVAL, "%s is not a directory", c->data);
     int rc = load_master(c->data, master, e);
     if (!rc) rc = seal_keys_init(keys, master, 1, e);
     OPENSSL_cleanse(master, sizeof(master));
@@ -114,11 +149,25 @@ static void random_key(char *out, size_t len, const char *alphabet)
     out[len] = 0;
 }
 
+int cli_user_name_check(const char *name, orc_err *e)
+{
+    size_t n = strlen(name);
+    bool ok = n >= 1 && n <= CLI_USER_NAME_MAX;
+    for (const char *p = name; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             strchr("+=,.@_-", *p);
+    if (ok) return ORC_OK;
+    return orc_fail(e, ORC_EINVAL,
+                    "user name '%.*s%s': want 1-%d of A-Z a-z 0-9 and + = , . @ _ - (as IAM)", 40,
+                    name, n > 40 ? "..." : "", CLI_USER_NAME_MAX);
+}
+
 int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *ak_in,
                  const char *sk_in, char ak[128], char sk[128], orc_err *e)
 {
     uint8_t sealed[256];
     int64_t id;
+    if (cli_user_name_check(name, e)) return e->code;
     if (ak_in) {
         snprintf(ak, 128, "%s", ak_in);
     } else {

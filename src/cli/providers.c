@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/datadir.h"
 #include "util/buf.h"
 
 static size_t collect(char *data, size_t size, size_t n, void *arg)
@@ -39,10 +40,34 @@ static int admin_keys(const orc_config *c, char *ak, char *sk, size_t cap)
     return ak[0] && sk[0] ? 0 : -1;
 }
 
+static const char usage[] =
+    "usage: orchard providers [--endpoint URL] [--json] [--data DIR] [--config FILE]\n"
+    "\n"
+    "Asks a running server for its providers: up or down, latency, errors, chunks and bytes.\n"
+    "Without --endpoint the server is found from DATA/endpoint (written by orchard serve),\n"
+    "else the config's listen address. Keys: ORCHARD_ACCESS_KEY and ORCHARD_SECRET_KEY,\n"
+    "or DATA/credentials.\n";
+
+/* --endpoint, else DATA/endpoint (the running server wrote it), else the
+ * config's listen address. from says which, for the error message. */
+static void server_url(const orc_config *c, const char *endpoint, char *url, size_t cap,
+                       const char **from)
+{
+    *from = "--endpoint";
+    if (endpoint) {
+        snprintf(url, cap, "%s", endpoint);
+    } else if (cli_endpoint_read(c->data, url, cap) == 0) {
+        *from = "DATA/endpoint";
+    } else {
+        snprintf(url, cap, "http://%s", c->listen);
+        *from = "the listen address; no server has written DATA/endpoint";
+    }
+}
+
 int cli_providers(int argc, char **argv)
 {
     orc_config c;
-    const char *pos[8];
+    const char *pos[CLI_MAX_POS], *from;
     int npos, rc, status = 1;
     bool json = false;
     const char *endpoint = NULL;
@@ -58,10 +83,13 @@ int cli_providers(int argc, char **argv)
             args[nargs++] = argv[i];
     }
     args[nargs] = NULL;
-    if ((rc = cli_config(nargs, args, 2, &c, pos, &npos, false))) return rc;
+    if (cli_wants_help(nargs, args, 2)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if ((rc = cli_config(nargs, args, 2, &c, pos, &npos, false, NULL))) return rc;
     if (npos) {
-        fprintf(stderr, "usage: orchard providers [--endpoint URL] [--json] [--data DIR] "
-                        "[--config FILE]\n");
+        fputs(usage, stderr);
         config_dispose(&c);
         return 2;
     }
@@ -72,10 +100,7 @@ int cli_providers(int argc, char **argv)
         config_dispose(&c);
         return 2;
     }
-    if (endpoint)
-        snprintf(url, sizeof(url), "%s", endpoint);
-    else
-        snprintf(url, sizeof(url), "http://%s", c.listen);
+    server_url(&c, endpoint, url, sizeof(url), &from);
     size_t ul = strlen(url);
     while (ul && url[ul - 1] == '/')
         url[--ul] = 0;
@@ -102,7 +127,7 @@ int cli_providers(int argc, char **argv)
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (cc != CURLE_OK) {
         url[ul] = 0;
-        fprintf(stderr, "orchard providers: %s: %s\n", url, curl_easy_strerror(cc));
+        fprintf(stderr, "orchard providers: %s (from %s): %s\n", url, from, curl_easy_strerror(cc));
     } else if (code != 200) {
         fprintf(stderr, "orchard providers: server answered %ld: %.*s\n", code, (int)body.len,
                 body.ptr ? (const char *)body.ptr : "");

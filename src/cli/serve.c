@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/datadir.h"
 #include "http/http.h"
 #include "object/object.h"
 #include "s3/s3.h"
@@ -66,17 +67,15 @@ static void *gc_main(void *arg)
 }
 
 /* The first user: keys from the config/environment, or from DATA/credentials,
- * or generated now and written there. Prints what an operator needs. */
-static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, orc_err *e)
+ * or generated now and written there. What an operator needs to know goes to
+ * banner, printed once the start has succeeded. */
+static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, char *banner,
+                        size_t cap, orc_err *e)
 {
     char path[PATH_MAX + 16], ak[128], sk[128];
     meta_user u;
     snprintf(path, sizeof(path), "%s/credentials", c->data);
-    if (c->access_key[0] || c->secret_key[0]) {
-        if (!c->access_key[0] || !c->secret_key[0])
-            return orc_fail(e, ORC_EINVAL,
-                            "set both ORCHARD_ACCESS_KEY and ORCHARD_SECRET_KEY "
-                            "(or access_key and secret_key)");
+    if (c->access_key[0]) { /* check_config: the secret is there too */
         if (meta_user_by_key(m, c->access_key, &u, NULL) == 0) {
             /* Known key: make the configured secret the one in force. */
             uint8_t sealed[256];
@@ -94,12 +93,11 @@ static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, orc
         } else if (cli_user_add(m, keys, "admin", c->access_key, c->secret_key, ak, sk, e)) {
             return e->code;
         }
-        printf("access_key: %s\n", c->access_key);
+        snprintf(banner, cap, "access_key: %s\n", c->access_key);
         return ORC_OK;
     }
     if (meta_user_by_name(m, "admin", &u, NULL) == 0) {
-        printf("access_key: %s\n", u.access_key);
-        printf("secret_key: (in %s)\n", path);
+        snprintf(banner, cap, "access_key: %s\nsecret_key: (in %s)\n", u.access_key, path);
         return ORC_OK;
     }
     if (cli_user_add(m, keys, "admin", NULL, NULL, ak, sk, e)) return e->code;
@@ -109,8 +107,10 @@ static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, orc
         fsync(fd);
         close(fd);
     }
-    printf("access_key: %s\nsecret_key: %s\n", ak, sk);
-    printf("(first start: these keys are also in %s, mode 0600)\n", path);
+    snprintf(banner, cap,
+             "access_key: %s\nsecret_key: %s\n(first start: these keys are also in %s, mode "
+             "0600)\n",
+             ak, sk, path);
     OPENSSL_cleanse(sk, sizeof(sk));
     return ORC_OK;
 }
@@ -195,18 +195,135 @@ static int log_level(const char *s)
                                  : ORC_LOG_INFO;
 }
 
+static const char usage[] =
+    "usage: orchard serve [--config FILE] [--listen ADDR:PORT] [--data DIR]\n"
+    "\n"
+    "Serves the S3 API until SIGTERM or SIGINT (Ctrl-C). Defaults: listen 127.0.0.1:9000,\n"
+    "data in ./orchard-data. Without --config it reads ./orchard.ini, else DATA/orchard.ini,\n"
+    "if one exists. One server per data directory (DATA/lock); DATA/endpoint holds the URL\n"
+    "while it runs. A start that fails creates nothing.\n";
+
+/* Everything a running server holds, so that start and stop are one place each. */
+struct serve {
+    orc_config c;
+    seal_keys keys;
+    meta *m;
+    provider *provs[PLACE_MAX_PROVIDERS];
+    uint32_t ids[PLACE_MAX_PROVIDERS];
+    place_policy pol;
+    place *pl;
+    store st;
+    s3_service svc;
+    http_server *srv;
+    int lfd;
+    http_opts ho;
+    cli_datadir dd;
+    bool locked, endpoint_written;
+    char url[96];
+    char banner[512];
+};
+
+/* What a start can check before it touches the disk or the network. */
+static int check_config(const orc_config *c, place_policy *pol, orc_err *e)
+{
+    if (!c->access_key[0] != !c->secret_key[0])
+        return orc_fail(e, ORC_EINVAL,
+                        "set both ORCHARD_ACCESS_KEY and ORCHARD_SECRET_KEY "
+                        "(or access_key and secret_key)");
+    return place_policy_parse(c->placement, pol, e);
+}
+
+/* The order matters: nothing that can be checked first may fail after
+ * something was created, and nothing in DATA is touched before the lock. */
+static int serve_start(struct serve *s, orc_err *e)
+{
+    orc_config *c = &s->c;
+    s->pol =
+        (place_policy){.min_copies = (int)c->min_copies, .probe_interval = (int)c->probe_interval};
+    if (check_config(c, &s->pol, e) || http_options(c, &s->ho, e) ||
+        http_listen(c->listen, &s->lfd, e))
+        return e->code;
+    if (cli_data_lock(c->data, &s->dd, e)) return e->code;
+    s->locked = true;
+    if (cli_open_data(c, &s->keys, &s->m, e) || open_providers(c, s->m, s->provs, s->ids, e) ||
+        place_new(s->provs, s->ids, c->nproviders, &s->pol, &s->pl, e) ||
+        ensure_admin(c, s->m, &s->keys, s->banner, sizeof(s->banner), e))
+        return e->code;
+
+    s->st = (store){s->m, s->pl, &s->keys, c->cdc, c->gc_grace * 1000};
+    s->svc = (s3_service){&s->st, c->region, c->domain[0] ? c->domain : NULL};
+    http_app app;
+    s3_http_app(&s->svc, &app);
+    s->ho.listen_fd = s->lfd;
+    if (http_server_start(&s->ho, &app, &s->srv, e)) return e->code;
+    s->lfd = -1; /* the server owns it now */
+
+    char host[64];
+    snprintf(host, sizeof(host), "%s", c->listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = 0;
+    snprintf(s->url, sizeof(s->url), "%s://%s:%u", s->ho.tls_cert_pem ? "https" : "http", host,
+             http_server_port(s->srv));
+    if (cli_endpoint_write(c->data, s->url, e)) return e->code;
+    s->endpoint_written = true;
+    return ORC_OK;
+}
+
+/* Frees what serve_start made. A failed start also removes what it created
+ * in DATA; a clean stop only removes DATA/endpoint. */
+static void serve_stop(struct serve *s, bool failed)
+{
+    http_server_stop(s->srv);
+    if (s->lfd >= 0) close(s->lfd);
+    http_options_dispose(&s->ho);
+    place_free(s->pl);
+    for (size_t i = 0; i < s->c.nproviders; i++)
+        provider_free(s->provs[i]);
+    meta_close(s->m);
+    seal_keys_wipe(&s->keys);
+    OPENSSL_cleanse(s->banner, sizeof(s->banner));
+    if (s->endpoint_written) cli_endpoint_remove(s->c.data);
+    if (s->locked && failed) cli_data_undo(&s->dd);
+    if (s->locked && !failed) cli_data_release(&s->dd);
+    config_dispose(&s->c);
+}
+
+static void gc_start(struct gc_loop *gc, pthread_t *t, bool *started, const struct serve *s)
+{
+    gc->interval = s->c.gc_interval;
+    gc->multipart_expiry = s->c.multipart_expiry;
+    *started = pthread_create(t, NULL, gc_main, gc) == 0;
+}
+
+static void gc_stop(struct gc_loop *gc, pthread_t t)
+{
+    pthread_mutex_lock(&gc->mu);
+    gc->stop = true;
+    pthread_cond_signal(&gc->cv);
+    pthread_mutex_unlock(&gc->mu);
+    pthread_join(t, NULL);
+}
+
 int cli_serve(int argc, char **argv)
 {
-    orc_config c;
-    const char *pos[8];
-    int npos, rc, status = 1;
-    if ((rc = cli_config(argc, argv, 2, &c, pos, &npos, false))) return rc;
+    if (cli_wants_help(argc, argv, 2)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    static struct serve s; /* large (paths, providers): not on the stack */
+    const char *pos[CLI_MAX_POS];
+    char cfg_used[PATH_MAX];
+    int npos, rc;
+    memset(&s, 0, sizeof(s));
+    s.lfd = -1;
+    if ((rc = cli_config(argc, argv, 2, &s.c, pos, &npos, false, cfg_used))) return rc;
     if (npos) {
-        fprintf(stderr, "orchard serve: unexpected argument '%s'\n", pos[0]);
-        config_dispose(&c);
+        fprintf(stderr, "orchard serve: unexpected argument '%s' (see orchard serve --help)\n",
+                pos[0]);
+        config_dispose(&s.c);
         return 2;
     }
-    orc_log_set_level(log_level(c.log_level));
+    orc_log_set_level(log_level(s.c.log_level));
     /* Chunk-sized buffers are pooled per request; when a request ends they go
      * back to the system. A fixed mmap threshold stops glibc from raising it
      * after the first free and keeping those megabytes in per-thread arenas. */
@@ -220,73 +337,32 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    seal_keys keys;
-    meta *m = NULL;
-    provider *provs[PLACE_MAX_PROVIDERS] = {0};
-    uint32_t ids[PLACE_MAX_PROVIDERS];
-    place_policy pol = {.min_copies = (int)c.min_copies, .probe_interval = (int)c.probe_interval};
-    place *pl = NULL;
-    http_server *srv = NULL;
     orc_err e = {0};
-    struct gc_loop gc = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    if (serve_start(&s, &e)) {
+        fprintf(stderr, "orchard serve: %s\n", e.msg);
+        serve_stop(&s, true);
+        return 1;
+    }
+    struct gc_loop gc = {
+        .st = &s.st, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t gc_thread;
-    bool gc_started = false;
+    bool gc_started;
+    gc_start(&gc, &gc_thread, &gc_started, &s);
 
-    int lfd = -1;
-    http_opts ho = {.listen_fd = -1};
-    if (http_options(&c, &ho, &e) || http_listen(c.listen, &lfd, &e)) goto fail;
-    if (cli_open_data(&c, &keys, &m, &e) || ensure_admin(&c, m, &keys, &e) ||
-        open_providers(&c, m, provs, ids, &e) || place_policy_parse(c.placement, &pol, &e) ||
-        place_new(provs, ids, c.nproviders, &pol, &pl, &e))
-        goto fail;
-
-    store st = {m, pl, &keys, c.cdc, c.gc_grace * 1000};
-    s3_service svc = {&st, c.region, c.domain[0] ? c.domain : NULL};
-    http_app app;
-    s3_http_app(&svc, &app);
-    ho.listen_fd = lfd;
-    if (http_server_start(&ho, &app, &srv, &e)) goto fail;
-    lfd = -1; /* the server owns it now */
-
-    gc.st = &st;
-    gc.interval = c.gc_interval;
-    gc.multipart_expiry = c.multipart_expiry;
-    gc_started = pthread_create(&gc_thread, NULL, gc_main, &gc) == 0;
-
-    char host[64];
-    snprintf(host, sizeof(host), "%s", c.listen);
-    char *colon = strrchr(host, ':');
-    if (colon) *colon = 0;
-    printf("endpoint: %s://%s:%u\n", ho.tls_cert_pem ? "https" : "http", host,
-           http_server_port(srv));
-    printf("data: %s\n", c.data);
+    fputs(s.banner, stdout);
+    printf("endpoint: %s\n", s.url);
+    printf("data: %s\n", s.c.data);
+    if (cfg_used[0]) printf("config: %s\n", cfg_used);
     fflush(stdout);
-    LOG_INFO("serving S3 on %s:%u with %zu providers, placement %s", host, http_server_port(srv),
-             c.nproviders, c.placement);
+    LOG_INFO("serving S3 on %s with %zu providers, placement %s, data %s", strstr(s.url, "://") + 3,
+             s.c.nproviders, s.c.placement, s.c.data);
 
     int sig;
     sigwait(&sigs, &sig);
     LOG_INFO("signal %d: shutting down", sig);
-    status = 0;
-    goto done;
-fail:
-    fprintf(stderr, "orchard serve: %s\n", e.msg);
-done:
-    http_server_stop(srv);
-    if (lfd >= 0) close(lfd);
-    http_options_dispose(&ho);
-    if (gc_started) {
-        pthread_mutex_lock(&gc.mu);
-        gc.stop = true;
-        pthread_cond_signal(&gc.cv);
-        pthread_mutex_unlock(&gc.mu);
-        pthread_join(gc_thread, NULL);
-    }
-    place_free(pl);
-    for (size_t i = 0; i < c.nproviders; i++)
-        provider_free(provs[i]);
-    meta_close(m);
-    seal_keys_wipe(&keys);
-    config_dispose(&c);
-    return status;
+    http_server_stop(s.srv); /* no request is running when the GC stops */
+    s.srv = NULL;
+    if (gc_started) gc_stop(&gc, gc_thread);
+    serve_stop(&s, false);
+    return 0;
 }

@@ -8,22 +8,31 @@
 
 #include "util/time.h"
 
+static const char usage_text[] =
+    "usage: orchard user add NAME [--access-key K --secret-key S] [--data DIR] [--config FILE]\n"
+    "       orchard user list [--data DIR] [--config FILE]\n"
+    "       orchard user remove NAME [--data DIR] [--config FILE]\n"
+    "\n"
+    "Manages the S3 users in an existing data directory (made by orchard serve), also while\n"
+    "the server runs. NAME: 1-63 of A-Z a-z 0-9 and + = , . @ _ - (IAM's alphabet).\n";
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: orchard user add NAME [--access-key K --secret-key S] [--data DIR] "
-                    "[--config FILE]\n"
-                    "       orchard user list [--data DIR] [--config FILE]\n"
-                    "       orchard user remove NAME [--data DIR] [--config FILE]\n");
+    fputs(usage_text, stderr);
     return 2;
 }
 
 int cli_user(int argc, char **argv)
 {
     orc_config c;
-    const char *pos[8];
+    const char *pos[CLI_MAX_POS];
     int npos, rc;
+    if (cli_wants_help(argc, argv, 2)) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     if (argc < 3) return usage();
-    if ((rc = cli_config(argc, argv, 3, &c, pos, &npos, true))) return rc;
+    if ((rc = cli_config(argc, argv, 3, &c, pos, &npos, true, NULL))) return rc;
     const char *verb = argv[2];
     seal_keys keys;
     meta *m = NULL;
@@ -33,6 +42,12 @@ int cli_user(int argc, char **argv)
     if ((!add && !list && !rm) || (list ? npos != 0 : npos != 1)) {
         config_dispose(&c);
         return usage();
+    }
+    /* No lock: SQLite serialises writers, so users can be managed while the
+     * server runs (it reads users per request). The data directory must exist. */
+    if (add && cli_user_name_check(pos[0], &e)) {
+        status = 2;
+        goto fail;
     }
     if (cli_open_data(&c, &keys, &m, &e)) goto fail;
     if (add) {
