@@ -58,7 +58,7 @@ static int verify_copy(void *arg, orc_buf *sealed, orc_err *e)
         return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
                         c->sealed_len);
     uint8_t *out = sealed->ptr + SEAL_HEADER_LEN;
-    int rc = seal_open(p->r->s->keys, c->hash, sealed->ptr, sealed->len, out, &n, e);
+    int rc = seal_open(p->r->s->keys, c->hash, c->format, sealed->ptr, sealed->len, out, &n, e);
     if (rc) return rc;
     if (n != c->plain_len) return orc_fail(e, ORC_ECORRUPT, "plaintext length mismatch");
     p->plain = out;

@@ -65,8 +65,8 @@ static void build_push(struct part_build *b, int64_t id, uint64_t off, const uin
 static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new, orc_err *e)
 {
     for (int waited = 0;; waited += 5) {
-        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)(len + SEAL_OVERHEAD),
-                                  SEAL_FORMAT_V1, s->keys->key_version, c, is_new, e);
+        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)seal_sealed_len(len),
+                                  SEAL_FORMAT, s->keys->key_version, c, is_new, e);
         if (rc != ORC_EBUSY) return rc;
         if (waited >= MP_CLAIM_WAIT_MS)
             return orc_fail(e, ORC_ETRANSIENT, "chunk busy for %d s", MP_CLAIM_WAIT_MS / 1000);
@@ -96,10 +96,11 @@ static int store_bytes(store *s, const uint8_t *data, size_t len, uint64_t off,
             char name[SEAL_NAME_LEN + 1];
             uint32_t ids[META_MAX_COPIES];
             int nids = 0;
-            sealed = orc_realloc(sealed, n + SEAL_OVERHEAD);
+            size_t sealed_len = seal_sealed_len(n);
+            sealed = orc_realloc(sealed, sealed_len);
             seal_name(s->keys, h, name);
             rc = seal_chunk(s->keys, h, data + pos, n, sealed, e);
-            if (!rc) rc = place_write(s->pl, name, sealed, n + SEAL_OVERHEAD, ids, &nids, e);
+            if (!rc) rc = place_write(s->pl, name, sealed, sealed_len, ids, &nids, e);
             if (!rc) rc = meta_chunk_commit(s->m, k.id, ids, nids, e);
             if (rc) {
                 meta_chunk_abandon(s->m, k.id, NULL);
@@ -128,7 +129,7 @@ static int verify_copy(void *arg, orc_buf *sealed, orc_err *e)
         return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
                         r->c->sealed_len);
     uint8_t *out = sealed->ptr + SEAL_HEADER_LEN;
-    int rc = seal_open(r->s->keys, r->c->hash, sealed->ptr, sealed->len, out, &n, e);
+    int rc = seal_open(r->s->keys, r->c->hash, r->c->format, sealed->ptr, sealed->len, out, &n, e);
     if (rc) return rc;
     if (n != r->c->plain_len) return orc_fail(e, ORC_ECORRUPT, "plaintext length mismatch");
     r->plain = out;

@@ -111,8 +111,8 @@ static void add_chunk(object_put *w, int64_t id, uint64_t off)
 static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new, orc_err *e)
 {
     for (int waited = 0;; waited += 5) {
-        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)(len + SEAL_OVERHEAD),
-                                  SEAL_FORMAT_V1, s->keys->key_version, c, is_new, e);
+        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)seal_sealed_len(len),
+                                  SEAL_FORMAT, s->keys->key_version, c, is_new, e);
         if (rc != ORC_EBUSY) return rc;
         if (waited >= CLAIM_WAIT_MS)
             return orc_fail(e, ORC_ETRANSIENT, "chunk busy for %d s", CLAIM_WAIT_MS / 1000);
@@ -128,7 +128,8 @@ static struct sealed *sealed_get(object_put *w, size_t len)
     if (!sc) sc = orc_calloc(1, sizeof(*sc));
     if (sc->cap < len) {
         free(sc->data);
-        sc->cap = w->piped ? (size_t)w->s->cdc.max + SEAL_OVERHEAD : len;
+        /* Padding never shrinks as chunks grow: the largest chunk's fits all. */
+        sc->cap = w->piped ? seal_sealed_len(w->s->cdc.max) : len;
         sc->cap = (sc->cap + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
         sc->data = orc_malloc_aligned(IO_ALIGN, sc->cap);
     }
@@ -163,7 +164,7 @@ static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off
     if (rc) return rc;
     add_chunk(w, c.id, off);
     if (!is_new) return ORC_OK;
-    struct sealed *sc = sealed_get(w, len + SEAL_OVERHEAD);
+    struct sealed *sc = sealed_get(w, seal_sealed_len(len));
     sc->chunk_id = c.id;
     seal_name(w->s->keys, h, sc->name);
     rc = seal_chunk(w->s->keys, h, data, len, sc->data, e);

@@ -25,8 +25,10 @@ static int verify_sealed(void *arg, orc_buf *sealed, orc_err *e)
         return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
                         v->c->sealed_len);
     orc_buf_reset(&v->plain);
-    if (orc_buf_reserve(&v->plain, v->c->plain_len, e)) return ORC_EINTERNAL;
-    return seal_open(v->keys, v->c->hash, sealed->ptr, sealed->len, v->plain.ptr, &n, e);
+    /* The padding is decrypted too: room for the whole body. */
+    if (orc_buf_reserve(&v->plain, sealed->len, e)) return ORC_EINTERNAL;
+    return seal_open(v->keys, v->c->hash, v->c->format, sealed->ptr, sealed->len, v->plain.ptr, &n,
+                     e);
 }
 
 static int repair_one(store *s, const meta_chunk *c, orc_buf *sealed, orc_err *e)

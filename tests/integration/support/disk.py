@@ -13,7 +13,28 @@ import time
 from support import mixed
 
 CHUNK_NAME = re.compile(r"^[0-9a-f]{64}$")
-SEAL_OVERHEAD = 28  # sealed chunk = 12-byte header + ciphertext + 16-byte tag
+SEAL_FRAME = 28  # every sealed chunk has a 12-byte header and a 16-byte GCM tag
+PAD_FLOOR = 4096  # format v2: the smallest sealed chunk
+
+
+def padme(length):
+    """Padmé (PURBs): keep floor(log2 E) + 1 bits after the leading one of an
+    E-bit length, round the rest up."""
+    e = length.bit_length() - 1
+    mask = (1 << (e - e.bit_length())) - 1
+    return (length + mask) & ~mask
+
+
+def sealed_len(n):
+    """What a chunk of n plaintext bytes occupies on a provider (format v2:
+    the plaintext, its 4-byte length and the frame, Padmé-padded, at least
+    PAD_FLOOR); src/chunk/seal.c seal_sealed_len."""
+    return padme(max(n + SEAL_FRAME + 4, PAD_FLOOR))
+
+
+def is_padded_size(size):
+    """Whether a chunk file's size is one a v2 sealed chunk can have."""
+    return size >= PAD_FLOOR and padme(size) == size
 
 
 def chunk_files(roots):
