@@ -189,7 +189,7 @@ static int decode(const vec *v, const orc_buf *body, const size_t *cuts, size_t 
 static void expect_decodes(const vec *v, const orc_buf *body, const orc_buf *plain,
                            const size_t *cuts, size_t ncuts)
 {
-    sink s;
+    sink s = {0};
     enum s3_error err;
     const char *tv;
     s3_chunked *c;
@@ -210,7 +210,7 @@ static void expect_decodes(const vec *v, const orc_buf *body, const orc_buf *pla
 
 static void expect_rejected(const vec *v, const orc_buf *body, int want_rc, enum s3_error want_err)
 {
-    sink s;
+    sink s = {0};
     enum s3_error err;
     int rc = decode(v, body, NULL, 0, &s, &err, NULL, NULL);
     assert_int_equal(rc, want_rc);
@@ -343,7 +343,7 @@ static void test_unsigned_trailer_value_is_returned_as_sent(void **state)
 static int feed_text(const char *text, uint64_t decoded_length, const char *trailer_name,
                      enum s3_error *err, orc_buf *got)
 {
-    sink s;
+    sink s = {0};
     orc_err e = {0};
     orc_buf_init(&s.got, 0);
     s.fail_after = 0;
@@ -471,7 +471,7 @@ static void test_trailers_must_be_declared_and_well_formed(void **state)
 
 static void test_sink_failure_is_passed_through(void **state)
 {
-    sink s;
+    sink s = {0};
     orc_err e = {0};
     const char *text = "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n";
     orc_buf_init(&s.got, 0);
