@@ -24,6 +24,8 @@ void config_defaults(orc_config *c)
     c->min_copies = 1;
     c->probe_interval = 5;
     c->down_after = 3;
+    c->deadline_base_ms = PROVIDER_DEADLINE_BASE_MS_DEFAULT;
+    c->deadline_per_mib_ms = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
 }
 
 static int set_str(char *dst, size_t cap, const char *v)
@@ -79,6 +81,8 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);
     if (!strcmp(k, "probe_interval")) return set_long(&c->probe_interval, v, 1, 3600);
     if (!strcmp(k, "down_after")) return set_long(&c->down_after, v, 1, 1000);
+    if (!strcmp(k, "deadline_base_ms")) return set_long(&c->deadline_base_ms, v, 1, 3600000);
+    if (!strcmp(k, "deadline_per_mib_ms")) return set_long(&c->deadline_per_mib_ms, v, 1, 3600000);
     return 1;
 }
 

@@ -34,6 +34,8 @@ typedef struct orc_config {
     long min_copies;            /* 0: 1 */
     long probe_interval;        /* seconds */
     long down_after;            /* failures in a row */
+    /* Per provider call (provider.h); a provider section may set its own. */
+    long deadline_base_ms, deadline_per_mib_ms;
     config_provider providers[PLACE_MAX_PROVIDERS];
     size_t nproviders;
 } orc_config;

@@ -348,7 +348,8 @@ int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place
         rc = provider_get(cand[i]->p, name, 0, UINT64_MAX, out, &ce);
         uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = cand[i]->read_us;
         cand[i]->read_us = avg ? (avg * 7 + us) / 8 : us;
-        if (!rc) rc = verify(ctx, out, &ce);
+        if (!rc && (rc = verify(ctx, out, &ce)) == ORC_ECORRUPT)
+            provider_note_corrupt(cand[i]->p); /* the provider's error, not the reader's */
         if (!rc) return ORC_OK;
         /* Push a bad provider back in the read order. */
         cand[i]->read_us += 100000;
