@@ -99,7 +99,9 @@ static int store_bytes(store *s, const uint8_t *data, size_t len, uint64_t off,
             sealed = orc_realloc(sealed, n + SEAL_OVERHEAD);
             seal_name(s->keys, h, name);
             rc = seal_chunk(s->keys, h, data + pos, n, sealed, e);
-            if (!rc) rc = place_write(s->pl, name, sealed, n + SEAL_OVERHEAD, ids, &nids, e);
+            struct pending_ctx pc = {s->m, k.id};
+            place_intent in = {object_record_pending, &pc};
+            if (!rc) rc = place_write(s->pl, name, sealed, n + SEAL_OVERHEAD, &in, ids, &nids, e);
             if (!rc) rc = meta_chunk_commit(s->m, k.id, ids, nids, e);
             if (rc) {
                 meta_chunk_abandon(s->m, k.id, NULL);

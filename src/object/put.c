@@ -5,6 +5,7 @@
  * a block for the chunker, and SEALED_BUFS sealed-chunk buffers (SEALED_DEPTH
  * waiting for a writer, PUT_WRITERS being written, one being sealed). */
 #include "object/object.h"
+#include "object/object_int.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -170,12 +171,20 @@ static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off
     return ORC_OK;
 }
 
+int object_record_pending(void *ctx, const uint32_t *ids, int n, orc_err *e)
+{
+    struct pending_ctx *p = ctx;
+    return meta_chunk_copies_pending(p->m, p->chunk_id, ids, n, e);
+}
+
 /* Writes a sealed chunk's copies and makes the chunk LIVE. */
 static int write_one(store *s, struct sealed *sc, orc_err *e)
 {
     uint32_t ids[META_MAX_COPIES];
     int n = 0;
-    int rc = place_write(s->pl, sc->name, sc->data, sc->len, ids, &n, e);
+    struct pending_ctx pc = {s->m, sc->chunk_id};
+    place_intent in = {object_record_pending, &pc};
+    int rc = place_write(s->pl, sc->name, sc->data, sc->len, &in, ids, &n, e);
     if (!rc) rc = meta_chunk_commit(s->m, sc->chunk_id, ids, n, e);
     if (rc) meta_chunk_abandon(s->m, sc->chunk_id, NULL);
     return rc;

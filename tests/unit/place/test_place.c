@@ -161,7 +161,7 @@ static void test_write_puts_n_copies_on_distinct_providers(void **state)
     int load[4] = {0};
     for (int k = 0; k < 40; k++) {
         snprintf(name, sizeof(name), "c%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"x", 1, ids, &n, &e), 0);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"x", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
         assert_int_not_equal(ids[0], ids[1]);
         assert_int_equal(count_holders(&w, name), 2);
@@ -184,7 +184,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
     char name[16];
     for (int k = 0; k < 20; k++) {
         snprintf(name, sizeof(name), "d%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, ids, &n, &e), 0);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
         assert_false(holds(w.f[0], name));
     }
@@ -192,7 +192,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
     uint64_t attempts = w.f[0]->base.puts;
     for (int k = 20; k < 30; k++) { /* down: skipped, not even tried */
         snprintf(name, sizeof(name), "d%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, ids, &n, &e), 0);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
     }
     assert_int_equal(w.f[0]->base.puts, attempts);
     w.f[0]->fail = 0;
@@ -209,10 +209,11 @@ static void test_min_copies_allows_fewer_and_refuses_below(void **state)
     int n;
     orc_err e;
     w.f[0]->fail = w.f[1]->fail = 1;
-    assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, ids, &n, &e), 0);
+    assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 2); /* under-replicated but accepted */
     w.f[2]->fail = 1;
-    assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, ids, &n, &e), ORC_ETRANSIENT);
+    assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, NULL, ids, &n, &e),
+                     ORC_ETRANSIENT);
     assert_int_equal(n, 0);
     assert_int_equal(count_holders(&w, "m2"), 0); /* the partial copy was removed */
     assert_non_null(strstr(e.msg, "copies"));
@@ -231,7 +232,7 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     uint32_t ids[META_MAX_COPIES];
     int n;
     orc_err e;
-    assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, ids, &n, &e), 0);
+    assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 3);
     /* corrupt one copy, delete another */
     fake *bad = NULL, *gone = NULL;
@@ -271,18 +272,19 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
     for (int i = 0; i < 4; i++)
         w.f[i]->fail = 1;
     w.f[3]->fail = 0;
-    assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, ids, &n, &e), 0);
+    assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     /* every other provider still failing: the repair fails, the one copy stays */
-    assert_int_equal(place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
-                     ORC_ETRANSIENT);
+    assert_int_equal(
+        place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e),
+        ORC_ETRANSIENT);
     assert_int_equal(count_holders(&w, "p1"), 1);
     for (int i = 0; i < 3; i++) {
         w.f[i]->fail = 0;
         provider_probe(&w.f[i]->base);
     }
-    assert_int_equal(place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
-                     0);
+    assert_int_equal(
+        place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e), 0);
     assert_int_equal(m, 2);
     assert_int_equal(count_holders(&w, "p1"), 3);
     for (int i = 0; i < m; i++)
