@@ -238,7 +238,8 @@ done:
 
 int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
                        const meta_part_ref *parts, size_t n, const char *headers,
-                       object_put_result *res, int *fault, int *fault_part, orc_err *e)
+                       const object_commit *cm, object_put_result *res, int *fault, int *fault_part,
+                       orc_err *e)
 {
     *fault = META_COMPLETE_OK;
     *fault_part = 0;
@@ -281,8 +282,12 @@ int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char 
         .etag = res->etag,
         .mtime_ms = res->mtime_ms,
         .headers = headers,
+        .start_ms = cm ? cm->start_ms : 0,
     };
-    int rc = meta_upload_complete(s->m, bucket_id, &mc, e);
+    int rc = object_commit_check(cm, e);
+    if (rc) return rc;
+    rc = meta_upload_complete(s->m, bucket_id, &mc, e);
+    res->superseded = !rc && mc.object_id == 0;
     *fault = mc.fault;
     *fault_part = mc.fault_part;
     if (rc == ORC_ECONFLICT) /* a part outlived the grace period: cannot happen with refs */

@@ -12,6 +12,7 @@
 
 #include "s3/checksum.h"
 #include "s3/chunked.h"
+#include "util/time.h"
 #include "util/parse.h"
 #include "util/alloc.h"
 
@@ -139,6 +140,9 @@ static int start_chunked(s3_req *r, struct s3_body *b)
 
 int s3_body_begin(s3_req *r)
 {
+    /* Every write route has a body and gets here as its headers arrive: the
+     * request's start time, which orders its commit against other writes. */
+    r->start_ms = orc_now_ms();
     const char *dcl = http_header(r->rq, "x-amz-decoded-content-length");
     uint64_t dlen = 0;
     bool has_dlen = dcl && parse_u64(dcl, &dlen) == 0;

@@ -322,6 +322,7 @@ void s3_upload_part_begin(s3_req *r)
         .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
         .upload_id = uid,
         .part_number = number,
+        .commit = s3_commit_of(r),
     };
     r->put = object_put_begin(r->svc->st, &a);
 done:
@@ -625,8 +626,9 @@ void s3_complete_multipart_upload(s3_req *r)
     }
     if (complete_checksum(r, b.id, uid, upload_alg(&up), &l, &ckline, &alg)) goto done;
     headers = complete_headers(&up, &ckline);
-    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &res, &fault,
-                                &fault_part, &e);
+    object_commit cm = s3_commit_of(r);
+    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &cm, &res,
+                                &fault, &fault_part, &e);
     if (rc) {
         complete_failed(r, rc, &e, fault, fault_part);
         goto done;

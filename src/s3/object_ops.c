@@ -249,6 +249,16 @@ int s3_parse_content_md5(const char *v, uint8_t md5[16])
     return 0;
 }
 
+static bool client_alive(void *ctx)
+{
+    return http_client_alive(((s3_req *)ctx)->rq);
+}
+
+object_commit s3_commit_of(s3_req *r)
+{
+    return (object_commit){r->start_ms ? r->start_ms : orc_now_ms(), client_alive, r};
+}
+
 void s3_put_object_begin(s3_req *r)
 {
     meta_bucket b;
@@ -277,6 +287,7 @@ void s3_put_object_begin(s3_req *r)
         .want_md5 = cmd5 ? md5 : NULL,
         .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
         .cond = cond,
+        .commit = s3_commit_of(r),
     };
     r->put = object_put_begin(r->svc->st, &a);
     orc_buf_dispose(&stored);

@@ -43,6 +43,8 @@ const char *orc_code_name(int code)
         return "ECONFLICT";
     case ORC_EBUSY:
         return "EBUSY";
+    case ORC_ECANCELED:
+        return "ECANCELED";
     }
     return "E?";
 }

@@ -19,6 +19,7 @@ enum orc_code {
     ORC_EINTERNAL = -9,  /* a bug or an unexpected library failure */
     ORC_ECONFLICT = -10, /* state forbids it: bucket not empty, chunk being collected */
     ORC_EBUSY = -11,     /* try again shortly: another actor holds the thing */
+    ORC_ECANCELED = -12, /* the client went away before the commit: nothing was made visible */
 };
 
 typedef struct orc_err {
