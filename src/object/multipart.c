@@ -147,7 +147,8 @@ static int copy_edge(store *s, const meta_chunk *c, uint64_t lo, uint64_t hi, ui
     orc_buf buf;
     orc_buf_init(&buf, 0);
     seal_name(s->keys, c->hash, name);
-    int rc = place_read(s->pl, name, c->copies, c->ncopies, verify_copy, &r, &buf, e);
+    int rc =
+        place_read(s->pl, name, c->sealed_len, c->copies, c->ncopies, verify_copy, &r, &buf, e);
     if (!rc) rc = store_bytes(s, r.plain + lo, (size_t)(hi - lo), off, b, e);
     orc_buf_dispose(&buf);
     return rc;

@@ -38,7 +38,8 @@ static int repair_one(store *s, const meta_chunk *c, orc_buf *sealed, orc_err *e
     struct verify_ctx v = {s->keys, c, {0}};
     orc_buf_init(&v.plain, 0);
     seal_name(s->keys, c->hash, name);
-    int rc = place_read(s->pl, name, c->copies, c->ncopies, verify_sealed, &v, sealed, e);
+    int rc =
+        place_read(s->pl, name, c->sealed_len, c->copies, c->ncopies, verify_sealed, &v, sealed, e);
     orc_buf_dispose(&v.plain);
     if (rc) return rc;
     struct pending_ctx pc = {s->m, c->id};

@@ -336,8 +336,8 @@ static bool read_before(const struct slot *a, const struct slot *b)
     return a->read_us < b->read_us;
 }
 
-int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
-               void *ctx, orc_buf *out, orc_err *e)
+int place_read(place *pl, const char *name, uint64_t size, const uint32_t *ids, int nids,
+               place_verify_fn verify, void *ctx, orc_buf *out, orc_err *e)
 {
     struct slot *cand[META_MAX_COPIES];
     int n = 0, rc = ORC_ENOTFOUND;
@@ -357,7 +357,7 @@ int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place
         orc_err ce = {0};
         orc_buf_reset(out);
         int64_t t0 = orc_monotonic_us();
-        rc = provider_get(cand[i]->p, name, 0, UINT64_MAX, out, &ce);
+        rc = provider_get(cand[i]->p, name, 0, size, out, &ce);
         uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = cand[i]->read_us;
         cand[i]->read_us = avg ? (avg * 7 + us) / 8 : us;
         if (!rc && (rc = verify(ctx, out, &ce)) == ORC_ECORRUPT)

@@ -74,12 +74,14 @@ int place_write_more(place *pl, const char *name, const uint8_t *data, size_t le
  * May transform out in place (e.g. decrypt). */
 typedef int (*place_verify_fn)(void *ctx, orc_buf *data, orc_err *e);
 
-/* Reads the copy of name from the providers in ids (fastest first) into out
- * (reset first) and runs verify on it; a copy that is missing, fails to read
- * or fails verify is logged and the next is tried. ORC_ECORRUPT/ORC_ENOTFOUND
- * when no copy is good. */
-int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
-               void *ctx, orc_buf *out, orc_err *e);
+/* Reads the copy of name (size bytes, as recorded; UINT64_MAX: unknown)
+ * from the providers in ids (fastest first) into out (reset first) and runs
+ * verify on it; a copy that is missing, fails to read (a provider past its
+ * deadline included: the size sets it) or fails verify is logged and the next
+ * is tried; a failed verify counts as its provider's error. ORC_ECORRUPT /
+ * ORC_ENOTFOUND when no copy is good. */
+int place_read(place *pl, const char *name, uint64_t size, const uint32_t *ids, int nids,
+               place_verify_fn verify, void *ctx, orc_buf *out, orc_err *e);
 
 /* Runs fn(arg) on one of the I/O threads, for reads that should overlap
  * (GET read-ahead). fn must not wait for other I/O-thread work. */

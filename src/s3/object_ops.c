@@ -401,7 +401,14 @@ static void get_or_head(s3_req *r, bool head)
         len = last - first + 1;
     }
     if (!head && len && (rc = object_get_range(rd, first, last, &e))) {
-        s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
+        /* Copies on providers that are down, too slow or bad: worth a retry
+         * (503). Every copy missing is lost data (500). */
+        if (rc == ORC_ECORRUPT || rc == ORC_ETRANSIENT)
+            s3_error(r, S3E_SERVICE_UNAVAILABLE,
+                     "No verified copy of the object's data was reachable: the providers "
+                     "holding it are down, too slow or returned bad copies. Retry later.");
+        else
+            s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
         goto done;
     }
     struct get_stream *g = orc_calloc(1, sizeof(*g));

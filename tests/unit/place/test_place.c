@@ -248,15 +248,17 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     orc_buf out;
     orc_buf_init(&out, 0);
     for (int k = 0; k < 5; k++) {
-        assert_int_equal(place_read(w.pl, "r1", ids, n, verify_ok_unless_bad, NULL, &out, &e), 0);
+        assert_int_equal(
+            place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_ok_unless_bad, NULL, &out, &e), 0);
         assert_int_equal(out.len, 1);
         assert_int_equal(out.ptr[0], 'G');
     }
     /* every copy bad: an error, never the bytes */
     for (int i = 0; i < 4; i++)
         if (holds(w.f[i], "r1")) w.f[i]->data[find(w.f[i], "r1")].ptr[0] = 'B';
-    assert_int_equal(place_read(w.pl, "r1", ids, n, verify_ok_unless_bad, NULL, &out, &e),
-                     ORC_ECORRUPT);
+    assert_int_equal(
+        place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_ok_unless_bad, NULL, &out, &e),
+        ORC_ECORRUPT);
     assert_int_equal(out.len, 0);
     orc_buf_dispose(&out);
     world_free(&w);
