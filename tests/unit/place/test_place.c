@@ -320,6 +320,68 @@ static void test_policy_parse(void **state)
     assert_int_equal(place_policy_parse("ec:4+2", &p, NULL), ORC_EINVAL);
 }
 
+/* Every provider a write sends a copy to is announced first, while it holds
+ * nothing yet: the object layer records them PENDING there (issue 9), so a
+ * copy that lands after its write gave up is still known to the collector. */
+struct intent_log {
+    world *w;
+    uint32_t ids[16];
+    int n;
+};
+
+static int note_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
+{
+    struct intent_log *l = ctx;
+    (void)e;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(holds(l->w->f[ids[i] - 1], "pend"), 0); /* not sent yet */
+        l->ids[l->n++] = ids[i];
+    }
+    return 0;
+}
+
+static int refuse_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
+{
+    (void)ctx, (void)ids, (void)n;
+    return orc_fail(e, ORC_EIO, "metadata unavailable");
+}
+
+static void test_copies_are_announced_before_they_are_sent(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w, 2, 1);
+    w.f[0]->fail = w.f[1]->fail = w.f[2]->fail = 0;
+    struct intent_log log = {&w, {0}, 0};
+    place_intent in = {note_intent, &log};
+    uint32_t ids[META_MAX_COPIES];
+    int n;
+    orc_err e = {0};
+    /* Fail the first choice so the write moves on: its replacement is
+     * announced too, and the failed one stays in the log (it may hold bytes). */
+    uint32_t order[16];
+    int first;
+    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
+    first = log.ids[0];
+    memcpy(order, log.ids, sizeof(order));
+    assert_int_equal(log.n, 2);
+    for (int i = 0; i < n; i++)
+        assert_true(ids[i] == order[0] || ids[i] == order[1]);
+    place_delete(w.pl, "pend", NULL, 0, NULL);
+    log.n = 0;
+    w.f[first - 1]->fail = 1;
+    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
+    assert_int_equal(log.n, 3);
+    assert_int_equal(n, 2);
+    /* A refused announcement sends nothing. */
+    w.f[first - 1]->fail = 0;
+    place_delete(w.pl, "pend", NULL, 0, NULL);
+    place_intent no = {refuse_intent, NULL};
+    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &no, ids, &n, &e), ORC_EIO);
+    assert_int_equal(count_holders(&w, "pend"), 0);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_write_more_adds_missing_copies_and_never_deletes_old_ones),
         cmocka_unit_test(test_probe_counts_any_answer_even_403_as_up),
         cmocka_unit_test(test_policy_parse),
+        cmocka_unit_test(test_copies_are_announced_before_they_are_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
