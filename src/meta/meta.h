@@ -150,6 +150,8 @@ int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_e
  *  - no row: a PENDING row is inserted with the given lengths, format and key
  *    version; *out filled (no copies); *is_new = true. The caller writes the
  *    copies, then calls meta_chunk_commit, or meta_chunk_abandon on failure.
+ *  - PENDING given up by its writer (meta_chunk_abandon): taken over, as a
+ *    new row (*is_new = true; its recorded copies stay PENDING).
  *  - PENDING (another upload is writing it) or DELETING: ORC_EBUSY; retry soon. */
 int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
                      uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
@@ -164,8 +166,9 @@ int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int 
 int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
                               orc_err *e);
 /* Gives up a PENDING chunk whose copies could not be written: forgotten if no
- * copy was recorded, else DELETING, so the collector deletes its pending
- * copies at its next pass (a claim of it meanwhile answers ORC_EBUSY). */
+ * copy was recorded, else kept PENDING as given up: the collector deletes it
+ * and its pending copies at its next pass, whatever gc_grace, and a claim of
+ * the same content meanwhile takes it over (*is_new, as for a new chunk). */
 int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
 
 /* ---- objects ---- */

@@ -185,7 +185,12 @@ static const char *const sql[ST_COUNT] = {
     [ST_COPY_PENDING] = "INSERT INTO chunk_copies(chunk_id, provider_id, state)"
                         " VALUES (?1, ?2, 0) ON CONFLICT DO NOTHING",
     [ST_COPY_ANY] = "SELECT 1 FROM chunk_copies WHERE chunk_id = ?1 LIMIT 1",
-    [ST_CHUNK_GIVE_UP] = "UPDATE chunks SET state = 2 WHERE id = ?1 AND state = 0",
+    /* touched_ms 0 on a PENDING chunk: given up by its writer (see
+     * meta_chunk_abandon); the collector takes it at once, a claim takes
+     * it over. */
+    [ST_CHUNK_GIVE_UP] = "UPDATE chunks SET touched_ms = 0 WHERE id = ?1 AND state = 0",
+    [ST_CHUNK_TAKE_OVER] = "UPDATE chunks SET touched_ms = ?2 WHERE id = ?1 AND state = 0"
+                           " AND touched_ms = 0",
     [ST_OBJ_STARTED] = "SELECT started_ms FROM objects WHERE bucket_id = ?1 AND key = ?2",
     [ST_CHUNK_DROP] = "DELETE FROM chunks WHERE id = ?1 AND state = ?2",
     [ST_CHUNK_REF] = "UPDATE chunks SET refcount = refcount + 1 WHERE id = ?1 AND state = 1"

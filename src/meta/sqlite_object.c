@@ -79,6 +79,16 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
     if (rc == 1) {
         read_chunk(s, 0, out);
         sqlite3_reset(s);
+        if (out->state == META_CHUNK_PENDING) { /* given up by its writer? */
+            if ((rc = sq_stmt(c, ST_CHUNK_TAKE_OVER, &s, e))) return rc;
+            if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
+                return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+            if ((rc = sq_run(c, s, "chunk take over", e))) return rc;
+            if (sqlite3_changes(c->db) == 1) { /* ours now; its pending copies stay */
+                *is_new = true;
+                return ORC_OK;
+            }
+        }
         if (out->state != META_CHUNK_LIVE) {
             char hex[17];
             hex_encode(hash, 8, hex);
@@ -186,8 +196,11 @@ static int chunk_drop_tx(meta *m, int64_t id, int state, orc_err *e)
 }
 
 /* A PENDING chunk with copies recorded may have bytes on those providers
- * (a write that timed out can still land): it goes to the collector, which
- * deletes them, instead of being forgotten. */
+ * (a write that timed out can still land): it is not forgotten but left
+ * PENDING with touched_ms 0, which the collector takes at its next pass
+ * (deleting those copies) and a claim of the same content takes over: it
+ * writes the same bytes under the same name (content-derived), so the old
+ * pending rows stay true. */
 static int chunk_abandon(struct conn *c, int64_t id, orc_err *e)
 {
     sqlite3_stmt *s = NULL;

@@ -136,14 +136,28 @@ static void test_abandon_with_pending_copies_hands_chunk_to_collector(void **sta
     uint8_t h[32];
     bool is_new;
     memset(h, 2, sizeof(h));
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &again, &is_new, &e), ORC_EBUSY);
     meta_chunk *cs = NULL;
     size_t n = 0;
-    assert_int_equal(meta_gc_mark(f->m, 0, 10, &cs, &n, &e), 0); /* no grace needed */
+    assert_int_equal(meta_gc_mark(f->m, 1, 10, &cs, &n, &e), 0); /* whatever the grace */
     assert_int_equal(n, 1);
+    assert_int_equal(cs[0].id, id);
     assert_int_equal(cs[0].ncopies, 1);
     assert_int_equal(cs[0].copies[0], f->prov[2]);
     free(cs);
+    assert_int_equal(meta_gc_forget(f->m, id, &e), 0);
+
+    /* Given up again, then claimed before the collector came: taken over. */
+    id = claim(f, 2, &k);
+    assert_int_equal(meta_chunk_copies_pending(f->m, id, &f->prov[2], 1, &e), 0);
+    assert_int_equal(meta_chunk_abandon(f->m, id, &e), 0);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &again, &is_new, &e), 0);
+    assert_true(is_new);
+    assert_int_equal(again.id, id);
+    assert_int_equal(meta_gc_mark(f->m, 1, 10, &cs, &n, &e), 0); /* no longer given up */
+    assert_int_equal(n, 0);
+    free(cs);
+    /* and a second claimer waits for the new writer. */
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &again, &is_new, &e), ORC_EBUSY);
     /* Without any recorded copy the row is simply forgotten, as before. */
     int64_t id2 = claim(f, 3, &k);
     assert_int_equal(meta_chunk_abandon(f->m, id2, &e), 0);
