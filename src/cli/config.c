@@ -24,6 +24,8 @@ void config_defaults(orc_config *c)
     c->min_copies = 1;
     c->probe_interval = 5;
     c->down_after = 3;
+    c->deadline_base_ms = PROVIDER_DEADLINE_BASE_MS_DEFAULT;
+    c->deadline_per_mib_ms = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
 }
 
 static int set_str(char *dst, size_t cap, const char *v)
@@ -87,6 +89,8 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "max_connections_per_ip")) return set_long(&c->max_per_ip, v, 1, 1000000);
     if (!strcmp(k, "tls_cert")) return set_str(c->tls_cert, sizeof(c->tls_cert), v);
     if (!strcmp(k, "tls_key")) return set_str(c->tls_key, sizeof(c->tls_key), v);
+    if (!strcmp(k, "deadline_base_ms")) return set_long(&c->deadline_base_ms, v, 1, 3600000);
+    if (!strcmp(k, "deadline_per_mib_ms")) return set_long(&c->deadline_per_mib_ms, v, 1, 3600000);
     return 1;
 }
 

@@ -37,6 +37,8 @@ typedef struct orc_config {
     /* HTTP front (0: the http layer's defaults) */
     long threads, workers, header_timeout, idle_timeout, max_connections, max_per_ip;
     char tls_cert[PATH_MAX], tls_key[PATH_MAX]; /* PEM files; "" for plain HTTP */
+    /* Per provider call (provider.h); a provider section may set its own. */
+    long deadline_base_ms, deadline_per_mib_ms;
     config_provider providers[PLACE_MAX_PROVIDERS];
     size_t nproviders;
 } orc_config;

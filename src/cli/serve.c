@@ -123,6 +123,7 @@ static int open_providers(const orc_config *c, meta *m, provider **provs, uint32
         if (!rc) rc = meta_provider_id(m, cp->name, &ids[i], e);
         if (rc) return rc;
         provider_set_down_after(provs[i], (int)c->down_after);
+        provider_set_deadline(provs[i], c->deadline_base_ms, c->deadline_per_mib_ms);
     }
     return ORC_OK;
 }

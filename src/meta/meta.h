@@ -105,6 +105,11 @@ typedef struct meta_object_new {
     const uint64_t *offsets;
     size_t nchunks;
     meta_put_cond cond; /* zero: unconditional */
+    /* When the request that writes it started (wall clock ms; 0: now). A
+     * current version whose request started later is kept: S3's "latest
+     * timestamp wins", so a write that was slow to commit never replaces one
+     * acknowledged after it began. */
+    int64_t start_ms;
 } meta_object_new;
 
 /* Opens (creating and migrating the schema as needed) the SQLite store at
@@ -145,20 +150,34 @@ int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_e
  *  - no row: a PENDING row is inserted with the given lengths, format and key
  *    version; *out filled (no copies); *is_new = true. The caller writes the
  *    copies, then calls meta_chunk_commit, or meta_chunk_abandon on failure.
+ *  - PENDING given up by its writer (meta_chunk_abandon): taken over, as a
+ *    new row (*is_new = true; its recorded copies stay PENDING).
  *  - PENDING (another upload is writing it) or DELETING: ORC_EBUSY; retry soon. */
 int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
                      uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
                      orc_err *e);
 /* PENDING -> LIVE, recording the providers that durably hold a copy. */
 int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
-/* Drops a PENDING row whose copies could not be written. */
+/* Records, durably, that copies of a chunk are about to be written to these
+ * providers (PENDING copies), before any is sent: whatever the outcome of a
+ * write (a timeout, a late success, a crash) the collector knows where bytes
+ * may be. meta_chunk_commit and meta_chunk_add_copies make them LIVE; only
+ * LIVE copies are read, counted and reported. ORC_ENOTFOUND: no such chunk. */
+int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
+                              orc_err *e);
+/* Gives up a PENDING chunk whose copies could not be written: forgotten if no
+ * copy was recorded, else kept PENDING as given up: the collector deletes it
+ * and its pending copies at its next pass, whatever gc_grace, and a claim of
+ * the same content meanwhile takes it over (*is_new, as for a new chunk). */
 int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
 
 /* ---- objects ---- */
 /* Makes o the current version of (bucket, key), in one transaction: checks the
  * bucket exists (ORC_ENOTFOUND) and every chunk is LIVE (ORC_ECONFLICT), adds
  * the manifest and its references, and releases the previous version's
- * references (chunks reaching 0 get touched = now). *id gets the new object id.
+ * references (chunks reaching 0 get touched = now). *id gets the new object id,
+ * or 0 when the current version's request started after o->start_ms: nothing
+ * changes, the write is superseded (success, as in S3).
  * o->cond is checked first (ORC_ECONFLICT, message META_PRECONDITION...). */
 int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
 /* The current version, and in the same read transaction the extents that
@@ -180,8 +199,8 @@ int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char 
 /* Moves up to limit chunks with refcount 0 whose touched time is before
  * cutoff_ms (LIVE or PENDING) to DELETING, and returns them together with any
  * chunk already DELETING (a collection interrupted by a crash). *out is
- * malloc'ed. A PENDING chunk has no recorded copies: the collector deletes its
- * name on every provider. */
+ * malloc'ed. Their copies are every recorded one, PENDING included; a chunk
+ * with none recorded may be on any provider. */
 int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
 /* Removes a DELETING chunk's row once its copies are gone. */
 int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
@@ -196,7 +215,8 @@ int meta_stats_get(meta *m, meta_stats *out, orc_err *e);
 /* Copies a provider holds and their sealed bytes. */
 int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
                         orc_err *e);
-/* LIVE chunks with fewer than copies recorded copies (to be repaired). */
+/* LIVE, referenced chunks with fewer than copies LIVE copies: what repair
+ * will repair (meta_repair_list). */
 int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e);
 /* Up to limit LIVE, referenced chunks with id > after_id and fewer than
  * copies copies, by id, with their copies. *out is malloc'ed. Unreferenced
@@ -222,12 +242,14 @@ typedef struct meta_object_copy_args {
     const char *headers;      /* when replace_meta; may be NULL */
     int64_t mtime_ms;
     meta_put_cond cond; /* on the destination, as for meta_object_put */
+    int64_t start_ms;   /* as meta_object_new.start_ms */
 } meta_object_copy_args;
 /* In one transaction: reads the source's current version, releases the
  * destination's current version (if any) and writes the destination with the
  * source's manifest, size and ETag, taking one more reference on each chunk.
  * Copying an object onto itself updates its metadata in place. *out gets the
- * new version (dispose with meta_object_dispose). ORC_ENOTFOUND: source object
+ * new version (dispose with meta_object_dispose); out->id is 0 when the copy
+ * was superseded (see meta_object_new.start_ms) and nothing changed. ORC_ENOTFOUND: source object
  * or destination bucket absent (msg says which); ORC_ECONFLICT with
  * META_PRECONDITION: a condition failed. */
 int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e);
@@ -299,11 +321,12 @@ typedef struct meta_complete {
     const char *etag; /* the object's ETag */
     int64_t mtime_ms;
     const char *headers; /* the object's stored headers; NULL: the upload's */
+    int64_t start_ms;    /* as meta_object_new.start_ms */
     /* out */
-    int fault;      /* enum meta_complete_fault */
-    int fault_part; /* the part number at fault */
-    uint64_t size;  /* the object's size */
-    int64_t object_id;
+    int fault;         /* enum meta_complete_fault */
+    int fault_part;    /* the part number at fault */
+    uint64_t size;     /* the object's size */
+    int64_t object_id; /* 0: superseded (the upload is gone, the object unchanged) */
 } meta_complete;
 
 void meta_upload_dispose(meta_upload *u);

@@ -20,7 +20,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 3      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 4      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -136,8 +136,19 @@ static const char schema_v2[] =
  * stores; NULL when the part was sent without one. */
 static const char schema_v3[] = "ALTER TABLE parts ADD COLUMN checksum TEXT;\n";
 
+/* Schema version 4 (issue 9): a copy's state, so a copy is recorded PENDING
+ * before its write is sent and LIVE once the provider confirmed it (the
+ * collector deletes both; readers and repair count only LIVE ones), and the
+ * start time of the request that wrote each version, so a write that started
+ * before the current version was written never replaces it. Existing rows
+ * are LIVE copies and versions of time 0. */
+static const char schema_v4[] =
+    "ALTER TABLE chunk_copies ADD COLUMN state INTEGER NOT NULL DEFAULT 1"
+    " CHECK (state IN (0, 1));\n" /* 0 pending, 1 live */
+    "ALTER TABLE objects ADD COLUMN started_ms INTEGER NOT NULL DEFAULT 0;\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4};
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -165,12 +176,22 @@ static const char *const sql[ST_COUNT] = {
     [ST_CHUNK_ADD] = "INSERT INTO chunks(hash, plain_len, sealed_len, format, key_version, state,"
                      " refcount, touched_ms) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6)",
     [ST_CHUNK_TOUCH] = "UPDATE chunks SET touched_ms = ?2 WHERE id = ?1",
-    [ST_CHUNK_COPIES] = "SELECT provider_id FROM chunk_copies WHERE chunk_id = ?1"
+    [ST_CHUNK_COPIES] = "SELECT provider_id FROM chunk_copies WHERE chunk_id = ?1 AND state = 1"
                         " ORDER BY provider_id",
     [ST_CHUNK_STATE] = "SELECT state FROM chunks WHERE id = ?1",
     [ST_CHUNK_LIVE] = "UPDATE chunks SET state = 1, touched_ms = ?2 WHERE id = ?1 AND state = 0",
-    [ST_COPY_ADD] = "INSERT INTO chunk_copies(chunk_id, provider_id) VALUES (?1, ?2)"
-                    " ON CONFLICT DO NOTHING",
+    [ST_COPY_ADD] = "INSERT INTO chunk_copies(chunk_id, provider_id, state) VALUES (?1, ?2, 1)"
+                    " ON CONFLICT DO UPDATE SET state = 1",
+    [ST_COPY_PENDING] = "INSERT INTO chunk_copies(chunk_id, provider_id, state)"
+                        " VALUES (?1, ?2, 0) ON CONFLICT DO NOTHING",
+    [ST_COPY_ANY] = "SELECT 1 FROM chunk_copies WHERE chunk_id = ?1 LIMIT 1",
+    /* touched_ms 0 on a PENDING chunk: given up by its writer (see
+     * meta_chunk_abandon); the collector takes it at once, a claim takes
+     * it over. */
+    [ST_CHUNK_GIVE_UP] = "UPDATE chunks SET touched_ms = 0 WHERE id = ?1 AND state = 0",
+    [ST_CHUNK_TAKE_OVER] = "UPDATE chunks SET touched_ms = ?2 WHERE id = ?1 AND state = 0"
+                           " AND touched_ms = 0",
+    [ST_OBJ_STARTED] = "SELECT started_ms FROM objects WHERE bucket_id = ?1 AND key = ?2",
     [ST_CHUNK_DROP] = "DELETE FROM chunks WHERE id = ?1 AND state = ?2",
     [ST_CHUNK_REF] = "UPDATE chunks SET refcount = refcount + 1 WHERE id = ?1 AND state = 1"
                      " RETURNING plain_len",
@@ -183,14 +204,14 @@ static const char *const sql[ST_COUNT] = {
                        " GROUP BY chunk_id) AS r WHERE chunks.id = r.chunk_id",
     [ST_OBJ_DEL] = "DELETE FROM objects WHERE id = ?1",
     [ST_OBJ_ADD] = "INSERT INTO objects(bucket_id, key, size, etag, content_type, headers,"
-                   " mtime_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   " mtime_ms, started_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_MANIFEST_ADD] = "INSERT INTO manifest(object_id, start, chunk_id) VALUES (?1, ?2, ?3)",
     [ST_OBJ_GET] = "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key = ?2",
     /* The subquery finds the chunk holding byte ?2 by one seek (chunks tile
      * the object), so the scan starts there; the exact overlap test stays. */
     [ST_EXTENTS] = "SELECT m.start, " CHUNK_COLS ", cc.provider_id FROM manifest AS m"
                    " JOIN chunks AS c ON c.id = m.chunk_id"
-                   " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id"
+                   " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id AND cc.state = 1"
                    " WHERE m.object_id = ?1 AND m.start < ?3 AND m.start + c.plain_len > ?2"
                    " AND m.start >= coalesce((SELECT max(start) FROM manifest"
                    " WHERE object_id = ?1 AND start <= ?2), 0)"
@@ -945,14 +966,18 @@ int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_
 {
     return count_query(m,
                        "SELECT count(*), coalesce(sum(c.sealed_len), 0) FROM chunk_copies cc "
-                       "JOIN chunks c ON c.id = cc.chunk_id WHERE cc.provider_id = ?1",
+                       "JOIN chunks c ON c.id = cc.chunk_id WHERE cc.provider_id = ?1"
+                       " AND cc.state = 1",
                        provider_id, chunks, bytes, e);
 }
 
 int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
 {
     return count_query(m,
-                       "SELECT count(*) FROM chunks WHERE state = 1 AND (SELECT count(*) FROM "
-                       "chunk_copies WHERE chunk_id = chunks.id) < ?1",
+                       /* What repair repairs (meta_repair_list): referenced
+                        * chunks only; garbage waits for the collector. */
+                       "SELECT count(*) FROM chunks WHERE state = 1 AND refcount > 0 AND "
+                       "(SELECT count(*) FROM chunk_copies WHERE chunk_id = chunks.id"
+                       " AND state = 1) < ?1",
                        copies, n, NULL, e);
 }

@@ -37,6 +37,11 @@ enum st {
     ST_CHUNK_STATE,
     ST_CHUNK_LIVE,
     ST_COPY_ADD,
+    ST_COPY_PENDING,
+    ST_COPY_ANY,
+    ST_CHUNK_GIVE_UP,
+    ST_CHUNK_TAKE_OVER,
+    ST_OBJ_STARTED,
     ST_CHUNK_DROP,
     ST_CHUNK_REF,
     ST_OBJ_FIND,
@@ -123,6 +128,7 @@ int sq_acquire(meta *m, struct conn **out, orc_err *e);
 int sq_bind_fail(struct conn *c, orc_err *e);
 int sq_bind_text(sqlite3_stmt *s, int i, const char *v);
 int sq_check_object_new(const meta_object_new *o, orc_err *e);
+int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t start_ms, orc_err *e);
 int64_t sq_clamp64(uint64_t v);
 void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *s, int col);
 int sq_db_fail(sqlite3 *db, int rc, const char *what, orc_err *e);

@@ -385,6 +385,7 @@ static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc,
         .chunk_ids = st.ids,
         .offsets = st.offs,
         .nchunks = st.n,
+        .start_ms = mc->start_ms,
     };
     /* sq_object_put re-checks every chunk is LIVE and takes the object's
      * references before upload_drop releases the parts': a chunk never
@@ -392,8 +393,10 @@ static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc,
     if ((rc = sq_check_object_new(&o, e)) ||
         (rc = sq_object_put(c, bucket_id, &o, &mc->object_id, e)))
         goto done;
+    /* Superseded by a version whose request started later (object_id 0):
+     * the upload still completes and goes, as in S3, but changes nothing. */
     if ((rc = sq_stmt(c, ST_MP_OBJPART_ADD, &s, e))) goto done;
-    for (size_t i = 0; i < mc->nparts; i++) {
+    for (size_t i = 0; mc->object_id && i < mc->nparts; i++) {
         if (sqlite3_bind_int64(s, 1, mc->object_id) || sqlite3_bind_int64(s, 2, (int64_t)i + 1) ||
             sqlite3_bind_int64(s, 3, (int64_t)starts[i]) ||
             sqlite3_bind_int64(s, 4, (int64_t)sizes[i])) {

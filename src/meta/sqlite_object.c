@@ -79,6 +79,16 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
     if (rc == 1) {
         read_chunk(s, 0, out);
         sqlite3_reset(s);
+        if (out->state == META_CHUNK_PENDING) { /* given up by its writer? */
+            if ((rc = sq_stmt(c, ST_CHUNK_TAKE_OVER, &s, e))) return rc;
+            if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
+                return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+            if ((rc = sq_run(c, s, "chunk take over", e))) return rc;
+            if (sqlite3_changes(c->db) == 1) { /* ours now; its pending copies stay */
+                *is_new = true;
+                return ORC_OK;
+            }
+        }
         if (out->state != META_CHUNK_LIVE) {
             char hex[17];
             hex_encode(hash, 8, hex);
@@ -185,9 +195,68 @@ static int chunk_drop_tx(meta *m, int64_t id, int state, orc_err *e)
     return rc;
 }
 
+/* A PENDING chunk with copies recorded may have bytes on those providers
+ * (a write that timed out can still land): it is not forgotten but left
+ * PENDING with touched_ms 0, which the collector takes at its next pass
+ * (deleting those copies) and a claim of the same content takes over: it
+ * writes the same bytes under the same name (content-derived), so the old
+ * pending rows stay true. */
+static int chunk_abandon(struct conn *c, int64_t id, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_COPY_ANY, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "chunk copies", e)) < 0) return rc;
+    sqlite3_reset(s);
+    if (rc == 0) return chunk_drop(c, id, META_CHUNK_PENDING, e);
+    if ((rc = sq_stmt(c, ST_CHUNK_GIVE_UP, &s, e))) return rc;
+    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_run(c, s, "chunk abandon", e))) return rc;
+    return sqlite3_changes(c->db) ? ORC_OK : sq_not_in_state(c, id, META_CHUNK_PENDING, e);
+}
+
 int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
 {
-    return chunk_drop_tx(m, chunk_id, META_CHUNK_PENDING, e);
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
+        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_abandon(c, chunk_id, e), e);
+    sq_release(m, c);
+    return rc;
+}
+
+static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
+                          orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_COPY_PENDING, &s, e);
+    for (int i = 0; !rc && i < n; i++) {
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        if ((rc = sq_run(c, s, "pending copy", e)) == ORC_ECONFLICT)
+            return orc_fail(e, ORC_ENOTFOUND,
+                            "chunk %" PRId64 " or provider %" PRIu32 " does not exist", chunk_id,
+                            providers[i]);
+    }
+    return rc;
+}
+
+int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
+                              orc_err *e)
+{
+    if (n < 0 || (n && !providers))
+        return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": bad provider list", chunk_id);
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    /* A full (fsynced) commit: the record must survive a crash that happens
+     * while the provider is writing, or the copy would be an orphan. */
+    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
+        rc = sq_tx_end(m, c, TX_WRITE, copies_pending(c, chunk_id, providers, n, e), e);
+    sq_release(m, c);
+    return rc;
 }
 
 int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e)
@@ -301,11 +370,27 @@ static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
     return ORC_OK;
 }
 
+/* 1 when the current version of (bucket, key) was written by a request that
+ * started after start_ms (so a write started at start_ms is superseded), 0
+ * when not or there is none, or an error. Equal times: the later commit wins. */
+int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t start_ms, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_OBJ_STARTED, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, key))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "object lookup", e)) != 1) return rc;
+    int64_t cur = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return cur > start_ms;
+}
+
 int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
                   orc_err *e)
 {
     sqlite3_stmt *s = NULL;
-    int64_t old = 0;
+    int64_t old = 0, start = o->start_ms ? o->start_ms : orc_now_ms();
     int rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e);
     if (rc) return rc;
     if (sqlite3_bind_int64(s, 1, bucket_id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
@@ -313,6 +398,13 @@ int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, i
     if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, bucket_id);
     sqlite3_reset(s);
     if ((rc = put_cond_check(c, bucket_id, o->key, &o->cond, e))) return rc;
+    /* S3's "latest timestamp wins": a write that started before the current
+     * version's changes nothing (its chunks stay unreferenced). */
+    if ((rc = sq_superseded(c, bucket_id, o->key, start, e)) < 0) return rc;
+    if (rc == 1) {
+        if (id) *id = 0;
+        return ORC_OK;
+    }
 
     /* The old version goes first: (bucket, key) is unique. Its chunks may
      * drop to 0 here and come back up below if the new version shares them;
@@ -324,7 +416,7 @@ int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, i
     if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, o->key) ||
         sqlite3_bind_int64(s, 3, (int64_t)o->size) || sq_bind_text(s, 4, o->etag) ||
         sq_bind_text(s, 5, o->content_type) || sq_bind_text(s, 6, o->headers) ||
-        sqlite3_bind_int64(s, 7, o->mtime_ms))
+        sqlite3_bind_int64(s, 7, o->mtime_ms) || sqlite3_bind_int64(s, 8, start))
         return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_run(c, s, "object insert", e))) return rc;
     int64_t obj = sqlite3_last_insert_rowid(c->db);
@@ -626,15 +718,17 @@ static int run_once(struct conn *c, const char *q, int64_t a, int64_t b, const c
 
 /* Copying onto itself: only the metadata and the time change. */
 static int copy_in_place(struct conn *c, int64_t id, const char *ct, const char *hd,
-                         int64_t mtime_ms, orc_err *e)
+                         int64_t mtime_ms, int64_t start_ms, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(
-        c->db, "UPDATE objects SET content_type = ?2, headers = ?3, mtime_ms = ?4 WHERE id = ?1",
+        c->db,
+        "UPDATE objects SET content_type = ?2, headers = ?3, mtime_ms = ?4, started_ms = ?5"
+        " WHERE id = ?1",
         -1, &s, NULL);
     if (rc != SQLITE_OK) return sq_db_fail(c->db, rc, "object update", e);
     if (sqlite3_bind_int64(s, 1, id) || sq_bind_text(s, 2, ct) || sq_bind_text(s, 3, hd) ||
-        sqlite3_bind_int64(s, 4, mtime_ms))
+        sqlite3_bind_int64(s, 4, mtime_ms) || sqlite3_bind_int64(s, 5, start_ms))
         rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
         rc = sq_db_fail(c->db, rc, "object update", e);
@@ -659,7 +753,8 @@ static int copy_manifest(struct conn *c, const meta_object_copy_args *a, const m
     if ((rc = sq_stmt(c, ST_OBJ_ADD, &s, e))) return rc;
     if (sqlite3_bind_int64(s, 1, a->dst_bucket) || sq_bind_text(s, 2, a->dst_key) ||
         sqlite3_bind_int64(s, 3, (int64_t)src->size) || sq_bind_text(s, 4, src->etag) ||
-        sq_bind_text(s, 5, ct) || sq_bind_text(s, 6, hd) || sqlite3_bind_int64(s, 7, a->mtime_ms))
+        sq_bind_text(s, 5, ct) || sq_bind_text(s, 6, hd) || sqlite3_bind_int64(s, 7, a->mtime_ms) ||
+        sqlite3_bind_int64(s, 8, a->start_ms ? a->start_ms : orc_now_ms()))
         return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_run(c, s, "object insert", e))) return rc;
     *id = sqlite3_last_insert_rowid(c->db);
@@ -691,6 +786,13 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "no bucket with id %" PRId64, a->dst_bucket);
     sqlite3_reset(s);
     if ((rc = put_cond_check(c, a->dst_bucket, a->dst_key, &a->cond, e))) return rc;
+    int64_t start = a->start_ms ? a->start_ms : orc_now_ms();
+    if ((rc = sq_superseded(c, a->dst_bucket, a->dst_key, start, e)) < 0) return rc;
+    if (rc == 1) { /* latest start wins: nothing changes, *out is the source */
+        out->id = 0;
+        out->mtime_ms = a->mtime_ms;
+        return ORC_OK;
+    }
 
     if (a->replace_meta) {
         free(out->content_type);
@@ -700,7 +802,7 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     }
     int64_t id = out->id;
     if (a->src_bucket == a->dst_bucket && strcmp(a->src_key, a->dst_key) == 0)
-        rc = copy_in_place(c, id, out->content_type, out->headers, a->mtime_ms, e);
+        rc = copy_in_place(c, id, out->content_type, out->headers, a->mtime_ms, start, e);
     else
         rc = copy_manifest(c, a, out, out->content_type, out->headers, &id, e);
     if (rc) return rc;
@@ -743,7 +845,8 @@ int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_c
     if (sqlite3_prepare_v2(c->db,
                            "SELECT " CHUNK_COLS
                            " FROM chunks AS c WHERE c.state = 1 AND c.refcount > 0 AND c.id > ?1 "
-                           "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id) < ?2 "
+                           "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id"
+                           " AND state = 1) < ?2 "
                            "ORDER BY c.id LIMIT ?3",
                            -1, &s, NULL) != SQLITE_OK ||
         sqlite3_bind_int64(s, 1, after_id) || sqlite3_bind_int(s, 2, copies) ||

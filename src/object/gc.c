@@ -24,9 +24,11 @@ long object_gc_pass(store *s, orc_err *e)
             char name[SEAL_NAME_LEN + 1];
             orc_err de = {0};
             seal_name(s->keys, cs[i].hash, name);
-            /* A chunk that never became LIVE has no recorded copies: its name
-             * may be on any provider. */
-            int nids = cs[i].state == META_CHUNK_PENDING ? 0 : cs[i].ncopies;
+            /* Every copy a write started is recorded (PENDING or LIVE)
+             * before it is sent; a chunk with none recorded (left by an
+             * older version, or a crash before the record) may be on any
+             * provider: nids 0 means all of them. */
+            int nids = cs[i].ncopies;
             if (place_delete(s->pl, name, cs[i].copies, nids, &de)) {
                 LOG_WARN("gc: chunk %.16s...: %s; will retry", name, de.msg);
                 continue;

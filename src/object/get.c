@@ -74,8 +74,8 @@ static void fetch(struct piece *p)
     p->plain = NULL;
     p->plain_len = 0;
     seal_name(p->r->s->keys, x->chunk.hash, name);
-    p->rc = place_read(p->r->s->pl, name, x->chunk.copies, x->chunk.ncopies, verify_copy, p,
-                       &p->buf, &p->err);
+    p->rc = place_read(p->r->s->pl, name, x->chunk.sealed_len, x->chunk.copies, x->chunk.ncopies,
+                       verify_copy, p, &p->buf, &p->err);
     if (p->rc) LOG_ERROR("read failed: %s", p->err.msg);
 }
 

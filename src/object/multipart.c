@@ -100,7 +100,9 @@ static int store_bytes(store *s, const uint8_t *data, size_t len, uint64_t off,
             sealed = orc_realloc(sealed, sealed_len);
             seal_name(s->keys, h, name);
             rc = seal_chunk(s->keys, h, data + pos, n, sealed, e);
-            if (!rc) rc = place_write(s->pl, name, sealed, sealed_len, ids, &nids, e);
+            struct pending_ctx pc = {s->m, k.id};
+            place_intent in = {object_record_pending, &pc};
+            if (!rc) rc = place_write(s->pl, name, sealed, sealed_len, &in, ids, &nids, e);
             if (!rc) rc = meta_chunk_commit(s->m, k.id, ids, nids, e);
             if (rc) {
                 meta_chunk_abandon(s->m, k.id, NULL);
@@ -146,7 +148,8 @@ static int copy_edge(store *s, const meta_chunk *c, uint64_t lo, uint64_t hi, ui
     orc_buf buf;
     orc_buf_init(&buf, 0);
     seal_name(s->keys, c->hash, name);
-    int rc = place_read(s->pl, name, c->copies, c->ncopies, verify_copy, &r, &buf, e);
+    int rc =
+        place_read(s->pl, name, c->sealed_len, c->copies, c->ncopies, verify_copy, &r, &buf, e);
     if (!rc) rc = store_bytes(s, r.plain + lo, (size_t)(hi - lo), off, b, e);
     orc_buf_dispose(&buf);
     return rc;
@@ -237,7 +240,8 @@ done:
 
 int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
                        const meta_part_ref *parts, size_t n, const char *headers,
-                       object_put_result *res, int *fault, int *fault_part, orc_err *e)
+                       const object_commit *cm, object_put_result *res, int *fault, int *fault_part,
+                       orc_err *e)
 {
     *fault = META_COMPLETE_OK;
     *fault_part = 0;
@@ -280,8 +284,12 @@ int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char 
         .etag = res->etag,
         .mtime_ms = res->mtime_ms,
         .headers = headers,
+        .start_ms = cm ? cm->start_ms : 0,
     };
-    int rc = meta_upload_complete(s->m, bucket_id, &mc, e);
+    int rc = object_commit_check(cm, e);
+    if (rc) return rc;
+    rc = meta_upload_complete(s->m, bucket_id, &mc, e);
+    res->superseded = !rc && mc.object_id == 0;
     *fault = mc.fault;
     *fault_part = mc.fault_part;
     if (rc == ORC_ECONFLICT) /* a part outlived the grace period: cannot happen with refs */

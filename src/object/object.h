@@ -40,6 +40,19 @@ typedef struct store {
  * letter or digit, no "..", not an IP address, no xn-- prefix or -s3alias suffix. */
 bool bucket_name_valid(const char *name);
 
+/* How a write commits (PUT, UploadPart, CompleteMultipartUpload, copy):
+ * start_ms is when its request's headers arrived (wall clock; 0: at the
+ * commit), which orders it against other writes of the key as S3 does
+ * ("latest timestamp wins": meta_object_new.start_ms). alive (may be NULL) is
+ * asked right before the commit; false means the client went away, and the
+ * write then makes nothing visible (ORC_ECANCELED): its chunks are left
+ * unreferenced for the collector. */
+typedef struct object_commit {
+    int64_t start_ms;
+    bool (*alive)(void *ctx);
+    void *alive_ctx;
+} object_commit;
+
 /* ---- PUT (put.c) ---- */
 typedef struct object_put object_put;
 
@@ -63,11 +76,14 @@ typedef struct object_put_args {
      * possibly until object_put_free returns. */
     void (*wake)(void *wake_arg);
     void *wake_arg;
+    object_commit commit; /* request start and liveness; zero: now, always alive */
 } object_put_args;
 
 typedef struct object_put_result {
     char etag[64]; /* hex MD5, unquoted */
     int64_t mtime_ms;
+    bool superseded; /* a version whose request started later is current: the
+                        write succeeded but is not visible (S3's latest start wins) */
 } object_put_result;
 
 /* Starts a PUT. Strings in args are copied. */
@@ -81,7 +97,8 @@ int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e)
  * SHA-256, then commits the version. Errors: ORC_EINVAL (length: msg starts
  * with "IncompleteBody"), ORC_ECORRUPT with msg "BadDigest" or
  * "XAmzContentSHA256Mismatch", ORC_ENOTFOUND (bucket gone), ORC_ECONFLICT with
- * META_PRECONDITION (args->cond failed), others. */
+ * META_PRECONDITION (args->cond failed), ORC_ECANCELED (the client is gone:
+ * nothing committed), others. res->superseded: see object_put_result. */
 int object_put_finish(object_put *w, object_put_result *res, orc_err *e);
 /* Frees w; an unfinished PUT is abandoned (its chunks are collected later). */
 void object_put_free(object_put *w);
@@ -186,12 +203,14 @@ int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_resul
 
 /* Completes an upload from the parts the client lists (ETags unquoted, hex
  * MD5). res->etag gets hex(MD5(binary part MD5s)) + "-N". headers are the
- * object's stored headers (NULL: those given at create). ORC_EINVAL with
- * *fault (enum meta_complete_fault) and *fault_part set when the list is
- * refused; ORC_ENOTFOUND: no such upload; others. */
+ * object's stored headers (NULL: those given at create). cm: as for a PUT
+ * (may be NULL). ORC_EINVAL with *fault (enum meta_complete_fault) and
+ * *fault_part set when the list is refused; ORC_ENOTFOUND: no such upload;
+ * ORC_ECANCELED: the client is gone, the upload is left as it was; others. */
 int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
                        const meta_part_ref *parts, size_t n, const char *headers,
-                       object_put_result *res, int *fault, int *fault_part, orc_err *e);
+                       const object_commit *cm, object_put_result *res, int *fault, int *fault_part,
+                       orc_err *e);
 
 /* Aborts the uploads older than max_age_ms (releasing their chunks for the
  * collector). Returns how many, or a negative code. */

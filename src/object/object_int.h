@@ -7,4 +7,17 @@
  * NULL when there is none. Listings skip a common prefix in one step with it. */
 char *object_key_successor(const char *p);
 
+#include "object/object.h"
+
+/* A place_intent that records the copies of chunk_id as PENDING in m before
+ * they are sent (put.c). */
+struct pending_ctx {
+    meta *m;
+    int64_t chunk_id;
+};
+int object_record_pending(void *ctx, const uint32_t *ids, int n, orc_err *e);
+
+/* ORC_ECANCELED when cm's client is gone (put.c); call right before a commit. */
+int object_commit_check(const object_commit *cm, orc_err *e);
+
 #endif

@@ -5,6 +5,7 @@
  * a block for the chunker, and SEALED_BUFS sealed-chunk buffers (SEALED_DEPTH
  * waiting for a writer, PUT_WRITERS being written, one being sealed). */
 #include "object/object.h"
+#include "object/object_int.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -55,6 +56,7 @@ struct object_put {
     meta_put_cond cond; /* checked in the version switch */
     char *upload_id;    /* UploadPart: commit as this upload's part */
     int part_number;
+    object_commit commit;
     EVP_MD_CTX *md5, *sha;
     bool piped, closed;
 
@@ -177,12 +179,28 @@ static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off
     return ORC_OK;
 }
 
+int object_commit_check(const object_commit *cm, orc_err *e)
+{
+    if (cm && cm->alive && !cm->alive(cm->alive_ctx))
+        return orc_fail(e, ORC_ECANCELED,
+                        "the client closed the connection before the commit; nothing was stored");
+    return ORC_OK;
+}
+
+int object_record_pending(void *ctx, const uint32_t *ids, int n, orc_err *e)
+{
+    struct pending_ctx *p = ctx;
+    return meta_chunk_copies_pending(p->m, p->chunk_id, ids, n, e);
+}
+
 /* Writes a sealed chunk's copies and makes the chunk LIVE. */
 static int write_one(store *s, struct sealed *sc, orc_err *e)
 {
     uint32_t ids[META_MAX_COPIES];
     int n = 0;
-    int rc = place_write(s->pl, sc->name, sc->data, sc->len, ids, &n, e);
+    struct pending_ctx pc = {s->m, sc->chunk_id};
+    place_intent in = {object_record_pending, &pc};
+    int rc = place_write(s->pl, sc->name, sc->data, sc->len, &in, ids, &n, e);
     if (!rc) rc = meta_chunk_commit(s->m, sc->chunk_id, ids, n, e);
     if (rc) meta_chunk_abandon(s->m, sc->chunk_id, NULL);
     return rc;
@@ -272,6 +290,8 @@ object_put *object_put_begin(store *s, const object_put_args *a)
     w->cond = a->cond;
     w->upload_id = a->upload_id ? orc_strdup(a->upload_id) : NULL;
     w->part_number = a->part_number;
+    w->commit = a->commit;
+    if (!w->commit.start_ms) w->commit.start_ms = orc_now_ms();
     if (a->want_md5) {
         w->has_md5 = true;
         memcpy(w->want_md5, a->want_md5, 16);
@@ -439,6 +459,10 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
     }
     hex_encode(md5, 16, res->etag);
     res->mtime_ms = orc_now_ms();
+    res->superseded = false;
+    /* Last moment before anything becomes visible: a client that gave up
+     * (timed out and closed) must not have its write land later. */
+    if ((rc = object_commit_check(&w->commit, e))) return rc;
     if (w->upload_id) return commit_part(w, res, e);
     meta_object_new o = {
         .key = w->key,
@@ -451,9 +475,14 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
         .offsets = w->offsets,
         .nchunks = w->nchunks,
         .cond = w->cond,
+        .start_ms = w->commit.start_ms,
     };
     int64_t id;
     rc = meta_object_put(w->s->m, w->bucket_id, &o, &id, e);
+    if (!rc && id == 0) {
+        res->superseded = true;
+        LOG_INFO("PUT of %s superseded by a write that started later; not made visible", w->key);
+    }
     if (rc == ORC_ECONFLICT && strncmp(e->msg, META_PRECONDITION, strlen(META_PRECONDITION)))
         /* a chunk was collected during a very slow upload */
         return orc_fail(e, ORC_ETRANSIENT, "upload outlived the chunk grace period; retry");

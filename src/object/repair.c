@@ -2,6 +2,7 @@
  * or whose copies were lost) their missing copies again, from a copy that
  * verifies. Runs in the background beside the collector. */
 #include "object/object.h"
+#include "object/object_int.h"
 
 #include <stdlib.h>
 
@@ -39,10 +40,14 @@ static int repair_one(store *s, const meta_chunk *c, orc_buf *sealed, orc_err *e
     struct verify_ctx v = {s->keys, c, {0}};
     orc_buf_init(&v.plain, 0);
     seal_name(s->keys, c->hash, name);
-    int rc = place_read(s->pl, name, c->copies, c->ncopies, verify_sealed, &v, sealed, e);
+    int rc =
+        place_read(s->pl, name, c->sealed_len, c->copies, c->ncopies, verify_sealed, &v, sealed, e);
     orc_buf_dispose(&v.plain);
     if (rc) return rc;
-    rc = place_write_more(s->pl, name, sealed->ptr, sealed->len, c->copies, c->ncopies, ids, &n, e);
+    struct pending_ctx pc = {s->m, c->id};
+    place_intent in = {object_record_pending, &pc};
+    rc = place_write_more(s->pl, name, sealed->ptr, sealed->len, &in, c->copies, c->ncopies, ids,
+                          &n, e);
     if (rc || n == 0) return rc;
     rc = meta_chunk_add_copies(s->m, c->id, ids, n, e);
     if (rc) place_delete(s->pl, name, ids, n, NULL); /* collected meanwhile */

@@ -220,8 +220,8 @@ static size_t rendezvous(const place *pl, const char *name, size_t *order)
 /* Writes up to want copies to up providers not in skip[0..nskip), at least
  * min of them; see place_write. */
 static int write_copies(place *pl, const char *name, const uint8_t *data, size_t len,
-                        const uint32_t *skip, int nskip, int want, int min, uint32_t *ids,
-                        int *nids, orc_err *e)
+                        const place_intent *intent, const uint32_t *skip, int nskip, int want,
+                        int min, uint32_t *ids, int *nids, orc_err *e)
 {
     size_t order[PLACE_MAX_PROVIDERS], next = 0;
     struct job jobs[PLACE_MAX_PROVIDERS];
@@ -246,6 +246,17 @@ static int write_copies(place *pl, const char *name, const uint8_t *data, size_t
             struct job *j = &jobs[k++];
             *j = (struct job){NULL, NULL,  &pl->slots[order[next++]], name, data, len, 0,
                               {0},  &latch};
+        }
+        if (intent && intent->fn) {
+            uint32_t to[PLACE_MAX_PROVIDERS];
+            for (int i = 0; i < k; i++)
+                to[i] = jobs[i].slot->id;
+            int rc = intent->fn(intent->ctx, to, k, &last);
+            if (rc) {
+                if (*nids) place_delete(pl, name, ids, *nids, NULL);
+                *nids = 0;
+                return orc_fail(e, rc, "chunk %.16s...: %s", name, last.msg);
+            }
         }
         latch.pending = k - 1;
         for (int i = 1; i < k; i++)
@@ -279,11 +290,11 @@ static int write_copies(place *pl, const char *name, const uint8_t *data, size_t
     return ORC_OK;
 }
 
-int place_write(place *pl, const char *name, const uint8_t *data, size_t len, uint32_t *ids,
-                int *nids, orc_err *e)
+int place_write(place *pl, const char *name, const uint8_t *data, size_t len,
+                const place_intent *intent, uint32_t *ids, int *nids, orc_err *e)
 {
-    int rc = write_copies(pl, name, data, len, NULL, 0, pl->pol.copies, pl->pol.min_copies, ids,
-                          nids, e);
+    int rc = write_copies(pl, name, data, len, intent, NULL, 0, pl->pol.copies, pl->pol.min_copies,
+                          ids, nids, e);
     if (!rc && *nids < pl->pol.copies)
         LOG_WARN("chunk %.16s...: %d of %d copies (under-replicated until repaired)", name, *nids,
                  pl->pol.copies);
@@ -291,12 +302,13 @@ int place_write(place *pl, const char *name, const uint8_t *data, size_t len, ui
 }
 
 int place_write_more(place *pl, const char *name, const uint8_t *data, size_t len,
-                     const uint32_t *have, int nhave, uint32_t *ids, int *nids, orc_err *e)
+                     const place_intent *intent, const uint32_t *have, int nhave, uint32_t *ids,
+                     int *nids, orc_err *e)
 {
     int want = pl->pol.copies - nhave;
     *nids = 0;
     if (want <= 0) return ORC_OK;
-    return write_copies(pl, name, data, len, have, nhave, want, 1, ids, nids, e);
+    return write_copies(pl, name, data, len, intent, have, nhave, want, 1, ids, nids, e);
 }
 
 void place_run(place *pl, void (*fn)(void *arg), void *arg)
@@ -324,8 +336,8 @@ static bool read_before(const struct slot *a, const struct slot *b)
     return a->read_us < b->read_us;
 }
 
-int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place_verify_fn verify,
-               void *ctx, orc_buf *out, orc_err *e)
+int place_read(place *pl, const char *name, uint64_t size, const uint32_t *ids, int nids,
+               place_verify_fn verify, void *ctx, orc_buf *out, orc_err *e)
 {
     struct slot *cand[META_MAX_COPIES];
     int n = 0, rc = ORC_ENOTFOUND;
@@ -345,10 +357,11 @@ int place_read(place *pl, const char *name, const uint32_t *ids, int nids, place
         orc_err ce = {0};
         orc_buf_reset(out);
         int64_t t0 = orc_monotonic_us();
-        rc = provider_get(cand[i]->p, name, 0, UINT64_MAX, out, &ce);
+        rc = provider_get(cand[i]->p, name, 0, size, out, &ce);
         uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = cand[i]->read_us;
         cand[i]->read_us = avg ? (avg * 7 + us) / 8 : us;
-        if (!rc) rc = verify(ctx, out, &ce);
+        if (!rc && (rc = verify(ctx, out, &ce)) == ORC_ECORRUPT)
+            provider_note_corrupt(cand[i]->p); /* the provider's error, not the reader's */
         if (!rc) return ORC_OK;
         /* Push a bad provider back in the read order. */
         cand[i]->read_us += 100000;

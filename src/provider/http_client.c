@@ -16,6 +16,7 @@
 
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* How much of an error body is kept to find its <Code>. */
 #define PCLIENT_ERRBODY_MAX 4096
@@ -260,13 +261,22 @@ static bool curl_final(CURLcode cc)
     }
 }
 
-/* Full jitter: a uniform sleep in [0, min(cap, base * 2^attempt)] ms. */
-static void backoff(const pclient_opts *o, int attempt)
+/* Milliseconds left before deadline_us (0: none, LONG_MAX); <= 0 when past. */
+static long time_left_ms(int64_t deadline_us)
+{
+    if (!deadline_us) return 0x7fffffffL;
+    return (long)((deadline_us - orc_monotonic_us()) / 1000);
+}
+
+/* Full jitter: a uniform sleep in [0, min(cap, base * 2^attempt)] ms, never
+ * past left_ms. */
+static void backoff(const pclient_opts *o, int attempt, long left_ms)
 {
     long ms = o->backoff_base_ms;
     for (int i = 0; i < attempt && ms < o->backoff_cap_ms; i++)
         ms *= 2;
     if (ms > o->backoff_cap_ms) ms = o->backoff_cap_ms;
+    if (ms > left_ms) ms = left_ms;
     if (ms <= 0) return;
     long pick = (long)arc4random_uniform((uint32_t)ms + 1);
     struct timespec ts = {pick / 1000, (pick % 1000) * 1000000L};
@@ -303,12 +313,20 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
     }
     xfer x = {.h = h, .rq = rq, .out_base = rq->out ? rq->out->len : 0};
     orc_buf_init(&x.errbody, PCLIENT_ERRBODY_MAX);
-    char errbuf[CURL_ERROR_SIZE];
+    char errbuf[CURL_ERROR_SIZE] = "";
     CURLcode cc = CURLE_OK;
     int rc = ORC_OK;
 
     for (int attempt = 0; attempt < c->opts.max_attempts; attempt++) {
-        if (attempt) backoff(&c->opts, attempt - 1);
+        if (attempt) backoff(&c->opts, attempt - 1, time_left_ms(rq->deadline_us));
+        /* The call's deadline bounds every attempt: a provider that reads
+         * requests and never answers costs one deadline, not attempts x the
+         * low-speed timeout. */
+        long left = time_left_ms(rq->deadline_us);
+        if (left <= 0) {
+            if (!attempt) cc = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
         curl_easy_reset(h);
         x.sent = 0;
         x.ms_code[0] = 0;
@@ -320,6 +338,11 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
         }
         errbuf[0] = 0;
         set_options(c, h, rq, hdrs, &x, errbuf);
+        if (rq->deadline_us) {
+            curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
+            if (left < c->opts.connect_timeout_ms)
+                curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
+        }
         resp->attempts = attempt + 1;
         cc = curl_easy_perform(h);
         if (x.write_rc) {

@@ -34,6 +34,9 @@ typedef struct pclient_req {
     const char *aws_sigv4; /* e.g. "aws:amz:us-east-1:s3": curl signs; NULL: no signing */
     const char *userpwd;   /* "ACCESS:SECRET" for aws_sigv4 */
     orc_buf *out;          /* response body on 2xx (appended); NULL: discarded */
+    /* Absolute deadline (orc_monotonic_us) for the whole call, every attempt
+     * and backoff included; 0: none. An attempt gets what is left of it. */
+    int64_t deadline_us;
 } pclient_req;
 
 typedef struct pclient_resp {
@@ -49,10 +52,10 @@ void pclient_free(pclient *c);
 
 /* Performs the request, retrying as described above. Returns 0 when a
  * response arrived (any status: the caller maps it), ORC_ETRANSIENT when none
- * did after the last attempt. Retries stop early for statuses that are final.
- * Also, never retried: ORC_ENOSPC when the body would pass out's ceiling,
- * ORC_EINVAL for a URL or TLS setup curl refuses. On any error out is left as
- * it was before the call. */
+ * did after the last attempt or by rq->deadline_us. Retries stop early for
+ * statuses that are final. Also, never retried: ORC_ENOSPC when the body
+ * would pass out's ceiling, ORC_EINVAL for a URL or TLS setup curl refuses.
+ * On any error out is left as it was before the call. */
 int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e);
 
 /* Maps a final status to an orc code: 2xx 0, 404 ORC_ENOTFOUND, 401/403

@@ -1,11 +1,20 @@
-/* The provider registry and the wrappers every call goes through. */
+/* The provider registry and the wrappers every call goes through: counters,
+ * latency, health and the per-call deadline live here, once for every kind. */
 #include "provider/provider_impl.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/time.h"
+
+/* A get of unknown length is given the deadline of the largest chunk. */
+#define DEADLINE_UNKNOWN_BYTES (8ull << 20)
+#define DEADLINE_MAX_MS 3600000ull
+
+/* The deadline of the wrapper call this thread is in (provider_call_deadline_us). */
+static _Thread_local int64_t call_deadline;
 
 static const struct {
     const char *type;
@@ -24,6 +33,54 @@ const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
     return NULL;
 }
 
+int64_t provider_call_deadline_us(void)
+{
+    return call_deadline;
+}
+
+/* deadline_base_ms / deadline_per_mib_ms from the provider's own section. */
+static int deadline_keys(const char *name, const provider_kv *kv, size_t nkv, long *base,
+                         long *per_mib, bool *own, orc_err *e)
+{
+    const char *keys[] = {"deadline_base_ms", "deadline_per_mib_ms"};
+    long *dst[] = {base, per_mib};
+    for (int i = 0; i < 2; i++) {
+        const char *v = provider_kv_get(kv, nkv, keys[i]);
+        uint64_t x;
+        if (!v) continue;
+        if (parse_uint_max(v, DEADLINE_MAX_MS, &x) || x < 1)
+            return orc_fail(e, ORC_EINVAL, "provider %s: %s = '%.32s': want 1..%llu", name, keys[i],
+                            v, DEADLINE_MAX_MS);
+        *dst[i] = (long)x;
+        *own = true;
+    }
+    return ORC_OK;
+}
+
+/* Opens the implementation, then wraps it in the fault decorator when the
+ * section names a fault_file (tests only). */
+static int open_kind(provider_open_fn *open, const char *name, const provider_kv *kv, size_t nkv,
+                     provider **out, orc_err *e)
+{
+    long base = PROVIDER_DEADLINE_BASE_MS_DEFAULT, per_mib = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
+    bool own = false;
+    int rc = deadline_keys(name, kv, nkv, &base, &per_mib, &own, e);
+    if (rc) return rc;
+    provider *p = NULL;
+    if ((rc = open(name, kv, nkv, &p, e))) return rc;
+    const char *fault = provider_kv_get(kv, nkv, "fault_file");
+    if (fault) {
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        if ((rc = provider_fault_wrap(p, fault, &p, e))) return rc;
+        LOG_WARN("provider %s: fault injection from %s (a test facility)", name, fault);
+    }
+    p->deadline_base_ms = base;
+    p->deadline_per_mib_ms = per_mib;
+    p->deadline_own = own;
+    *out = p;
+    return ORC_OK;
+}
+
 int provider_open(const char *type, const char *name, const provider_kv *kv, size_t nkv,
                   provider **out, orc_err *e)
 {
@@ -31,7 +88,7 @@ int provider_open(const char *type, const char *name, const provider_kv *kv, siz
         return orc_fail(e, ORC_EINVAL, "provider name '%.40s...' is too long", name);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (strcmp(kinds[i].type, type) != 0) continue;
-        int rc = kinds[i].open(name, kv, nkv, out, e);
+        int rc = open_kind(kinds[i].open, name, kv, nkv, out, e);
         if (rc) return rc;
         snprintf((*out)->name, sizeof((*out)->name), "%s", name);
         (*out)->down_after = PROVIDER_DOWN_AFTER_DEFAULT;
@@ -79,12 +136,38 @@ static bool provider_fault(int rc)
     return rc && rc != ORC_ENOTFOUND && rc != ORC_EINVAL;
 }
 
-/* Every wrapper ends here: counters, latency and health in one place. */
-static int finish(provider *p, int rc, int64_t t0)
+/* Every wrapper starts here: sets this thread's call deadline from the bytes
+ * the call moves; returns the one it replaces (restored by finish). */
+static int64_t enter(const provider *p, uint64_t bytes, int64_t t0)
 {
-    uint64_t us = (uint64_t)(orc_monotonic_us() - t0);
+    uint64_t mib = (bytes + (1u << 20) - 1) >> 20;
+    /* Zero settings (a provider made without provider_open): the defaults. */
+    long base = p->deadline_base_ms > 0 ? p->deadline_base_ms : PROVIDER_DEADLINE_BASE_MS_DEFAULT;
+    long per =
+        p->deadline_per_mib_ms > 0 ? p->deadline_per_mib_ms : PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
+    uint64_t ms = (uint64_t)base + (uint64_t)per * mib;
+    int64_t saved = call_deadline;
+    call_deadline = t0 + (int64_t)(ms > DEADLINE_MAX_MS ? DEADLINE_MAX_MS : ms) * 1000;
+    return saved;
+}
+
+/* Every wrapper ends here: counters, latency and health in one place. A call
+ * that ended past its deadline is a failure for health even if it succeeded:
+ * a provider that answers everything late must go down, not stall every
+ * request that touches it. */
+static int finish(provider *p, int rc, int64_t t0, int64_t saved)
+{
+    int64_t now = orc_monotonic_us();
+    uint64_t us = (uint64_t)(now - t0);
+    bool late = now > call_deadline;
+    call_deadline = saved;
     p->lat[lat_bucket(us)]++;
-    if (provider_fault(rc)) {
+    if (late) {
+        p->timeouts++;
+        LOG_WARN("provider %s: call took %llu ms, past its deadline", p->name,
+                 (unsigned long long)(us / 1000));
+    }
+    if (provider_fault(rc) || late) {
         p->errors++;
         int n = ++p->consecutive_failures;
         if (n >= p->down_after && !p->down) {
@@ -103,35 +186,49 @@ static int finish(provider *p, int rc, int64_t t0)
 
 int provider_put(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us();
+    int64_t t0 = orc_monotonic_us(), saved = enter(p, len, t0);
     p->puts++;
     int rc = p->ops->put(p, name, data, len, e);
     if (!rc) p->bytes_in += len;
-    return finish(p, rc, t0);
+    return finish(p, rc, t0, saved);
 }
 
 int provider_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
                  orc_err *e)
 {
     int64_t t0 = orc_monotonic_us();
+    int64_t saved = enter(p, len == UINT64_MAX ? DEADLINE_UNKNOWN_BYTES : len, t0);
     p->gets++;
     size_t before = out->len;
     int rc = p->ops->get(p, name, off, len, out, e);
     if (!rc) p->bytes_out += out->len - before;
-    return finish(p, rc, t0);
+    return finish(p, rc, t0, saved);
 }
 
 int provider_del(provider *p, const char *name, orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us();
+    int64_t t0 = orc_monotonic_us(), saved = enter(p, 0, t0);
     p->dels++;
-    return finish(p, p->ops->del(p, name, e), t0);
+    return finish(p, p->ops->del(p, name, e), t0, saved);
 }
 
 int provider_head(provider *p, const char *name, uint64_t *size, orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us();
-    return finish(p, p->ops->head(p, name, size, e), t0);
+    int64_t t0 = orc_monotonic_us(), saved = enter(p, 0, t0);
+    return finish(p, p->ops->head(p, name, size, e), t0, saved);
+}
+
+void provider_note_corrupt(provider *p)
+{
+    p->errors++;
+    p->corrupt++;
+}
+
+void provider_set_deadline(provider *p, long base_ms, long per_mib_ms)
+{
+    if (p->deadline_own) return;
+    if (base_ms > 0) p->deadline_base_ms = base_ms;
+    if (per_mib_ms > 0) p->deadline_per_mib_ms = per_mib_ms;
 }
 
 int provider_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
@@ -147,6 +244,8 @@ void provider_stats_get(const provider *p, provider_stats *out)
     out->gets = p->gets;
     out->dels = p->dels;
     out->errors = p->errors;
+    out->timeouts = p->timeouts;
+    out->corrupt = p->corrupt;
     out->bytes_in = p->bytes_in;
     out->bytes_out = p->bytes_out;
     out->up = !p->down;
@@ -193,8 +292,8 @@ void provider_probe(provider *p)
      * may not list the bucket. If the credentials really are wrong, the next
      * writes fail and mark it down again. Only transport errors and 5xx
      * (ORC_ETRANSIENT, ORC_EIO) keep it down. */
-    int64_t t0 = orc_monotonic_us();
+    int64_t t0 = orc_monotonic_us(), saved = enter(p, 0, t0);
     int rc = p->ops->head(p, "0rchardpr0be", &size, NULL);
     if (rc == ORC_EAUTH) rc = ORC_ENOTFOUND;
-    finish(p, rc, t0);
+    finish(p, rc, t0, saved);
 }

@@ -8,7 +8,13 @@
  * (unreachable, timeout, 5xx, refused credentials, I/O error) counts as a
  * failure; down_after failures in a row mark the provider down, and any
  * answer (success or "not found") marks it up again. Placement skips down
- * providers for new writes and probes them (provider_probe). */
+ * providers for new writes and probes them (provider_probe).
+ *
+ * Deadlines: every put/get/del/head has one, deadline_base_ms plus
+ * deadline_per_mib_ms for each MiB it moves, across all of an
+ * implementation's retries. The cloud providers abort a call at its deadline
+ * (ORC_ETRANSIENT); a call that still ends past it (a local disk that stalled)
+ * keeps its result but counts as a failure for health, as a timeout does. */
 #ifndef ORC_PROVIDER_PROVIDER_H
 #define ORC_PROVIDER_PROVIDER_H
 
@@ -33,6 +39,8 @@ enum provider_caps {
 
 typedef struct provider_stats {
     uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
+    uint64_t timeouts; /* calls past their deadline (also in errors) */
+    uint64_t corrupt;  /* copies that failed verification (also in errors) */
     bool up;
     int consecutive_failures;
     double p50_ms, p90_ms, p99_ms; /* latency of put/get/del/head, 0 if none yet */
@@ -70,6 +78,17 @@ void provider_stats_get(const provider *p, provider_stats *out);
 /* Failures in a row before the provider is marked down (>= 1). */
 void provider_set_down_after(provider *p, int n);
 bool provider_is_up(const provider *p);
+
+#define PROVIDER_DEADLINE_BASE_MS_DEFAULT 5000
+#define PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT 1000
+/* The server-wide deadline settings ([server] deadline_base_ms and
+ * deadline_per_mib_ms); a provider whose own section sets those keys keeps its
+ * own. Values below 1 leave the current one. */
+void provider_set_deadline(provider *p, long base_ms, long per_mib_ms);
+/* A copy read from p failed verification (the layer above checks every
+ * byte): counts as an error of p. Not a health failure: the provider
+ * answered, and a bad copy is repaired, not routed around. */
+void provider_note_corrupt(provider *p);
 /* One cheap request (a HEAD of a name that does not exist) to see whether a
  * down provider answers again; updates the health state. */
 void provider_probe(provider *p);

@@ -77,12 +77,14 @@ static void providers_json(s3_req *r)
         json_str(&b, provider_type(p));
         orc_buf_printf(&b, NULL,
                        ",\"up\":%s,\"consecutive_failures\":%d,\"ops\":{\"put\":%llu,\"get\":%llu,"
-                       "\"del\":%llu},\"errors\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+                       "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
+                       "\"bytes_in\":%llu,\"bytes_out\":%llu,"
                        "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
                        "\"bytes\":%llu}",
                        st.up ? "true" : "false", st.consecutive_failures,
                        (unsigned long long)st.puts, (unsigned long long)st.gets,
                        (unsigned long long)st.dels, (unsigned long long)st.errors,
+                       (unsigned long long)st.timeouts, (unsigned long long)st.corrupt,
                        (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.p50_ms,
                        st.p90_ms, st.p99_ms, (unsigned long long)chunks, (unsigned long long)bytes);
     }

@@ -12,6 +12,7 @@
 
 #include "s3/checksum.h"
 #include "s3/chunked.h"
+#include "util/time.h"
 #include "util/parse.h"
 #include "util/alloc.h"
 

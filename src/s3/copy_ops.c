@@ -188,7 +188,10 @@ static void copy_once(s3_req *r, struct copy_req *q, bool *retry)
         a.headers = hd.len ? (const char *)hd.ptr : NULL;
         if (from_src && !a.src_etag) a.src_etag = src.etag;
     }
-    rc = meta_object_copy(r->svc->st->m, &a, &out, &e);
+    a.start_ms = r->start_ms;
+    /* As for a PUT: a client that gave up must not have its copy land. */
+    rc = http_client_alive(r->rq) ? meta_object_copy(r->svc->st->m, &a, &out, &e)
+                                  : orc_fail(&e, ORC_ECANCELED, "client gone before the copy");
     bool precondition =
         rc == ORC_ECONFLICT && strncmp(e.msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0;
     if (precondition && from_src && !conditional && strstr(e.msg, "copy source")) {

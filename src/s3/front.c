@@ -254,6 +254,7 @@ static void begin(void *ctx, http_req *rq)
     bool known;
     r->svc = ctx;
     r->rq = rq;
+    r->start_ms = rq->start_ms; /* orders this request's commit against other writes */
     rq->app = r;
     orc_buf_init(&r->body, S3_MAX_XML_BODY);
 

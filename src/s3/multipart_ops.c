@@ -324,6 +324,7 @@ void s3_upload_part_begin(s3_req *r)
         .part_number = number,
         .wake = s3_wake,
         .wake_arg = r->rq,
+        .commit = s3_commit_of(r),
     };
     r->put = object_put_begin(r->svc->st, &a);
 done:
@@ -627,8 +628,9 @@ void s3_complete_multipart_upload(s3_req *r)
     }
     if (complete_checksum(r, b.id, uid, upload_alg(&up), &l, &ckline, &alg)) goto done;
     headers = complete_headers(&up, &ckline);
-    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &res, &fault,
-                                &fault_part, &e);
+    object_commit cm = s3_commit_of(r);
+    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &cm, &res,
+                                &fault, &fault_part, &e);
     if (rc) {
         complete_failed(r, rc, &e, fault, fault_part);
         goto done;

@@ -249,6 +249,16 @@ int s3_parse_content_md5(const char *v, uint8_t md5[16])
     return 0;
 }
 
+static bool client_alive(void *ctx)
+{
+    return http_client_alive(((s3_req *)ctx)->rq);
+}
+
+object_commit s3_commit_of(s3_req *r)
+{
+    return (object_commit){r->start_ms ? r->start_ms : orc_now_ms(), client_alive, r};
+}
+
 void s3_put_object_begin(s3_req *r)
 {
     meta_bucket b;
@@ -279,6 +289,7 @@ void s3_put_object_begin(s3_req *r)
         .cond = cond,
         .wake = s3_wake,
         .wake_arg = r->rq,
+        .commit = s3_commit_of(r),
     };
     r->put = object_put_begin(r->svc->st, &a);
     orc_buf_dispose(&stored);
@@ -393,7 +404,14 @@ static void get_or_head(s3_req *r, bool head)
         len = last - first + 1;
     }
     if (!head && len && (rc = object_get_range(rd, first, last, &e))) {
-        s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
+        /* Copies on providers that are down, too slow or bad: worth a retry
+         * (503). Every copy missing is lost data (500). */
+        if (rc == ORC_ECORRUPT || rc == ORC_ETRANSIENT)
+            s3_error(r, S3E_SERVICE_UNAVAILABLE,
+                     "No verified copy of the object's data was reachable: the providers "
+                     "holding it are down, too slow or returned bad copies. Retry later.");
+        else
+            s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
         goto done;
     }
     struct get_stream *g = orc_calloc(1, sizeof(*g));

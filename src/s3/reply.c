@@ -49,6 +49,8 @@ void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound
         return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
     case ORC_EBUSY:
         return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
+    case ORC_ECANCELED: /* nobody reads this answer: the client is gone */
+        return s3_error(r, S3E_SERVICE_UNAVAILABLE, e ? e->msg : NULL);
     default:
         LOG_ERROR("request %s %s %s: %s", r->rq->request_id, r->rq->method, r->rq->path,
                   e ? e->msg : orc_code_name(code));

@@ -29,6 +29,7 @@ typedef struct s3_req {
     struct s3_body *decode;   /* aws-chunked decoder and checksum, or NULL */
     enum s3_error body_s3err; /* set (with body_err) when those reject the body */
     bool pause;               /* the PUT pipeline is full: pause the body */
+    int64_t start_ms;         /* when the headers arrived (http_req.start_ms); orders writes */
 } s3_req;
 
 typedef void s3_handler(s3_req *r);
@@ -109,6 +110,9 @@ s3_handler s3_copy_object, s3_delete_objects;
  * headers as "name: value\n" lines (object_ops.c; the caller disposes out).
  * Non-zero when they exceed S3's 8 KB: the error is sent, out is empty. */
 int s3_stored_headers(s3_req *r, orc_buf *out);
+/* How the request's write commits (object.h): its start time and a liveness
+ * check on its connection (object_ops.c). */
+object_commit s3_commit_of(s3_req *r);
 /* Reads If-None-Match: * / If-Match: "etag" of a write into *c and checks it
  * once against the current version (object_ops.c); the commit checks again
  * atomically. Non-zero: answered (412 or NotImplemented). */

@@ -45,6 +45,8 @@ const char *orc_code_name(int code)
         return "EBUSY";
     case ORC_EAGAIN:
         return "EAGAIN";
+    case ORC_ECANCELED:
+        return "ECANCELED";
     }
     return "E?";
 }

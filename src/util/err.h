@@ -20,6 +20,7 @@ enum orc_code {
     ORC_ECONFLICT = -10, /* state forbids it: bucket not empty, chunk being collected */
     ORC_EBUSY = -11,     /* try again shortly: another actor holds the thing */
     ORC_EAGAIN = -12,    /* would block: the caller's wake function runs when it can go on */
+    ORC_ECANCELED = -13, /* the client went away before the commit: nothing was made visible */
 };
 
 typedef struct orc_err {

@@ -161,7 +161,7 @@ static void test_write_puts_n_copies_on_distinct_providers(void **state)
     int load[4] = {0};
     for (int k = 0; k < 40; k++) {
         snprintf(name, sizeof(name), "c%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"x", 1, ids, &n, &e), 0);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"x", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
         assert_int_not_equal(ids[0], ids[1]);
         assert_int_equal(count_holders(&w, name), 2);
@@ -184,7 +184,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
     char name[16];
     for (int k = 0; k < 20; k++) {
         snprintf(name, sizeof(name), "d%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, ids, &n, &e), 0);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
         assert_false(holds(w.f[0], name));
     }
@@ -192,7 +192,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
     uint64_t attempts = w.f[0]->base.puts;
     for (int k = 20; k < 30; k++) { /* down: skipped, not even tried */
         snprintf(name, sizeof(name), "d%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, ids, &n, &e), 0);
+        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
     }
     assert_int_equal(w.f[0]->base.puts, attempts);
     w.f[0]->fail = 0;
@@ -209,10 +209,11 @@ static void test_min_copies_allows_fewer_and_refuses_below(void **state)
     int n;
     orc_err e;
     w.f[0]->fail = w.f[1]->fail = 1;
-    assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, ids, &n, &e), 0);
+    assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 2); /* under-replicated but accepted */
     w.f[2]->fail = 1;
-    assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, ids, &n, &e), ORC_ETRANSIENT);
+    assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, NULL, ids, &n, &e),
+                     ORC_ETRANSIENT);
     assert_int_equal(n, 0);
     assert_int_equal(count_holders(&w, "m2"), 0); /* the partial copy was removed */
     assert_non_null(strstr(e.msg, "copies"));
@@ -231,7 +232,7 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     uint32_t ids[META_MAX_COPIES];
     int n;
     orc_err e;
-    assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, ids, &n, &e), 0);
+    assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 3);
     /* corrupt one copy, delete another */
     fake *bad = NULL, *gone = NULL;
@@ -247,15 +248,17 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     orc_buf out;
     orc_buf_init(&out, 0);
     for (int k = 0; k < 5; k++) {
-        assert_int_equal(place_read(w.pl, "r1", ids, n, verify_ok_unless_bad, NULL, &out, &e), 0);
+        assert_int_equal(
+            place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_ok_unless_bad, NULL, &out, &e), 0);
         assert_int_equal(out.len, 1);
         assert_int_equal(out.ptr[0], 'G');
     }
     /* every copy bad: an error, never the bytes */
     for (int i = 0; i < 4; i++)
         if (holds(w.f[i], "r1")) w.f[i]->data[find(w.f[i], "r1")].ptr[0] = 'B';
-    assert_int_equal(place_read(w.pl, "r1", ids, n, verify_ok_unless_bad, NULL, &out, &e),
-                     ORC_ECORRUPT);
+    assert_int_equal(
+        place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_ok_unless_bad, NULL, &out, &e),
+        ORC_ECORRUPT);
     assert_int_equal(out.len, 0);
     orc_buf_dispose(&out);
     world_free(&w);
@@ -271,18 +274,19 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
     for (int i = 0; i < 4; i++)
         w.f[i]->fail = 1;
     w.f[3]->fail = 0;
-    assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, ids, &n, &e), 0);
+    assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     /* every other provider still failing: the repair fails, the one copy stays */
-    assert_int_equal(place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
-                     ORC_ETRANSIENT);
+    assert_int_equal(
+        place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e),
+        ORC_ETRANSIENT);
     assert_int_equal(count_holders(&w, "p1"), 1);
     for (int i = 0; i < 3; i++) {
         w.f[i]->fail = 0;
         provider_probe(&w.f[i]->base);
     }
-    assert_int_equal(place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
-                     0);
+    assert_int_equal(
+        place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e), 0);
     assert_int_equal(m, 2);
     assert_int_equal(count_holders(&w, "p1"), 3);
     for (int i = 0; i < m; i++)
@@ -316,6 +320,68 @@ static void test_policy_parse(void **state)
     assert_int_equal(place_policy_parse("ec:4+2", &p, NULL), ORC_EINVAL);
 }
 
+/* Every provider a write sends a copy to is announced first, while it holds
+ * nothing yet: the object layer records them PENDING there (issue 9), so a
+ * copy that lands after its write gave up is still known to the collector. */
+struct intent_log {
+    world *w;
+    uint32_t ids[16];
+    int n;
+};
+
+static int note_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
+{
+    struct intent_log *l = ctx;
+    (void)e;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(holds(l->w->f[ids[i] - 1], "pend"), 0); /* not sent yet */
+        l->ids[l->n++] = ids[i];
+    }
+    return 0;
+}
+
+static int refuse_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
+{
+    (void)ctx, (void)ids, (void)n;
+    return orc_fail(e, ORC_EIO, "metadata unavailable");
+}
+
+static void test_copies_are_announced_before_they_are_sent(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w, 2, 1);
+    w.f[0]->fail = w.f[1]->fail = w.f[2]->fail = 0;
+    struct intent_log log = {&w, {0}, 0};
+    place_intent in = {note_intent, &log};
+    uint32_t ids[META_MAX_COPIES];
+    int n;
+    orc_err e = {0};
+    /* Fail the first choice so the write moves on: its replacement is
+     * announced too, and the failed one stays in the log (it may hold bytes). */
+    uint32_t order[16];
+    int first;
+    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
+    first = log.ids[0];
+    memcpy(order, log.ids, sizeof(order));
+    assert_int_equal(log.n, 2);
+    for (int i = 0; i < n; i++)
+        assert_true(ids[i] == order[0] || ids[i] == order[1]);
+    place_delete(w.pl, "pend", NULL, 0, NULL);
+    log.n = 0;
+    w.f[first - 1]->fail = 1;
+    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
+    assert_int_equal(log.n, 3);
+    assert_int_equal(n, 2);
+    /* A refused announcement sends nothing. */
+    w.f[first - 1]->fail = 0;
+    place_delete(w.pl, "pend", NULL, 0, NULL);
+    place_intent no = {refuse_intent, NULL};
+    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &no, ids, &n, &e), ORC_EIO);
+    assert_int_equal(count_holders(&w, "pend"), 0);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_write_more_adds_missing_copies_and_never_deletes_old_ones),
         cmocka_unit_test(test_probe_counts_any_answer_even_403_as_up),
         cmocka_unit_test(test_policy_parse),
+        cmocka_unit_test(test_copies_are_announced_before_they_are_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
