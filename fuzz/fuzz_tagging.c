@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     orc_buf enc;
     orc_buf_init(&enc, 0);
     if (s3_tags_encode(&t, &enc, NULL)) abort();
-    if (s3_tags_count((const char *)enc.ptr, enc.len) != t.n) abort();
-    if (s3_tags_parse((const char *)enc.ptr, enc.len, &back, &why)) abort();
+    const char *text = enc.ptr ? (const char *)enc.ptr : ""; /* no tags: nothing appended */
+    if (s3_tags_count(text, enc.len) != t.n) abort();
+    if (s3_tags_parse(text, enc.len, &back, &why)) abort();
     same_tags(&t, &back);
     orc_buf_dispose(&enc);
     s3_tags_dispose(&back);
