@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Orchard's Debian 12 dependencies. Idempotent: apt-get runs only
-# when something is missing. Usage: scripts/deps.sh [--test]
+# when something is missing. Usage: scripts/deps.sh [--test | --fuzz]
+# (--fuzz: clang and its libFuzzer runtime, for scripts/fuzz.sh only)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev
@@ -8,6 +9,8 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libsqlite3-d
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev python3-pytest python3-boto3 python3-botocore python3-awscrt awscli curl
           python3-azure s3cmd rclone)
+elif [ "${1:-}" = "--fuzz" ]; then
+    pkgs+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

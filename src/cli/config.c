@@ -139,15 +139,37 @@ static int on_entry(void *user, const char *section, const char *key, const char
     return 1;
 }
 
+/* Runs inih over f (read line by line, as ini_parse does); name is for messages. */
+static int load_file(orc_config *c, FILE *f, const char *name, orc_err *e)
+{
+    struct load_ctx l = {c, e, name};
+    if (e) e->code = 0;
+    int rc = ini_parse_file(f, on_entry, &l);
+    if (e && e->code) return e->code;
+    if (rc) return orc_fail(e, ORC_EINVAL, "%s:%d: syntax error", name, rc);
+    return ORC_OK;
+}
+
 int config_load(orc_config *c, const char *path, orc_err *e)
 {
-    struct load_ctx l = {c, e, path};
-    if (e) e->code = 0;
-    int rc = ini_parse(path, on_entry, &l);
-    if (rc == -1) return orc_fail(e, ORC_EINVAL, "cannot open config file %s", path);
-    if (e && e->code) return e->code;
-    if (rc) return orc_fail(e, ORC_EINVAL, "%s:%d: syntax error", path, rc);
-    return ORC_OK;
+    FILE *f = fopen(path, "r");
+    if (!f) return orc_fail(e, ORC_EINVAL, "cannot open config file %s", path);
+    int rc = load_file(c, f, path, e);
+    fclose(f);
+    return rc;
+}
+
+int config_load_mem(orc_config *c, const char *text, size_t len, const char *name, orc_err *e)
+{
+    if (len == 0) { /* an empty file: nothing changes (fmemopen wants a size) */
+        if (e) e->code = 0;
+        return ORC_OK;
+    }
+    FILE *f = fmemopen((void *)text, len, "r");
+    if (!f) return orc_fail(e, ORC_EINTERNAL, "%s: cannot read config text", name);
+    int rc = load_file(c, f, name, e);
+    fclose(f);
+    return rc;
 }
 
 int config_finish(orc_config *c, orc_err *e)

@@ -46,6 +46,9 @@ typedef struct orc_config {
 void config_defaults(orc_config *c);
 /* Reads an INI file over c. ORC_EINVAL names the line and key. */
 int config_load(orc_config *c, const char *path, orc_err *e);
+/* The same over text[0..len) (NUL bytes included, as a file may hold them);
+ * name stands for the path in messages. */
+int config_load_mem(orc_config *c, const char *text, size_t len, const char *name, orc_err *e);
 /* Fills in what depends on others (default providers under data). */
 int config_finish(orc_config *c, orc_err *e);
 void config_dispose(orc_config *c);

@@ -6,11 +6,11 @@
  *
  * Bytes are not checksummed on the wire (no Content-MD5): the layer above
  * verifies every chunk it reads with its GCM tag, and MD5 would cost a core. */
+#include "provider/azure_list.h"
 #include "provider/azure_sign.h"
 #include "provider/http_client.h"
 #include "provider/provider_impl.h"
 
-#include <expat.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -27,10 +27,8 @@
 
 /* Pinned so that replies never change shape under us. */
 #define AZ_VERSION "2021-08-06"
-#define AZ_NAME_MAX 128              /* chunk names, as the fs provider */
+#define AZ_NAME_MAX AZURE_NAME_MAX
 #define AZ_PREFIX_MAX 512            /* blob names are at most 1024 chars */
-#define AZ_BLOB_NAME_MAX 1024        /* Azure's limit */
-#define AZ_MARKER_MAX 4096           /* NextMarker is opaque; real ones are ~100 chars */
 #define AZ_PAGE_MAX 5000             /* List Blobs' maxresults ceiling */
 #define AZ_LIST_BODY_MAX (32u << 20) /* one listing page; 5000 blobs are ~5 MiB */
 #define AZ_HEADERS_MAX 16
@@ -321,20 +319,9 @@ static int az_status(az_provider *a, const pclient_resp *r, const char *method, 
     return rc;
 }
 
-/* Names are 1..128 chars of [0-9a-z], as for the fs provider. */
-static bool name_ok(const char *name)
-{
-    size_t n = 0;
-    for (; name[n]; n++) {
-        char c = name[n];
-        if (n >= AZ_NAME_MAX || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))) return false;
-    }
-    return n > 0;
-}
-
 static int check_name(const az_provider *a, const char *name, orc_err *e)
 {
-    if (name_ok(name)) return ORC_OK;
+    if (azure_name_ok(name)) return ORC_OK;
     return orc_fail(e, ORC_EINVAL, "provider %s: bad chunk name '%.40s' (want 1..%d of [0-9a-z])",
                     a->base.name, name, AZ_NAME_MAX);
 }
@@ -438,155 +425,14 @@ static int az_del(provider *p, const char *name, orc_err *e)
 
 /* ---- List Blobs ---------------------------------------------------------- */
 
-enum { EL_ROOT, EL_BLOBS, EL_BLOB, EL_NAME, EL_PROPS, EL_LENGTH, EL_NEXT };
-#define LIST_DEPTH 8
-
-typedef struct list_state {
-    XML_Parser xp;
-    az_provider *a;
-    provider_list_fn fn;
-    void *ctx;
-    int stack[LIST_DEPTH];
-    int depth;
-    char name[AZ_BLOB_NAME_MAX + 1];
-    size_t name_len;
-    bool name_bad; /* too long or Encoded="true": not one of our chunks */
-    uint64_t size;
-    bool have_size, size_bad;
-    char marker[AZ_MARKER_MAX + 1];
-    size_t marker_len;
-    int rc; /* fn's non-zero result, or a parse error code */
-    orc_err *e;
-} list_state;
-
-static int element_id(int parent, const char *el)
-{
-    if (parent == EL_ROOT && strcmp(el, "Blobs") == 0) return EL_BLOBS;
-    if (parent == EL_ROOT && strcmp(el, "NextMarker") == 0) return EL_NEXT;
-    if (parent == EL_BLOBS && strcmp(el, "Blob") == 0) return EL_BLOB;
-    if (parent == EL_BLOB && strcmp(el, "Name") == 0) return EL_NAME;
-    if (parent == EL_BLOB && strcmp(el, "Properties") == 0) return EL_PROPS;
-    if (parent == EL_PROPS && strcmp(el, "Content-Length") == 0) return EL_LENGTH;
-    return -1; /* unknown: its subtree is ignored */
-}
-
-static void XMLCALL on_start(void *ud, const XML_Char *el, const XML_Char **attrs)
-{
-    list_state *s = ud;
-    int id;
-    if (s->depth == 0) {
-        id = strcmp(el, "EnumerationResults") == 0 ? EL_ROOT : -1;
-    } else {
-        int parent = s->depth <= LIST_DEPTH ? s->stack[s->depth - 1] : -1;
-        id = parent < 0 ? -1 : element_id(parent, el);
-    }
-    if (s->depth < LIST_DEPTH) s->stack[s->depth] = id;
-    s->depth++;
-    if (id == EL_BLOB) {
-        s->name_len = 0;
-        s->name_bad = s->have_size = s->size_bad = false;
-        s->size = 0;
-    } else if (id == EL_NAME) {
-        for (size_t i = 0; attrs[i]; i += 2)
-            if (strcmp(attrs[i], "Encoded") == 0 && strcmp(attrs[i + 1], "true") == 0)
-                s->name_bad = true;
-    } else if (id == EL_LENGTH) {
-        s->have_size = true;
-    }
-}
-
-static void XMLCALL on_text(void *ud, const XML_Char *t, int n)
-{
-    list_state *s = ud;
-    if (s->depth == 0 || s->depth > LIST_DEPTH) return;
-    int id = s->stack[s->depth - 1];
-    if (id == EL_NAME) {
-        if (s->name_len + (size_t)n > AZ_BLOB_NAME_MAX) {
-            s->name_bad = true;
-            return;
-        }
-        memcpy(s->name + s->name_len, t, (size_t)n);
-        s->name_len += (size_t)n;
-    } else if (id == EL_NEXT) {
-        if (s->marker_len + (size_t)n > AZ_MARKER_MAX) {
-            s->rc =
-                orc_fail(s->e, ORC_EIO, "provider %s: List Blobs marker too long", s->a->base.name);
-            XML_StopParser(s->xp, XML_FALSE);
-            return;
-        }
-        memcpy(s->marker + s->marker_len, t, (size_t)n);
-        s->marker_len += (size_t)n;
-    } else if (id == EL_LENGTH) {
-        for (int i = 0; i < n; i++) {
-            unsigned d = (unsigned)(t[i] - '0');
-            if (d > 9 || s->size > (UINT64_MAX - d) / 10) {
-                s->size_bad = true;
-                return;
-            }
-            s->size = s->size * 10 + d;
-        }
-    }
-}
-
-/* One finished <Blob>: report it if it is one of our chunks. */
-static void blob_done(list_state *s)
-{
-    az_provider *a = s->a;
-    size_t pl = strlen(a->prefix);
-    s->name[s->name_len] = 0;
-    if (s->name_bad || s->name_len <= pl || memcmp(s->name, a->prefix, pl) != 0 ||
-        !name_ok(s->name + pl))
-        return; /* someone else's blob under our prefix */
-    if (!s->have_size || s->size_bad) {
-        s->rc = orc_fail(s->e, ORC_EIO, "provider %s: List Blobs gave no valid size for %.40s",
-                         a->base.name, s->name + pl);
-    } else {
-        s->rc = s->fn(s->ctx, s->name + pl, s->size);
-    }
-    if (s->rc) XML_StopParser(s->xp, XML_FALSE);
-}
-
-static void XMLCALL on_end(void *ud, const XML_Char *el)
-{
-    list_state *s = ud;
-    s->depth--;
-    if (s->depth < LIST_DEPTH && s->stack[s->depth] == EL_BLOB) blob_done(s);
-}
-
-/* Parses one page, calling fn per chunk; leaves NextMarker in s->marker. */
-static int parse_page(list_state *s, const orc_buf *body)
-{
-    XML_Parser xp = XML_ParserCreate("UTF-8");
-    if (!xp) return orc_fail(s->e, ORC_EINTERNAL, "provider %s: out of memory", s->a->base.name);
-    s->xp = xp;
-    s->depth = 0;
-    s->marker_len = 0;
-    s->rc = 0;
-    XML_SetUserData(xp, s);
-    XML_SetElementHandler(xp, on_start, on_end);
-    XML_SetCharacterDataHandler(xp, on_text);
-    if (body->len > INT32_MAX) {
-        XML_ParserFree(xp);
-        return orc_fail(s->e, ORC_EIO, "provider %s: List Blobs page too large", s->a->base.name);
-    }
-    enum XML_Status st = XML_Parse(xp, body->ptr ? (const char *)body->ptr : "", (int)body->len, 1);
-    int rc = s->rc;
-    if (!rc && st != XML_STATUS_OK)
-        rc = orc_fail(s->e, ORC_EIO, "provider %s: List Blobs reply is not valid XML: %s",
-                      s->a->base.name, XML_ErrorString(XML_GetErrorCode(xp)));
-    XML_ParserFree(xp);
-    s->marker[s->marker_len] = 0;
-    return rc;
-}
-
 static int az_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
 {
     az_provider *a = (az_provider *)p;
-    list_state *s = orc_calloc(1, sizeof(*s));
-    s->a = a;
-    s->fn = fn;
-    s->ctx = ctx;
-    s->e = e;
+    azure_list_page *pg = orc_calloc(1, sizeof(*pg));
+    pg->provider = p->name;
+    pg->prefix = a->prefix;
+    pg->fn = fn;
+    pg->ctx = ctx;
     char page[16], *marker = NULL;
     snprintf(page, sizeof(page), "%u", a->page_size);
     orc_buf body;
@@ -602,18 +448,18 @@ static int az_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
         pclient_resp r = {0};
         rc = az_do(a, &c, &r, e);
         if (!rc) rc = az_status(a, &r, "GET", "List Blobs", e);
-        if (!rc) rc = parse_page(s, &body);
-        if (rc || !s->marker[0]) break;
-        if (marker && strcmp(marker, s->marker) == 0) {
+        if (!rc) rc = azure_list_parse(pg, (const char *)body.ptr, body.len, e);
+        if (rc || !pg->marker[0]) break;
+        if (marker && strcmp(marker, pg->marker) == 0) {
             rc = orc_fail(e, ORC_EIO, "provider %s: List Blobs repeated its marker", p->name);
             break;
         }
         free(marker);
-        marker = orc_strdup(s->marker);
+        marker = orc_strdup(pg->marker);
     }
     free(marker);
     orc_buf_dispose(&body);
-    free(s);
+    free(pg);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "s3/checksum.h"
+#include "s3/complete_xml.h"
 #include "s3/xml.h"
 #include "util/parse.h"
 #include "util/alloc.h"
@@ -18,8 +19,6 @@
 
 #define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 #define MP_LIST_MAX 1000
-/* Elements per <Part>: Part, PartNumber, ETag and up to five Checksum*. */
-#define COMPLETE_MAX_NODES (META_PART_MAX * 8 + 16)
 #define PART_NUMBER_MSG "Part number must be an integer between 1 and 10000, inclusive"
 
 /* ---- small parsers of query values and headers (untrusted) ---- */
@@ -55,20 +54,6 @@ static int parse_copy_range(const char *v, uint64_t *first, uint64_t *last)
     snprintf(b, sizeof(b), "%s", dash + 1);
     if (parse_uint_max(a, UINT64_MAX, first) || parse_uint_max(b, UINT64_MAX, last)) return -1;
     return *first <= *last ? 0 : -1;
-}
-
-/* An ETag from a client: surrounding spaces and quotes dropped. */
-static void etag_unquote(const char *v, char out[64])
-{
-    size_t n;
-    v += strspn(v, " \t\r\n");
-    n = strlen(v);
-    while (n && strchr(" \t\r\n", v[n - 1]))
-        n--;
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
-    if (n >= 64) n = 0; /* cannot be ours: matches no part */
-    memcpy(out, v, n);
-    out[n] = 0;
 }
 
 /* ---- XML helpers ---- */
@@ -386,84 +371,12 @@ void s3_upload_part_end(s3_req *r)
 
 /* ---- CompleteMultipartUpload ---- */
 
-/* What the body lists: per part its number, ETag and, if given, its
- * checksum as "NAME:base64" (the stored form), else "". */
-struct listed {
-    meta_part_ref *parts;
-    char (*etags)[64];
-    char (*cks)[64];
-    size_t n;
-};
-
-static void listed_free(struct listed *l)
+/* The <Part> list of the body (complete_xml.c). Non-zero: answered. */
+static int complete_parts(s3_req *r, s3_complete_list *l)
 {
-    free(l->parts);
-    free(l->etags);
-    free(l->cks);
-    memset(l, 0, sizeof(*l));
-}
-
-/* A <Part>'s Checksum* element into out ("" if none). -1: more than one, or
- * a value that is not one (S3 answers InvalidPart for those too). */
-static int listed_checksum(const xml_node *p, char out[64])
-{
-    static const enum s3_checksum_alg algs[] = {S3_CK_CRC32, S3_CK_CRC32C, S3_CK_CRC64NVME,
-                                                S3_CK_SHA1, S3_CK_SHA256};
-    uint8_t raw[S3_CHECKSUM_MAX];
-    out[0] = 0;
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        char el[32];
-        snprintf(el, sizeof(el), "Checksum%s", s3_checksum_name(algs[i]));
-        const xml_node *c = xml_child(p, el);
-        if (!c) continue;
-        if (out[0] || s3_checksum_decode(algs[i], c->text, raw)) return -1;
-        snprintf(out, 64, "%s:%s", s3_checksum_name(algs[i]), c->text);
-    }
-    return 0;
-}
-
-/* The <Part> list of the body. Non-zero: answered. */
-static int complete_parts(s3_req *r, struct listed *l)
-{
-    xml_node *root = NULL;
-    orc_err e;
-    size_t cap = 0;
-    enum s3_error bad = S3E_NONE;
-    memset(l, 0, sizeof(*l));
-    if (xml_parse((const char *)r->body.ptr, r->body.len, COMPLETE_MAX_NODES, &root, &e) ||
-        strcmp(root->name, "CompleteMultipartUpload") != 0) {
-        bad = S3E_MALFORMED_XML;
-        goto done;
-    }
-    for (xml_node *p = xml_child(root, "Part"); p && !bad; p = xml_next_named(p, "Part")) {
-        xml_node *num = xml_child(p, "PartNumber"), *tag = xml_child(p, "ETag");
-        uint64_t v;
-        if (!num || !tag || parse_uint_max(num->text, UINT32_MAX, &v) || l->n == META_PART_MAX) {
-            bad = S3E_MALFORMED_XML;
-            break;
-        }
-        if (l->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            l->parts = orc_realloc(l->parts, cap * sizeof(*l->parts));
-            l->etags = orc_realloc(l->etags, cap * sizeof(*l->etags));
-            l->cks = orc_realloc(l->cks, cap * sizeof(*l->cks));
-        }
-        etag_unquote(tag->text, l->etags[l->n]);
-        if (listed_checksum(p, l->cks[l->n])) bad = S3E_INVALID_PART;
-        l->parts[l->n].number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
-        l->n++;
-    }
-    if (l->n == 0 && !bad) bad = S3E_MALFORMED_XML;
-    for (size_t i = 0; i < l->n; i++) /* the array may have moved while growing */
-        l->parts[i].etag = l->etags[i];
-done:
-    xml_free(root);
-    if (bad) {
-        s3_error(r, bad, NULL);
-        listed_free(l);
-        return -1;
-    }
-    return 0;
+    enum s3_error bad = s3_complete_parse((const char *)r->body.ptr, r->body.len, l);
+    if (bad) s3_error(r, bad, NULL);
+    return bad ? -1 : 0;
 }
 
 static const meta_part *stored_part(const meta_part *ps, size_t n, int number)
@@ -486,7 +399,7 @@ static const meta_part *stored_part(const meta_part *ps, size_t n, int number)
  * line to line and sets *alg. A part missing or with another ETag is left to
  * the complete itself to report. Non-zero: answered. */
 static int complete_checksum(s3_req *r, int64_t bucket_id, const char *uid,
-                             enum s3_checksum_alg want, const struct listed *l, orc_buf *line,
+                             enum s3_checksum_alg want, const s3_complete_list *l, orc_buf *line,
                              enum s3_checksum_alg *alg)
 {
     meta_part *ps = NULL;
@@ -609,7 +522,7 @@ void s3_complete_multipart_upload(s3_req *r)
 {
     meta_bucket b;
     meta_upload up = {0};
-    struct listed l = {0};
+    s3_complete_list l = {0};
     int fault = 0, fault_part = 0;
     object_put_result res;
     orc_err e = {0};
@@ -638,7 +551,7 @@ void s3_complete_multipart_upload(s3_req *r)
     complete_result(r, &res, &ckline, alg);
 done:
     meta_upload_dispose(&up);
-    listed_free(&l);
+    s3_complete_list_free(&l);
     orc_buf_dispose(&ckline);
     free(headers);
     free(uid);

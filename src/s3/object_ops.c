@@ -242,8 +242,12 @@ int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c)
 
 int s3_parse_content_md5(const char *v, uint8_t md5[16])
 {
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     uint8_t raw[24];
     if (strlen(v) != 24 || strcmp(v + 22, "==") != 0) return -1;
+    /* EVP_DecodeBlock reads an inner '=' as 'A' (and skips blanks at the
+     * ends): only the 22 base64 characters themselves are an MD5. */
+    if (strspn(v, b64) != 22) return -1;
     if (EVP_DecodeBlock(raw, (const unsigned char *)v, 24) != 18) return -1;
     memcpy(md5, raw, 16);
     return 0;

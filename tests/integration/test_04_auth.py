@@ -110,6 +110,19 @@ def test_bad_content_md5_is_bad_digest_and_not_stored(server, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="md5")["Body"].read() == b"real body"
 
 
+def test_content_md5_that_is_not_base64_is_invalid_digest(server, s3, bucket):
+    # '=' inside the value is not base64, though OpenSSL alone reads it as 'A':
+    # the right digest of the body with an 'A' written as '=' must not pass.
+    body = next(b for b in (b"body%d" % i for i in range(100))
+                if "A" in base64.b64encode(hashlib.md5(b).digest()).decode()[:22])
+    right = base64.b64encode(hashlib.md5(body).digest()).decode()
+    for bad in (right.replace("A", "=", 1), "AAAA=AAAAAAAAAAAAAAAAA=="):
+        resp = s3raw.signed(server.port, server.creds, "PUT", f"/{bucket}/md5bad",
+                            body=body, headers={"Content-MD5": bad})
+        assert resp.status == 400 and resp.error_code() == "InvalidDigest", (bad, resp)
+    expect_error(s3.head_object, None, 404, Bucket=bucket, Key="md5bad")
+
+
 def test_put_over_5gib_is_refused_before_the_body(server, s3, bucket):
     size = 5 * 1024 ** 3 + 1
     hdrs = s3raw.sign_headers(server.port, server.creds, "PUT", f"/{bucket}/huge",
