@@ -50,6 +50,7 @@ typedef struct http_req {
     int phase, job, susp;
     bool discard; /* the application refused the body: drain it */
     bool close;   /* close the connection after the response */
+    bool nul_in_target;
     pthread_mutex_t mu;
     struct http_stream *stream;
     struct http_req *job_next, *prev, *next;

@@ -135,6 +135,10 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
     rq->srv = s;
     rq->conn = conn;
     pthread_mutex_init(&rq->mu, NULL);
+    /* The target is handed over as a C string, in place in the request line
+     * with the space before "HTTP/1.x" turned into its NUL: anything else
+     * after that NUL means a raw NUL cut the target short. */
+    rq->nul_in_target = memcmp(uri + strlen(uri) + 1, "HTTP/", 5) != 0;
     rq->uri = orc_strdup(uri);
     const char *q = strchr(rq->uri, '?');
     rq->path = q ? orc_strndup(rq->uri, (size_t)(q - rq->uri)) : orc_strdup(rq->uri);
@@ -168,12 +172,32 @@ static enum MHD_Result queue(http_req *rq)
 struct framing {
     unsigned ncl, nte;
     const char *cl, *te;
+    bool nul;
+    const char *prev_end; /* end of the previous header's value */
 };
 
+/* Whether the previous header's line ended right before next (the next
+ * line's start, or NULL after the last header). libmicrohttpd 0.9.75 parses
+ * headers in place and hands them over as C strings without their length:
+ * it turns each line's CR LF into NULs and the colon into a NUL, and keeps
+ * the lines in order. A raw NUL inside a value ends the string early, which
+ * shows as bytes between the string's end and the line's end: after the
+ * value's terminator comes the replaced LF (CR LF lines) or the next line
+ * (bare LF lines); after the last header, the blank line's replaced LF. */
+static bool line_ended(const char *end, const char *next)
+{
+    if (!end) return true;
+    if (!next) return end[1] == 0;
+    return next == end + 1 || (next == end + 2 && end[1] == 0);
+}
+
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+                                     size_t key_size, const char *value, size_t value_size)
 {
     struct framing *f = cls;
+    /* A header read cut short would be signed, stored or checked so. */
+    if (!line_ended(f->prev_end, key)) f->nul = true;
+    f->prev_end = value ? value + strlen(value) : NULL;
     if (!strcasecmp(key, "Content-Length")) {
         f->ncl++;
         f->cl = value ? value : "";
@@ -189,7 +213,9 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 static const char *framing_error(http_req *rq)
 {
     struct framing f = {0};
-    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (rq->nul_in_target) return "The request target contains a NUL byte.";
+    MHD_get_connection_values_n(rq->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.nul || !line_ended(f.prev_end, NULL)) return "A request header contains a NUL byte.";
     if (f.ncl > 1) return "The request has more than one Content-Length header.";
     if (f.nte > 1) return "The request has more than one Transfer-Encoding header.";
     if (f.ncl && f.nte) return "The request has both Content-Length and Transfer-Encoding.";
