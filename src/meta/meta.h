@@ -82,14 +82,20 @@ typedef struct meta_object {
     int64_t mtime_ms;
 } meta_object;
 
-/* A conditional write (S3's If-None-Match: * and If-Match on PUT), checked in
+/* A conditional write (S3's If-None-Match and If-Match on PUT), checked in
  * the transaction that switches the version, so two racing writers cannot
  * both pass. A failed condition is ORC_ECONFLICT with a message starting with
  * META_PRECONDITION. */
-enum meta_put_cond_kind { META_PUT_ALWAYS = 0, META_PUT_IF_ABSENT, META_PUT_IF_MATCH };
+enum meta_put_cond_kind {
+    META_PUT_ALWAYS = 0,
+    META_PUT_IF_ABSENT,     /* If-None-Match: * */
+    META_PUT_IF_MATCH,      /* If-Match: "etag" */
+    META_PUT_IF_EXISTS,     /* If-Match: * (any current version) */
+    META_PUT_IF_NONE_MATCH, /* If-None-Match: "etag" (absent, or another ETag) */
+};
 typedef struct meta_put_cond {
     int kind;      /* enum meta_put_cond_kind; zero: unconditional */
-    char etag[64]; /* META_PUT_IF_MATCH: the current version's ETag, unquoted */
+    char etag[64]; /* IF_MATCH, IF_NONE_MATCH: the ETag, unquoted */
 } meta_put_cond;
 #define META_PRECONDITION "PreconditionFailed"
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "s3/checksum.h"
+#include "s3/complete_xml.h"
 #include "s3/xml.h"
 #include "util/parse.h"
 #include "util/alloc.h"
@@ -18,8 +19,6 @@
 
 #define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 #define MP_LIST_MAX 1000
-/* Elements per <Part>: Part, PartNumber, ETag and up to five Checksum*. */
-#define COMPLETE_MAX_NODES (META_PART_MAX * 8 + 16)
 #define PART_NUMBER_MSG "Part number must be an integer between 1 and 10000, inclusive"
 
 /* ---- small parsers of query values and headers (untrusted) ---- */
@@ -55,20 +54,6 @@ static int parse_copy_range(const char *v, uint64_t *first, uint64_t *last)
     snprintf(b, sizeof(b), "%s", dash + 1);
     if (parse_uint_max(a, UINT64_MAX, first) || parse_uint_max(b, UINT64_MAX, last)) return -1;
     return *first <= *last ? 0 : -1;
-}
-
-/* An ETag from a client: surrounding spaces and quotes dropped. */
-static void etag_unquote(const char *v, char out[64])
-{
-    size_t n;
-    v += strspn(v, " \t\r\n");
-    n = strlen(v);
-    while (n && strchr(" \t\r\n", v[n - 1]))
-        n--;
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
-    if (n >= 64) n = 0; /* cannot be ours: matches no part */
-    memcpy(out, v, n);
-    out[n] = 0;
 }
 
 /* ---- XML helpers ---- */
@@ -207,9 +192,11 @@ static void copy_failed(s3_req *r, int rc, const orc_err *e, uint64_t src_size)
     if (rc == ORC_ENOTFOUND && strcmp(e->msg, "NoSuchUpload") == 0)
         return s3_error(r, S3E_NO_SUCH_UPLOAD, NULL);
     if (rc == ORC_EINVAL && strcmp(e->msg, "InvalidRange") == 0) {
+        /* A well-formed range past the source's end: 416, as S3 answers it
+         * (a malformed one is InvalidArgument, before the copy starts). */
         snprintf(msg, sizeof(msg), "Range specified is not valid for source object of size: %llu",
                  (unsigned long long)src_size);
-        return s3_error(r, S3E_INVALID_ARGUMENT, msg);
+        return s3_error(r, S3E_INVALID_RANGE, msg);
     }
     if (rc == ORC_EINVAL && strcmp(e->msg, "EntityTooLarge") == 0)
         return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
@@ -383,83 +370,42 @@ void s3_upload_part_end(s3_req *r)
 
 /* ---- CompleteMultipartUpload ---- */
 
-/* What the body lists: per part its number, ETag and, if given, its
- * checksum as "NAME:base64" (the stored form), else "". */
+/* What the body lists (complete_xml.c), and the references the complete
+ * takes, pointing into it. */
 struct listed {
+    s3_complete_list body;
     meta_part_ref *parts;
-    char (*etags)[64];
-    char (*cks)[64];
     size_t n;
 };
 
 static void listed_free(struct listed *l)
 {
+    s3_complete_list_free(&l->body);
     free(l->parts);
-    free(l->etags);
-    free(l->cks);
     memset(l, 0, sizeof(*l));
 }
 
-/* A <Part>'s Checksum* element into out ("" if none). -1: more than one, or
- * a value that is not one (S3 answers InvalidPart for those too). */
-static int listed_checksum(const xml_node *p, char out[64])
+/* Routes' begin for CompleteMultipartUpload: its body may list 10,000 parts,
+ * more than the XML bodies' usual cap. */
+void s3_complete_multipart_begin(s3_req *r)
 {
-    static const enum s3_checksum_alg algs[] = {S3_CK_CRC32, S3_CK_CRC32C, S3_CK_CRC64NVME,
-                                                S3_CK_SHA1, S3_CK_SHA256};
-    uint8_t raw[S3_CHECKSUM_MAX];
-    out[0] = 0;
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        char el[32];
-        snprintf(el, sizeof(el), "Checksum%s", s3_checksum_name(algs[i]));
-        const xml_node *c = xml_child(p, el);
-        if (!c) continue;
-        if (out[0] || s3_checksum_decode(algs[i], c->text, raw)) return -1;
-        snprintf(out, 64, "%s:%s", s3_checksum_name(algs[i]), c->text);
-    }
-    return 0;
+    r->body.max = S3_COMPLETE_MAX_BODY;
 }
 
 /* The <Part> list of the body. Non-zero: answered. */
 static int complete_parts(s3_req *r, struct listed *l)
 {
-    xml_node *root = NULL;
-    orc_err e;
-    size_t cap = 0;
-    enum s3_error bad = S3E_NONE;
     memset(l, 0, sizeof(*l));
-    if (xml_parse((const char *)r->body.ptr, r->body.len, COMPLETE_MAX_NODES, &root, &e) ||
-        strcmp(root->name, "CompleteMultipartUpload") != 0) {
-        bad = S3E_MALFORMED_XML;
-        goto done;
-    }
-    for (xml_node *p = xml_child(root, "Part"); p && !bad; p = xml_next_named(p, "Part")) {
-        xml_node *num = xml_child(p, "PartNumber"), *tag = xml_child(p, "ETag");
-        uint64_t v;
-        if (!num || !tag || parse_uint_max(num->text, UINT32_MAX, &v) || l->n == META_PART_MAX) {
-            bad = S3E_MALFORMED_XML;
-            break;
-        }
-        if (l->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            l->parts = orc_realloc(l->parts, cap * sizeof(*l->parts));
-            l->etags = orc_realloc(l->etags, cap * sizeof(*l->etags));
-            l->cks = orc_realloc(l->cks, cap * sizeof(*l->cks));
-        }
-        etag_unquote(tag->text, l->etags[l->n]);
-        if (listed_checksum(p, l->cks[l->n])) bad = S3E_INVALID_PART;
-        l->parts[l->n].number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
-        l->n++;
-    }
-    if (l->n == 0 && !bad) bad = S3E_MALFORMED_XML;
-    for (size_t i = 0; i < l->n; i++) /* the array may have moved while growing */
-        l->parts[i].etag = l->etags[i];
-done:
-    xml_free(root);
+    enum s3_error bad = s3_complete_parse((const char *)r->body.ptr, r->body.len, &l->body);
     if (bad) {
         s3_error(r, bad, NULL);
         listed_free(l);
         return -1;
     }
+    l->n = l->body.n;
+    l->parts = orc_calloc(l->n, sizeof(*l->parts));
+    for (size_t i = 0; i < l->n; i++)
+        l->parts[i] = (meta_part_ref){l->body.v[i].number, l->body.v[i].etag};
     return 0;
 }
 
@@ -500,11 +446,12 @@ static int complete_checksum(s3_req *r, int64_t bucket_id, const char *uid,
     for (size_t i = 0; i < l->n; i++) {
         const meta_part *p = stored_part(ps, np, l->parts[i].number);
         uint8_t raw[S3_CHECKSUM_MAX];
-        if (!p || strcmp(p->etag, l->etags[i]) != 0) {
+        const s3_complete_part *lp = &l->body.v[i];
+        if (!p || strcmp(p->etag, lp->etag) != 0) {
             all = false;
             continue;
         }
-        if (l->cks[i][0] && strcmp(l->cks[i], p->checksum) != 0) {
+        if (lp->checksum[0] && strcmp(lp->checksum, p->checksum) != 0) {
             char msg[96];
             snprintf(msg, sizeof(msg), "The checksum of part %d does not match the part's.",
                      p->number);
