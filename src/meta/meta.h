@@ -335,6 +335,17 @@ int meta_part_list(meta *m, int64_t bucket_id, const char *key, const char *uplo
  * ORC_ECONFLICT), records the part boundaries, releases every part and
  * forgets the upload. ORC_ENOTFOUND: no such upload. */
 int meta_upload_complete(meta *m, int64_t bucket_id, meta_complete *c, orc_err *e);
+/* A completed upload is remembered this long (S3 too answers a repeated
+ * complete for a while), so that a retried CompleteMultipartUpload succeeds. */
+#define META_COMPLETED_KEEP_MS (24LL * 3600 * 1000)
+typedef struct meta_completed {
+    char etag[64]; /* the object's ETag as that complete made it */
+    int64_t completed_ms;
+} meta_completed;
+/* The upload upload_id of (bucket, key) if it completed within
+ * META_COMPLETED_KEEP_MS of now_ms; ORC_ENOTFOUND otherwise. */
+int meta_upload_completed(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                          int64_t now_ms, meta_completed *out, orc_err *e);
 /* Releases every part and forgets the upload. ORC_ENOTFOUND. */
 int meta_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                       orc_err *e);

@@ -549,6 +549,25 @@ static void complete_result(s3_req *r, const object_put_result *res, const orc_b
     s3_reply_xml(r, 200, &x);
 }
 
+/* The upload is gone: if it completed lately with this very part list, the
+ * request is a retry (its first answer lost) and gets that answer again, as
+ * S3 gives it; anything else is NoSuchUpload. The composite checksum is not
+ * repeated: the parts it came from are gone. */
+static void complete_again(s3_req *r, const meta_bucket *b, const char *uid)
+{
+    struct listed l;
+    object_put_result res;
+    orc_buf none;
+    orc_err e = {0};
+    if (!uid || !*uid) return s3_error(r, S3E_NO_SUCH_UPLOAD, NULL);
+    if (complete_parts(r, &l)) return;
+    int rc = object_mp_completed(r->svc->st, b->id, r->key, uid, l.parts, l.n, &res, &e);
+    listed_free(&l);
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+    orc_buf_init(&none, 0);
+    complete_result(r, &res, &none, S3_CK_NONE);
+}
+
 void s3_complete_multipart_upload(s3_req *r)
 {
     meta_bucket b;
@@ -563,7 +582,17 @@ void s3_complete_multipart_upload(s3_req *r)
     orc_buf_init(&ckline, 0);
 
     if (s3_bucket_for_owner(r, &b) || s3_check_xml_body(r)) goto done;
-    if (upload_of(r, &b, uid, &up) || complete_parts(r, &l)) goto done;
+    int rc =
+        uid && *uid ? meta_upload_get(r->svc->st->m, b.id, r->key, uid, &up, &e) : ORC_ENOTFOUND;
+    if (rc == ORC_ENOTFOUND) {
+        complete_again(r, &b, uid);
+        goto done;
+    }
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+        goto done;
+    }
+    if (complete_parts(r, &l)) goto done;
     for (size_t i = 0; i < l.n; i++) {
         if (l.parts[i].number < 1 || l.parts[i].number > META_PART_MAX) { /* cannot exist */
             s3_error(r, S3E_INVALID_PART, NULL);
@@ -572,8 +601,8 @@ void s3_complete_multipart_upload(s3_req *r)
     }
     if (complete_checksum(r, b.id, uid, upload_alg(&up), &l, &ckline, &alg)) goto done;
     headers = complete_headers(&up, &ckline);
-    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &res, &fault,
-                                &fault_part, &e);
+    rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &res, &fault,
+                            &fault_part, &e);
     if (rc) {
         complete_failed(r, rc, &e, fault, fault_part);
         goto done;
