@@ -68,18 +68,20 @@ def test_copy_source_with_nul_is_refused(server, s3, bucket):
     assert _get(s3, bucket, "dst") == b"dst"
 
 
+@pytest.mark.xfail(strict=True, reason="libmicrohttpd cuts a header value at a raw NUL and "
+                   "http/ (the lead's rewrite) does not refuse it yet")
 def test_raw_nul_in_a_metadata_header_never_stores_a_cut_value(server, s3, bucket):
-    # A NUL byte sent raw in a header line: either the HTTP layer refuses the
-    # request, or the value arrives whole; it must never be stored cut short.
+    # A NUL byte sent raw in a header line, signed over what a C string of it
+    # reads ("bef"): the request must be refused, never stored cut short.
     path = f"/{bucket}/meta-nul"
     hdrs = s3raw.sign_headers(server.port, server.creds, "PUT", path, body=b"x",
-                              headers={"x-amz-meta-note": "before"})
+                              headers={"x-amz-meta-note": "bef"})
     head = s3raw.raw_head("PUT", path, {**hdrs, "Content-Length": "1"})
-    head = head.replace(b"x-amz-meta-note: before", b"x-amz-meta-note: bef\x00ore")
+    head = head.replace(b"x-amz-meta-note: bef", b"x-amz-meta-note: bef\x00ore")
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(head + b"x")
         status, _, _ = s3raw.read_raw_response(sock)
-    assert status != 200 and status < 500, status
+    assert status == 400, status
     expect_error(s3.head_object, None, 404, Bucket=bucket, Key="meta-nul")
 
 
