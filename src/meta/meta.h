@@ -82,14 +82,20 @@ typedef struct meta_object {
     int64_t mtime_ms;
 } meta_object;
 
-/* A conditional write (S3's If-None-Match: * and If-Match on PUT), checked in
+/* A conditional write (S3's If-None-Match and If-Match on PUT), checked in
  * the transaction that switches the version, so two racing writers cannot
  * both pass. A failed condition is ORC_ECONFLICT with a message starting with
  * META_PRECONDITION. */
-enum meta_put_cond_kind { META_PUT_ALWAYS = 0, META_PUT_IF_ABSENT, META_PUT_IF_MATCH };
+enum meta_put_cond_kind {
+    META_PUT_ALWAYS = 0,
+    META_PUT_IF_ABSENT,     /* If-None-Match: * */
+    META_PUT_IF_MATCH,      /* If-Match: "etag" */
+    META_PUT_IF_EXISTS,     /* If-Match: * (any current version) */
+    META_PUT_IF_NONE_MATCH, /* If-None-Match: "etag" (absent, or another ETag) */
+};
 typedef struct meta_put_cond {
     int kind;      /* enum meta_put_cond_kind; zero: unconditional */
-    char etag[64]; /* META_PUT_IF_MATCH: the current version's ETag, unquoted */
+    char etag[64]; /* IF_MATCH, IF_NONE_MATCH: the ETag, unquoted */
 } meta_put_cond;
 #define META_PRECONDITION "PreconditionFailed"
 
@@ -352,6 +358,17 @@ int meta_part_list(meta *m, int64_t bucket_id, const char *key, const char *uplo
  * ORC_ECONFLICT), records the part boundaries, releases every part and
  * forgets the upload. ORC_ENOTFOUND: no such upload. */
 int meta_upload_complete(meta *m, int64_t bucket_id, meta_complete *c, orc_err *e);
+/* A completed upload is remembered this long (S3 too answers a repeated
+ * complete for a while), so that a retried CompleteMultipartUpload succeeds. */
+#define META_COMPLETED_KEEP_MS (24LL * 3600 * 1000)
+typedef struct meta_completed {
+    char etag[64]; /* the object's ETag as that complete made it */
+    int64_t completed_ms;
+} meta_completed;
+/* The upload upload_id of (bucket, key) if it completed within
+ * META_COMPLETED_KEEP_MS of now_ms; ORC_ENOTFOUND otherwise. */
+int meta_upload_completed(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                          int64_t now_ms, meta_completed *out, orc_err *e);
 /* Releases every part and forgets the upload. ORC_ENOTFOUND. */
 int meta_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                       orc_err *e);

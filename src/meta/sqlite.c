@@ -20,7 +20,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 4      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 5      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -147,8 +147,23 @@ static const char schema_v4[] =
     " CHECK (state IN (0, 1));\n" /* 0 pending, 1 live */
     "ALTER TABLE objects ADD COLUMN started_ms INTEGER NOT NULL DEFAULT 0;\n";
 
+/* Schema version 5: completed multipart uploads, kept META_COMPLETED_KEEP_MS
+ * so a repeated CompleteMultipartUpload gets the first one's answer
+ * (sqlite_completed.c). Rows name the object by bucket and key only: the
+ * object may since have been replaced, as with S3. */
+static const char schema_v5[] =
+    "CREATE TABLE completed_uploads (\n"
+    "    upload_id    TEXT PRIMARY KEY,\n"
+    "    bucket_id    INTEGER NOT NULL,\n"
+    "    key          TEXT NOT NULL COLLATE BINARY,\n"
+    "    etag         TEXT NOT NULL,           -- the completed object's\n"
+    "    completed_ms INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX completed_by_age ON completed_uploads(completed_ms);\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                                       schema_v5};
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",

@@ -144,5 +144,9 @@ const char *sq_state_name(int state);
 int sq_stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e);
 int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e);
 int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e);
+/* sqlite_completed.c: records a completed upload, in the complete's write
+ * transaction, and forgets those older than META_COMPLETED_KEEP_MS. */
+int sq_completed_add(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
+                     const char *etag, int64_t now_ms, orc_err *e);
 
 #endif

@@ -405,7 +405,8 @@ static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc,
         }
         if ((rc = sq_run(c, s, "object part insert", e))) goto done;
     }
-    rc = upload_drop(c, u.id, e);
+    if (!(rc = upload_drop(c, u.id, e)))
+        rc = sq_completed_add(c, bucket_id, u.key, mc->upload_id, mc->etag, mc->mtime_ms, e);
 done:
     meta_upload_dispose(&u);
     free(st.ids);

@@ -367,6 +367,10 @@ static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
     if (cond->kind == META_PUT_IF_MATCH && (!exists || strcmp(etag, cond->etag) != 0))
         return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s %s", key,
                         exists ? "has another ETag" : "does not exist");
+    if (cond->kind == META_PUT_IF_EXISTS && !exists)
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s does not exist", key);
+    if (cond->kind == META_PUT_IF_NONE_MATCH && exists && strcmp(etag, cond->etag) == 0)
+        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s has that ETag", key);
     return ORC_OK;
 }
 

@@ -238,15 +238,12 @@ done:
 
 /* ---- complete ---- */
 
-int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
-                       const meta_part_ref *parts, size_t n, const char *headers,
-                       const object_commit *cm, object_put_result *res, int *fault, int *fault_part,
-                       orc_err *e)
+/* The multipart ETag of a part list: the MD5 of the parts' binary MD5s and
+ * "-N". Non-zero with *fault set when the list cannot name parts (order, or
+ * an ETag that is not an MD5). */
+static int parts_etag(const meta_part_ref *parts, size_t n, char out[64], int *fault,
+                      int *fault_part, orc_err *e)
 {
-    *fault = META_COMPLETE_OK;
-    *fault_part = 0;
-    if (n == 0 || n > META_PART_MAX)
-        return orc_fail(e, ORC_EINVAL, "a complete lists 1 to %d parts", META_PART_MAX);
     /* The ETag is the MD5 of the parts' binary MD5s; a listed ETag that is
      * not an MD5 cannot match a part, so the part is invalid. */
     EVP_MD_CTX *md5 = EVP_MD_CTX_new();
@@ -273,7 +270,38 @@ int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char 
     EVP_DigestFinal_ex(md5, sum, NULL);
     EVP_MD_CTX_free(md5);
     hex_encode(sum, 16, hex);
-    snprintf(res->etag, sizeof(res->etag), "%s-%zu", hex, n);
+    snprintf(out, 64, "%s-%zu", hex, n);
+    return ORC_OK;
+}
+
+int object_mp_completed(store *s, int64_t bucket_id, const char *key, const char *upload_id,
+                        const meta_part_ref *parts, size_t n, object_put_result *res, orc_err *e)
+{
+    meta_completed done;
+    int fault = 0, fault_part = 0;
+    char etag[64];
+    if (n == 0 || n > META_PART_MAX || parts_etag(parts, n, etag, &fault, &fault_part, e))
+        return orc_fail(e, ORC_ENOTFOUND, "no such upload");
+    int rc = meta_upload_completed(s->m, bucket_id, key, upload_id, orc_now_ms(), &done, e);
+    if (rc) return rc;
+    /* Another part list would have made another object: not a repeat. */
+    if (strcmp(done.etag, etag) != 0) return orc_fail(e, ORC_ENOTFOUND, "no such upload");
+    snprintf(res->etag, sizeof(res->etag), "%s", done.etag);
+    res->mtime_ms = done.completed_ms;
+    return ORC_OK;
+}
+
+int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char *upload_id,
+                       const meta_part_ref *parts, size_t n, const char *headers,
+                       const object_commit *cm, object_put_result *res, int *fault, int *fault_part,
+                       orc_err *e)
+{
+    *fault = META_COMPLETE_OK;
+    *fault_part = 0;
+    if (n == 0 || n > META_PART_MAX)
+        return orc_fail(e, ORC_EINVAL, "a complete lists 1 to %d parts", META_PART_MAX);
+    int rc = parts_etag(parts, n, res->etag, fault, fault_part, e);
+    if (rc) return rc;
     res->mtime_ms = orc_now_ms();
     meta_complete mc = {
         .upload_id = upload_id,
@@ -286,8 +314,7 @@ int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char 
         .headers = headers,
         .start_ms = cm ? cm->start_ms : 0,
     };
-    int rc = object_commit_check(cm, e);
-    if (rc) return rc;
+    if ((rc = object_commit_check(cm, e))) return rc;
     rc = meta_upload_complete(s->m, bucket_id, &mc, e);
     res->superseded = !rc && mc.object_id == 0;
     *fault = mc.fault;

@@ -212,6 +212,12 @@ int object_mp_complete(store *s, int64_t bucket_id, const char *key, const char 
                        const object_commit *cm, object_put_result *res, int *fault, int *fault_part,
                        orc_err *e);
 
+/* A CompleteMultipartUpload repeated after it succeeded: fills res (ETag,
+ * completion time) when upload_id of (bucket, key) completed lately with
+ * the same part list; ORC_ENOTFOUND otherwise (then it is NoSuchUpload). */
+int object_mp_completed(store *s, int64_t bucket_id, const char *key, const char *upload_id,
+                        const meta_part_ref *parts, size_t n, object_put_result *res, orc_err *e);
+
 /* Aborts the uploads older than max_age_ms (releasing their chunks for the
  * collector). Returns how many, or a negative code. */
 long object_mp_expire(store *s, int64_t max_age_ms, orc_err *e);

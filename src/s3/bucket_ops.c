@@ -86,7 +86,8 @@ void s3_list_buckets(s3_req *r)
                  "Argument max-buckets must be an integer between 1 and 10000.");
         goto done;
     }
-    if (tok && !(after = token_decode(tok, &inclusive))) {
+    /* An empty token is no token, as S3 treats it (SDK paginators send one). */
+    if (tok && *tok && !(after = token_decode(tok, &inclusive))) {
         s3_error(r, S3E_INVALID_ARGUMENT, "The continuation token provided is incorrect");
         goto done;
     }
@@ -145,6 +146,14 @@ static int location_from_body(s3_req *r, char *out, size_t cap)
     return rc;
 }
 
+static void created(s3_req *r)
+{
+    char loc[80];
+    snprintf(loc, sizeof(loc), "/%s", r->bucket);
+    s3_reply_empty(r, 200);
+    http_add_header(r->rq, "Location", loc);
+}
+
 void s3_create_bucket(s3_req *r)
 {
     char region[32];
@@ -164,15 +173,16 @@ void s3_create_bucket(s3_req *r)
     if (location_from_body(r, region, sizeof(region))) return s3_error(r, S3E_MALFORMED_XML, NULL);
     int rc = meta_bucket_create(r->svc->st->m, r->bucket, r->user.id, region, &e);
     if (rc == ORC_EEXISTS) {
-        if (meta_bucket_get(r->svc->st->m, r->bucket, &b, &e) == 0 && b.owner == r->user.id)
+        if (meta_bucket_get(r->svc->st->m, r->bucket, &b, &e) == 0 && b.owner == r->user.id) {
+            /* S3's legacy behaviour: in us-east-1 creating a bucket you own
+             * again succeeds; every other region says so with a 409. */
+            if (strcmp(b.region, "us-east-1") == 0) return created(r);
             return s3_error(r, S3E_BUCKET_ALREADY_OWNED_BY_YOU, NULL);
+        }
         return s3_error(r, S3E_BUCKET_ALREADY_EXISTS, NULL);
     }
     if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
-    char loc[80];
-    snprintf(loc, sizeof(loc), "/%s", r->bucket);
-    s3_reply_empty(r, 200);
-    http_add_header(r->rq, "Location", loc);
+    created(r);
 }
 
 void s3_head_bucket(s3_req *r)
@@ -323,7 +333,7 @@ void s3_list_objects(s3_req *r)
         }
         url = true;
     }
-    if (v2 && q.token) {
+    if (v2 && q.token && *q.token) { /* an empty token is treated as absent, as by S3 */
         if (!(from = token_decode(q.token, &a.start_inclusive))) {
             s3_error(r, S3E_INVALID_ARGUMENT, "The continuation token provided is incorrect");
             goto done;

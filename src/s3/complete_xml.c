@@ -1,26 +1,118 @@
-/* The CompleteMultipartUpload body (complete_xml.h): moved here unchanged
- * from multipart_ops.c so that it can be fuzzed on its own. */
+/* Streaming parser of the CompleteMultipartUpload body. The document's shape
+ * is fixed (root, Part, Part's fields), so the parser keeps only the element
+ * depth, the <Part> being filled and a small text buffer for the field being
+ * read; elements it does not know are skipped, as S3 skips them. */
 #include "s3/complete_xml.h"
 
-#include <stdint.h>
+#include <expat.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3/checksum.h"
-#include "s3/xml.h"
 #include "util/alloc.h"
 #include "util/parse.h"
 
-/* Elements per <Part>: Part, PartNumber, ETag and up to five Checksum*. */
-#define COMPLETE_MAX_NODES (META_PART_MAX * 8 + 16)
+#define NS_SEP ' '
+#define DEPTH_MAX 32
+#define FIELD_MAX 128 /* longer field text cannot be a valid value */
 
-/* An ETag from a client: surrounding spaces and quotes dropped. */
-static void etag_unquote(const char *v, char out[64])
+enum field { F_NONE, F_NUMBER, F_ETAG, F_CHECKSUM };
+
+struct cparse {
+    XML_Parser xp;
+    s3_complete_list *out;
+    size_t cap, elements, depth;
+    bool root_ok, failed;
+    enum s3_error semantic; /* first InvalidPart/MalformedXML from the content */
+    /* the <Part> being read */
+    bool in_part, has_number, has_etag;
+    enum field field;
+    enum s3_checksum_alg field_alg;
+    char text[FIELD_MAX + 1];
+    size_t text_len;
+    bool text_long;
+};
+
+static void stop(struct cparse *st)
 {
-    size_t n;
-    v += strspn(v, " \t\r\n");
-    n = strlen(v);
+    st->failed = true;
+    XML_StopParser(st->xp, XML_FALSE);
+}
+
+static void content_error(struct cparse *st, enum s3_error err)
+{
+    if (!st->semantic) st->semantic = err;
+}
+
+static const char *local_name(const char *name)
+{
+    const char *l = strrchr(name, NS_SEP);
+    return l ? l + 1 : name;
+}
+
+/* The algorithm of a "Checksum<NAME>" element, or S3_CK_NONE. */
+static enum s3_checksum_alg checksum_elem(const char *name)
+{
+    static const char pre[] = "Checksum";
+    if (strncmp(name, pre, sizeof(pre) - 1) != 0) return S3_CK_NONE;
+    enum s3_checksum_alg a = s3_checksum_by_name(name + sizeof(pre) - 1);
+    /* by_name ignores case; element names do not */
+    return a && strcmp(s3_checksum_name(a), name + sizeof(pre) - 1) == 0 ? a : S3_CK_NONE;
+}
+
+static void part_start(struct cparse *st)
+{
+    s3_complete_list *l = st->out;
+    if (l->n == META_PART_MAX) return stop(st); /* more parts than S3 allows */
+    if (l->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 16;
+        l->v = orc_realloc(l->v, st->cap * sizeof(*l->v));
+    }
+    memset(&l->v[l->n], 0, sizeof(l->v[0]));
+    l->n++;
+    st->in_part = true;
+    st->has_number = st->has_etag = false;
+}
+
+static void field_start(struct cparse *st, const char *name)
+{
+    s3_complete_part *p = &st->out->v[st->out->n - 1];
+    st->field = F_NONE;
+    st->text_len = 0;
+    st->text_long = false;
+    if (strcmp(name, "PartNumber") == 0 && !st->has_number) {
+        st->field = F_NUMBER;
+    } else if (strcmp(name, "ETag") == 0 && !st->has_etag) {
+        st->field = F_ETAG;
+    } else if ((st->field_alg = checksum_elem(name)) != S3_CK_NONE) {
+        if (p->checksum[0]) content_error(st, S3E_INVALID_PART); /* two checksums */
+        st->field = F_CHECKSUM;
+    }
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    struct cparse *st = ud;
+    const char *local = local_name(name);
+    if (st->failed) return;
+    if (++st->elements > COMPLETE_MAX_ELEMENTS || st->depth == DEPTH_MAX) return stop(st);
+    st->depth++;
+    if (st->depth == 1) {
+        st->root_ok = strcmp(local, "CompleteMultipartUpload") == 0;
+        if (!st->root_ok) stop(st);
+    } else if (st->depth == 2 && strcmp(local, "Part") == 0) {
+        part_start(st);
+    } else if (st->depth == 3 && st->in_part && st->field == F_NONE) {
+        field_start(st, local);
+    }
+}
+
+/* An ETag from a client: surrounding blanks and quotes dropped. */
+static void etag_unquote(const char *v, size_t n, char out[64])
+{
+    while (n && strchr(" \t\r\n", *v))
+        v++, n--;
     while (n && strchr(" \t\r\n", v[n - 1]))
         n--;
     if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
@@ -29,68 +121,93 @@ static void etag_unquote(const char *v, char out[64])
     out[n] = 0;
 }
 
+static void field_end(struct cparse *st)
+{
+    s3_complete_part *p = &st->out->v[st->out->n - 1];
+    uint64_t v;
+    uint8_t raw[S3_CHECKSUM_MAX];
+    st->text[st->text_len] = 0;
+    switch (st->field) {
+    case F_NUMBER:
+        st->has_number = true;
+        if (st->text_long || parse_uint_max(st->text, UINT32_MAX, &v))
+            return content_error(st, S3E_MALFORMED_XML);
+        p->number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
+        break;
+    case F_ETAG:
+        st->has_etag = true;
+        if (st->text_long) break; /* "" matches no part: InvalidPart later */
+        etag_unquote(st->text, st->text_len, p->etag);
+        break;
+    case F_CHECKSUM:
+        if (st->text_long || s3_checksum_decode(st->field_alg, st->text, raw))
+            return content_error(st, S3E_INVALID_PART);
+        /* a decoded value is at most 44 characters: the field holds it */
+        snprintf(p->checksum, sizeof(p->checksum), "%.9s:%.48s", s3_checksum_name(st->field_alg),
+                 st->text);
+        break;
+    case F_NONE:
+        break;
+    }
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+    struct cparse *st = ud;
+    if (st->failed || st->depth == 0) return;
+    if (st->depth == 3 && st->field != F_NONE) {
+        field_end(st);
+        st->field = F_NONE;
+    } else if (st->depth == 2 && st->in_part) {
+        if (!st->has_number || !st->has_etag) content_error(st, S3E_MALFORMED_XML);
+        st->in_part = false;
+    }
+    st->depth--;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+{
+    struct cparse *st = ud;
+    /* Only text directly inside a field counts (a child's text is not its). */
+    if (st->failed || st->depth != 3 || st->field == F_NONE || len <= 0) return;
+    if ((size_t)len > FIELD_MAX - st->text_len) {
+        st->text_long = true;
+        return;
+    }
+    memcpy(st->text + st->text_len, s, (size_t)len);
+    st->text_len += (size_t)len;
+}
+
+static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal_subset)
+{
+    stop(ud); /* no DTDs, hence no entity expansion */
+}
+
+enum s3_error s3_complete_parse(const char *data, size_t len, s3_complete_list *out)
+{
+    struct cparse st = {.out = out};
+    memset(out, 0, sizeof(*out));
+    if (!data || len == 0 || len > S3_COMPLETE_MAX_BODY) return S3E_MALFORMED_XML;
+    st.xp = XML_ParserCreateNS(NULL, NS_SEP);
+    if (!st.xp) return S3E_INTERNAL_ERROR;
+    XML_SetUserData(st.xp, &st);
+    XML_SetElementHandler(st.xp, on_start, on_end);
+    XML_SetCharacterDataHandler(st.xp, on_text);
+    XML_SetStartDoctypeDeclHandler(st.xp, on_doctype);
+    XML_SetParamEntityParsing(st.xp, XML_PARAM_ENTITY_PARSING_NEVER);
+    /* len <= S3_COMPLETE_MAX_BODY fits an int: one call parses it all. */
+    bool ok = XML_Parse(st.xp, data, (int)len, XML_TRUE) == XML_STATUS_OK && !st.failed &&
+              st.root_ok && st.depth == 0;
+    XML_ParserFree(st.xp);
+    /* Well-formedness first: a broken document is MalformedXML whatever it lists. */
+    if (!ok) return S3E_MALFORMED_XML;
+    if (st.semantic) return st.semantic;
+    return out->n ? S3E_NONE : S3E_MALFORMED_XML;
+}
+
 void s3_complete_list_free(s3_complete_list *l)
 {
-    free(l->parts);
-    free(l->etags);
-    free(l->cks);
+    free(l->v);
     memset(l, 0, sizeof(*l));
-}
-
-/* A <Part>'s Checksum* element into out ("" if none). -1: more than one, or
- * a value that is not one (S3 answers InvalidPart for those too). */
-static int listed_checksum(const xml_node *p, char out[64])
-{
-    static const enum s3_checksum_alg algs[] = {S3_CK_CRC32, S3_CK_CRC32C, S3_CK_CRC64NVME,
-                                                S3_CK_SHA1, S3_CK_SHA256};
-    uint8_t raw[S3_CHECKSUM_MAX];
-    out[0] = 0;
-    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        char el[32];
-        snprintf(el, sizeof(el), "Checksum%s", s3_checksum_name(algs[i]));
-        const xml_node *c = xml_child(p, el);
-        if (!c) continue;
-        if (out[0] || s3_checksum_decode(algs[i], c->text, raw)) return -1;
-        snprintf(out, 64, "%s:%s", s3_checksum_name(algs[i]), c->text);
-    }
-    return 0;
-}
-
-enum s3_error s3_complete_parse(const char *body, size_t len, s3_complete_list *l)
-{
-    xml_node *root = NULL;
-    orc_err e;
-    size_t cap = 0;
-    enum s3_error bad = S3E_NONE;
-    memset(l, 0, sizeof(*l));
-    if (xml_parse(body, len, COMPLETE_MAX_NODES, &root, &e) ||
-        strcmp(root->name, "CompleteMultipartUpload") != 0) {
-        bad = S3E_MALFORMED_XML;
-        goto done;
-    }
-    for (xml_node *p = xml_child(root, "Part"); p && !bad; p = xml_next_named(p, "Part")) {
-        xml_node *num = xml_child(p, "PartNumber"), *tag = xml_child(p, "ETag");
-        uint64_t v;
-        if (!num || !tag || parse_uint_max(num->text, UINT32_MAX, &v) || l->n == META_PART_MAX) {
-            bad = S3E_MALFORMED_XML;
-            break;
-        }
-        if (l->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            l->parts = orc_realloc(l->parts, cap * sizeof(*l->parts));
-            l->etags = orc_realloc(l->etags, cap * sizeof(*l->etags));
-            l->cks = orc_realloc(l->cks, cap * sizeof(*l->cks));
-        }
-        etag_unquote(tag->text, l->etags[l->n]);
-        if (listed_checksum(p, l->cks[l->n])) bad = S3E_INVALID_PART;
-        l->parts[l->n].number = v > META_PART_MAX ? META_PART_MAX + 1 : (int)v;
-        l->n++;
-    }
-    if (l->n == 0 && !bad) bad = S3E_MALFORMED_XML;
-    for (size_t i = 0; i < l->n; i++) /* the array may have moved while growing */
-        l->parts[i].etag = l->etags[i];
-done:
-    xml_free(root);
-    if (bad) s3_complete_list_free(l);
-    return bad;
 }

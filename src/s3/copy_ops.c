@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "s3/checksum.h"
 #include "s3/conditional.h"
 #include "s3/tagging.h"
 #include "s3/xml.h"
@@ -22,6 +23,7 @@
 #include "util/log.h"
 #include "util/time.h"
 #include "util/uri.h"
+#include "util/utf8.h"
 
 #define S3_NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 #define DELETE_MAX_KEYS 1000
@@ -39,7 +41,8 @@ int s3_parse_copy_source(const char *v, char **bucket, char **key)
     if (*v == '/') v++, n--;
     orc_buf_init(&b, 0);
     orc_buf_append(&b, "", 0, NULL);
-    if (uri_decode(&b, v, n, NULL)) {
+    /* Refused like the request's own key: NUL, or a key that is not UTF-8. */
+    if (uri_decode_text(&b, v, n, NULL) || !utf8_valid((const char *)b.ptr, b.len)) {
         orc_buf_dispose(&b);
         return -1;
     }
@@ -338,13 +341,46 @@ static xml_node *delete_objects_of(const xml_node *root, bool *quiet)
     return first;
 }
 
+/* S3 insists that a DeleteObjects body carry an integrity check: Content-MD5
+ * (checked by s3_check_xml_body) or an x-amz-checksum-* header, which
+ * current SDKs send instead and which is checked here. Non-zero: answered. */
+static int delete_integrity(s3_req *r)
+{
+    if (http_header(r->rq, "Content-MD5")) return 0;
+    for (int alg = S3_CK_CRC32; alg <= S3_CK_SHA256; alg++) {
+        const char *v = http_header(r->rq, s3_checksum_header(alg));
+        uint8_t want[S3_CHECKSUM_MAX], got[S3_CHECKSUM_MAX];
+        char msg[96];
+        s3_checksum ck;
+        if (!v) continue;
+        if (s3_checksum_decode(alg, v, want)) {
+            snprintf(msg, sizeof(msg), "Value for %s header is invalid.", s3_checksum_header(alg));
+            s3_error(r, S3E_INVALID_REQUEST, msg);
+            return -1;
+        }
+        s3_checksum_init(&ck, alg);
+        s3_checksum_update(&ck, r->body.ptr ? r->body.ptr : (const uint8_t *)"", r->body.len);
+        size_t n = s3_checksum_final(&ck, got, NULL);
+        if (memcmp(want, got, n) != 0) {
+            snprintf(msg, sizeof(msg),
+                     "The %s you specified did not match the calculated checksum.",
+                     s3_checksum_name(alg));
+            s3_error(r, S3E_BAD_DIGEST, msg);
+            return -1;
+        }
+        return 0;
+    }
+    s3_error(r, S3E_INVALID_REQUEST, "Missing required header for this request: Content-MD5");
+    return -1;
+}
+
 void s3_delete_objects(s3_req *r)
 {
     meta_bucket bk;
     xml_node *root = NULL;
     orc_err e;
     bool quiet = false;
-    if (s3_bucket_for_owner(r, &bk) || s3_check_xml_body(r)) return;
+    if (s3_bucket_for_owner(r, &bk) || s3_check_xml_body(r) || delete_integrity(r)) return;
     if (xml_parse((const char *)r->body.ptr, r->body.len, DELETE_MAX_NODES, &root, &e))
         return s3_error(r, S3E_MALFORMED_XML, NULL);
     xml_node *first = delete_objects_of(root, &quiet);

@@ -82,6 +82,12 @@ static const struct s3_error_info table[S3E_COUNT] = {
     [S3E_MALFORMED_ACL] = {"MalformedACLError", 400,
                            "The XML you provided was not well-formed or did not validate "
                            "against our published schema."},
+    [S3E_INVALID_URI] = {"InvalidURI", 400, "Couldn't parse the specified URI."},
+    [S3E_ACCESS_FORBIDDEN] = {"AccessForbidden", 403,
+                              "CORSResponse: This CORS request is not allowed. This is usually "
+                              "because the evalution of Origin, request method / "
+                              "Access-Control-Request-Method or Access-Control-Request-Headers "
+                              "are not whitelisted by the resource's CORS spec."},
 };
 
 const struct s3_error_info *s3_error_get(enum s3_error e)

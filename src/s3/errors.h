@@ -39,8 +39,10 @@ enum s3_error {
     S3E_INVALID_PART,
     S3E_INVALID_PART_ORDER,
     S3E_ENTITY_TOO_SMALL,
-    S3E_INVALID_TAG,   /* tagging (tagging.c) */
-    S3E_MALFORMED_ACL, /* acl_ops.c */
+    S3E_INVALID_TAG,      /* tagging (tagging.c) */
+    S3E_MALFORMED_ACL,    /* acl_ops.c */
+    S3E_INVALID_URI,      /* a key or query value that is not UTF-8 or holds NUL (front.c) */
+    S3E_ACCESS_FORBIDDEN, /* CORS preflight (OPTIONS) refused (front.c) */
     S3E_COUNT
 };
 

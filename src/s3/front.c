@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/uri.h"
+#include "util/utf8.h"
 
 /* Most specific first: a route with a subresource wins over one without. */
 static const struct s3_route routes[] = {
@@ -32,7 +33,8 @@ static const struct s3_route routes[] = {
     {"GET", S3_T_OBJECT, "acl", s3_get_object_acl, NULL, S3_BODY_NONE},
     {"PUT", S3_T_OBJECT, "acl", NULL, s3_put_object_acl, S3_BODY_XML},
     {"POST", S3_T_OBJECT, "uploads", s3_create_multipart_upload, NULL, S3_BODY_NONE},
-    {"POST", S3_T_OBJECT, "uploadId", NULL, s3_complete_multipart_upload, S3_BODY_XML},
+    {"POST", S3_T_OBJECT, "uploadId", s3_complete_multipart_begin, s3_complete_multipart_upload,
+     S3_BODY_XML},
     {"PUT", S3_T_OBJECT, "uploadId", s3_upload_part_begin, s3_upload_part_end, S3_BODY_STREAM},
     {"GET", S3_T_OBJECT, "uploadId", s3_list_parts, NULL, S3_BODY_NONE},
     {"DELETE", S3_T_OBJECT, "uploadId", s3_abort_multipart_upload, NULL, S3_BODY_NONE},
@@ -125,27 +127,44 @@ char *s3_query_get(const s3_req *r, const char *name)
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_buf_append(&out, "", 0, NULL);
-    int rc = uri_decode(&out, (const char *)b.ptr ? (const char *)b.ptr : "", b.len, NULL);
+    /* parse_target refused any query that does not decode (query_valid), so
+     * this cannot fail for a request that got this far; "" is only a guard. */
+    int rc = uri_decode_text(&out, (const char *)b.ptr ? (const char *)b.ptr : "", b.len, NULL);
     orc_buf_dispose(&b);
     if (rc) {
         orc_buf_dispose(&out);
-        return orc_strdup(""); /* undecodable: treated as given but empty */
+        return orc_strdup("");
     }
     return (char *)orc_buf_take(&out, NULL);
 }
 
 /* ---- target ---- */
 
+/* A bucket or key, decoded; NULL when it does not decode, holds a NUL
+ * (which would cut it short and name another object) or is not UTF-8. */
 static char *decode(const char *s, size_t n)
 {
     orc_buf b;
     orc_buf_init(&b, 0);
     orc_buf_append(&b, "", 0, NULL);
-    if (uri_decode(&b, s, n, NULL)) {
+    if (uri_decode_text(&b, s, n, NULL) || !utf8_valid((const char *)b.ptr, b.len)) {
         orc_buf_dispose(&b);
         return NULL;
     }
     return (char *)orc_buf_take(&b, NULL);
+}
+
+/* Every query parameter's name and value must decode to text without NUL:
+ * s3_query_get hands them on as C strings, so a "%00" in an upload id, a
+ * marker or a continuation token would otherwise silently mean a shorter
+ * value. Form-style '+' is a plain byte here. */
+static bool query_valid(const char *q)
+{
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    int rc = uri_decode_text(&b, q, strlen(q), NULL);
+    orc_buf_dispose(&b);
+    return rc == 0;
 }
 
 /* Splits the request into bucket and key. Virtual-hosted-style when the Host
@@ -155,6 +174,7 @@ static enum s3_error parse_target(s3_req *r)
     const char *path = r->rq->path, *host = http_header(r->rq, "Host");
     const char *dom = r->svc->domain;
     if (*path != '/') return S3E_INVALID_REQUEST;
+    if (!query_valid(r->rq->query)) return S3E_INVALID_URI;
     path++;
     if (dom && *dom && host) {
         size_t hl = strcspn(host, ":"), dl = strlen(dom);
@@ -162,16 +182,16 @@ static enum s3_error parse_target(s3_req *r)
             r->bucket = orc_strndup(host, hl - dl - 1);
             for (char *c = r->bucket; *c; c++)
                 if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-            if (*path && !(r->key = decode(path, strlen(path)))) return S3E_INVALID_REQUEST;
+            if (*path && !(r->key = decode(path, strlen(path)))) return S3E_INVALID_URI;
             return S3E_NONE;
         }
     }
     if (!*path) return S3E_NONE;
     const char *slash = strchr(path, '/');
     size_t bl = slash ? (size_t)(slash - path) : strlen(path);
-    if (!(r->bucket = decode(path, bl))) return S3E_INVALID_REQUEST;
+    if (!(r->bucket = decode(path, bl))) return S3E_INVALID_URI;
     if (slash && slash[1] && !(r->key = decode(slash + 1, strlen(slash + 1))))
-        return S3E_INVALID_REQUEST;
+        return S3E_INVALID_URI;
     return S3E_NONE;
 }
 
@@ -239,10 +259,32 @@ static enum s3_error authenticate(s3_req *r, orc_err *e)
     enum s3_error err = sigv4_verify(&sr, secret_lookup, r, &r->auth, e);
     free(h.v);
     if (err == S3E_NONE && r->auth.anonymous) {
+        meta_bucket b;
+        /* S3 tells anyone that a bucket does not exist (it reveals nothing
+         * a DNS lookup of a virtual host would not); what exists is denied. */
+        if (r->bucket && strcmp(r->bucket, S3_ADMIN_BUCKET) != 0 &&
+            meta_bucket_get(r->svc->st->m, r->bucket, &b, e) == ORC_ENOTFOUND) {
+            orc_fail(e, ORC_ENOTFOUND, "The specified bucket does not exist");
+            return S3E_NO_SUCH_BUCKET;
+        }
         orc_fail(e, ORC_EAUTH, "Access Denied");
         return S3E_ACCESS_DENIED;
     }
     return err;
+}
+
+/* A CORS preflight (OPTIONS) is never signed, so it is answered before
+ * authentication. No bucket has a CORS configuration (not implemented), so a
+ * complete preflight is refused as S3 refuses one for such a bucket, and an
+ * incomplete one is a 400, as S3 answers it. */
+static void options(s3_req *r)
+{
+    if (!http_header(r->rq, "Origin"))
+        return s3_error(r, S3E_INVALID_REQUEST,
+                        "Insufficient information. Origin request header needed.");
+    if (!http_header(r->rq, "Access-Control-Request-Method"))
+        return s3_error(r, S3E_INVALID_REQUEST, "Invalid Access-Control-Request-Method: null");
+    s3_error(r, S3E_ACCESS_FORBIDDEN, NULL);
 }
 
 /* ---- life cycle ---- */
@@ -259,7 +301,9 @@ static void begin(void *ctx, http_req *rq)
     orc_buf_init(&r->body, S3_MAX_XML_BODY);
 
     enum s3_error err = parse_target(r);
+    if (err == S3E_INVALID_URI) return s3_error(r, err, NULL);
     if (err) return s3_error(r, err, "The request target is not a valid path.");
+    if (!strcmp(rq->method, "OPTIONS")) return options(r);
     if ((err = authenticate(r, &e))) return s3_error(r, err, e.msg[0] ? e.msg : NULL);
     if (r->bucket && !strcmp(r->bucket, S3_ADMIN_BUCKET)) return s3_admin(r);
     if (r->key && strlen(r->key) > META_KEY_MAX) return s3_error(r, S3E_KEY_TOO_LONG, NULL);

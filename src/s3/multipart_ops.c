@@ -192,9 +192,11 @@ static void copy_failed(s3_req *r, int rc, const orc_err *e, uint64_t src_size)
     if (rc == ORC_ENOTFOUND && strcmp(e->msg, "NoSuchUpload") == 0)
         return s3_error(r, S3E_NO_SUCH_UPLOAD, NULL);
     if (rc == ORC_EINVAL && strcmp(e->msg, "InvalidRange") == 0) {
+        /* A well-formed range past the source's end: 416, as S3 answers it
+         * (a malformed one is InvalidArgument, before the copy starts). */
         snprintf(msg, sizeof(msg), "Range specified is not valid for source object of size: %llu",
                  (unsigned long long)src_size);
-        return s3_error(r, S3E_INVALID_ARGUMENT, msg);
+        return s3_error(r, S3E_INVALID_RANGE, msg);
     }
     if (rc == ORC_EINVAL && strcmp(e->msg, "EntityTooLarge") == 0)
         return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
@@ -371,12 +373,43 @@ void s3_upload_part_end(s3_req *r)
 
 /* ---- CompleteMultipartUpload ---- */
 
-/* The <Part> list of the body (complete_xml.c). Non-zero: answered. */
-static int complete_parts(s3_req *r, s3_complete_list *l)
+/* What the body lists (complete_xml.c), and the references the complete
+ * takes, pointing into it. */
+struct listed {
+    s3_complete_list body;
+    meta_part_ref *parts;
+    size_t n;
+};
+
+static void listed_free(struct listed *l)
 {
-    enum s3_error bad = s3_complete_parse((const char *)r->body.ptr, r->body.len, l);
-    if (bad) s3_error(r, bad, NULL);
-    return bad ? -1 : 0;
+    s3_complete_list_free(&l->body);
+    free(l->parts);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Routes' begin for CompleteMultipartUpload: its body may list 10,000 parts,
+ * more than the XML bodies' usual cap. */
+void s3_complete_multipart_begin(s3_req *r)
+{
+    r->body.max = S3_COMPLETE_MAX_BODY;
+}
+
+/* The <Part> list of the body. Non-zero: answered. */
+static int complete_parts(s3_req *r, struct listed *l)
+{
+    memset(l, 0, sizeof(*l));
+    enum s3_error bad = s3_complete_parse((const char *)r->body.ptr, r->body.len, &l->body);
+    if (bad) {
+        s3_error(r, bad, NULL);
+        listed_free(l);
+        return -1;
+    }
+    l->n = l->body.n;
+    l->parts = orc_calloc(l->n, sizeof(*l->parts));
+    for (size_t i = 0; i < l->n; i++)
+        l->parts[i] = (meta_part_ref){l->body.v[i].number, l->body.v[i].etag};
+    return 0;
 }
 
 static const meta_part *stored_part(const meta_part *ps, size_t n, int number)
@@ -399,7 +432,7 @@ static const meta_part *stored_part(const meta_part *ps, size_t n, int number)
  * line to line and sets *alg. A part missing or with another ETag is left to
  * the complete itself to report. Non-zero: answered. */
 static int complete_checksum(s3_req *r, int64_t bucket_id, const char *uid,
-                             enum s3_checksum_alg want, const s3_complete_list *l, orc_buf *line,
+                             enum s3_checksum_alg want, const struct listed *l, orc_buf *line,
                              enum s3_checksum_alg *alg)
 {
     meta_part *ps = NULL;
@@ -416,11 +449,12 @@ static int complete_checksum(s3_req *r, int64_t bucket_id, const char *uid,
     for (size_t i = 0; i < l->n; i++) {
         const meta_part *p = stored_part(ps, np, l->parts[i].number);
         uint8_t raw[S3_CHECKSUM_MAX];
-        if (!p || strcmp(p->etag, l->etags[i]) != 0) {
+        const s3_complete_part *lp = &l->body.v[i];
+        if (!p || strcmp(p->etag, lp->etag) != 0) {
             all = false;
             continue;
         }
-        if (l->cks[i][0] && strcmp(l->cks[i], p->checksum) != 0) {
+        if (lp->checksum[0] && strcmp(lp->checksum, p->checksum) != 0) {
             char msg[96];
             snprintf(msg, sizeof(msg), "The checksum of part %d does not match the part's.",
                      p->number);
@@ -518,11 +552,30 @@ static void complete_result(s3_req *r, const object_put_result *res, const orc_b
     s3_reply_xml(r, 200, &x);
 }
 
+/* The upload is gone: if it completed lately with this very part list, the
+ * request is a retry (its first answer lost) and gets that answer again, as
+ * S3 gives it; anything else is NoSuchUpload. The composite checksum is not
+ * repeated: the parts it came from are gone. */
+static void complete_again(s3_req *r, const meta_bucket *b, const char *uid)
+{
+    struct listed l;
+    object_put_result res;
+    orc_buf none;
+    orc_err e = {0};
+    if (!uid || !*uid) return s3_error(r, S3E_NO_SUCH_UPLOAD, NULL);
+    if (complete_parts(r, &l)) return;
+    int rc = object_mp_completed(r->svc->st, b->id, r->key, uid, l.parts, l.n, &res, &e);
+    listed_free(&l);
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+    orc_buf_init(&none, 0);
+    complete_result(r, &res, &none, S3_CK_NONE);
+}
+
 void s3_complete_multipart_upload(s3_req *r)
 {
     meta_bucket b;
     meta_upload up = {0};
-    s3_complete_list l = {0};
+    struct listed l = {0};
     int fault = 0, fault_part = 0;
     object_put_result res;
     orc_err e = {0};
@@ -532,7 +585,17 @@ void s3_complete_multipart_upload(s3_req *r)
     orc_buf_init(&ckline, 0);
 
     if (s3_bucket_for_owner(r, &b) || s3_check_xml_body(r)) goto done;
-    if (upload_of(r, &b, uid, &up) || complete_parts(r, &l)) goto done;
+    int rc =
+        uid && *uid ? meta_upload_get(r->svc->st->m, b.id, r->key, uid, &up, &e) : ORC_ENOTFOUND;
+    if (rc == ORC_ENOTFOUND) {
+        complete_again(r, &b, uid);
+        goto done;
+    }
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_UPLOAD);
+        goto done;
+    }
+    if (complete_parts(r, &l)) goto done;
     for (size_t i = 0; i < l.n; i++) {
         if (l.parts[i].number < 1 || l.parts[i].number > META_PART_MAX) { /* cannot exist */
             s3_error(r, S3E_INVALID_PART, NULL);
@@ -542,8 +605,8 @@ void s3_complete_multipart_upload(s3_req *r)
     if (complete_checksum(r, b.id, uid, upload_alg(&up), &l, &ckline, &alg)) goto done;
     headers = complete_headers(&up, &ckline);
     object_commit cm = s3_commit_of(r);
-    int rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &cm, &res,
-                                &fault, &fault_part, &e);
+    rc = object_mp_complete(r->svc->st, b.id, r->key, uid, l.parts, l.n, headers, &cm, &res, &fault,
+                            &fault_part, &e);
     if (rc) {
         complete_failed(r, rc, &e, fault, fault_part);
         goto done;
@@ -551,7 +614,7 @@ void s3_complete_multipart_upload(s3_req *r)
     complete_result(r, &res, &ckline, alg);
 done:
     meta_upload_dispose(&up);
-    s3_complete_list_free(&l);
+    listed_free(&l);
     orc_buf_dispose(&ckline);
     free(headers);
     free(uid);

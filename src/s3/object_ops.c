@@ -201,10 +201,34 @@ static bool etag_unquote(const char *v, char out[64])
     return true;
 }
 
-/* The write's If-None-Match: * (create only) or If-Match: "etag" (compare
- * and swap), on PutObject and CopyObject. Non-zero: answered. The condition is checked here to
- * spare sending the body for nothing, and again in the commit's transaction, which is what makes
- * racing writers safe. */
+/* A condition header's value is "*" (surrounding blanks allowed). */
+static bool is_star(const char *v)
+{
+    v += strspn(v, " \t");
+    return *v == '*' && v[1 + strspn(v + 1, " \t")] == 0;
+}
+
+/* Whether the current version (rc 0: o; ORC_ENOTFOUND: none) fails c. */
+static bool cond_fails(const meta_put_cond *c, int rc, const meta_object *o)
+{
+    switch (c->kind) {
+    case META_PUT_IF_ABSENT:
+        return rc == 0;
+    case META_PUT_IF_EXISTS:
+        return rc != 0;
+    case META_PUT_IF_MATCH:
+        return rc != 0 || strcmp(o->etag, c->etag) != 0;
+    case META_PUT_IF_NONE_MATCH:
+        return rc == 0 && strcmp(o->etag, c->etag) == 0;
+    }
+    return false;
+}
+
+/* The write's If-None-Match and If-Match, "*" or one ETag each (RFC 9110
+ * 13.1.1, 13.1.2: If-Match: * holds for any current version, If-None-Match:
+ * "x" for any but x), on PutObject and CopyObject. Non-zero: answered. The
+ * condition is checked here to spare sending the body for nothing, and again
+ * in the commit's transaction, which is what makes racing writers safe. */
 int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c)
 {
     const char *inm = http_header(r->rq, "If-None-Match"), *im = http_header(r->rq, "If-Match");
@@ -215,26 +239,24 @@ int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c)
         s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match and If-Match cannot be combined.");
         return -1;
     }
-    if (inm) {
-        const char *v = inm + strspn(inm, " \t");
-        if (*v != '*' || v[1 + strspn(v + 1, " \t")] != 0) {
-            s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match on PUT accepts only '*'.");
-            return -1;
-        }
-        c->kind = META_PUT_IF_ABSENT;
+    const char *v = inm ? inm : im;
+    if (is_star(v)) {
+        c->kind = inm ? META_PUT_IF_ABSENT : META_PUT_IF_EXISTS;
+    } else if (etag_unquote(v, c->etag)) {
+        c->kind = inm ? META_PUT_IF_NONE_MATCH : META_PUT_IF_MATCH;
+    } else if (inm) {
+        s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match on PUT accepts '*' or one ETag.");
+        return -1;
     } else {
-        c->kind = META_PUT_IF_MATCH;
-        if (!etag_unquote(im, c->etag)) {
-            s3_error(r, S3E_PRECONDITION_FAILED, NULL);
-            return -1;
-        }
+        s3_error(r, S3E_PRECONDITION_FAILED, NULL); /* matches no ETag we could have */
+        return -1;
     }
     int rc = meta_object_get(r->svc->st->m, bucket_id, r->key, false, 0, 0, &o, NULL, NULL, &e);
     if (rc && rc != ORC_ENOTFOUND) {
         s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
         return -1;
     }
-    bool fails = c->kind == META_PUT_IF_ABSENT ? rc == 0 : rc != 0 || strcmp(o.etag, c->etag);
+    bool fails = cond_fails(c, rc, &o);
     if (!rc) meta_object_dispose(&o);
     if (fails) s3_error(r, S3E_PRECONDITION_FAILED, NULL);
     return fails ? -1 : 0;

@@ -8,27 +8,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* UINT64_MAX has 20 digits; anything longer is refused before it can overflow,
- * so leading zeros past 20 digits are refused too (no real client sends them). */
-#define RANGE_MAX_DIGITS 20
-
 static bool is_ows(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-/* Reads 1..RANGE_MAX_DIGITS decimal digits at *p into *v. Advances *p only on
- * success; fails on no digits, too many digits or a value past UINT64_MAX. */
+/* Reads one or more decimal digits at *p into *v, saturating at UINT64_MAX:
+ * a position past any object means the same as one just past this object
+ * (a last-byte-pos is clamped, a first-byte-pos is past the end, a suffix
+ * covers it all), however many digits it has; S3 answers
+ * "bytes=0-99999999999999999999999" with 206 too. Advances *p only on success. */
 static bool read_u64(const char **p, uint64_t *v)
 {
     const char *s = *p;
     uint64_t acc = 0;
     size_t n = 0;
     while (s[n] >= '0' && s[n] <= '9') {
-        if (n == RANGE_MAX_DIGITS) return false;
         unsigned d = (unsigned)(s[n] - '0');
-        if (acc > (UINT64_MAX - d) / 10) return false;
-        acc = acc * 10 + d;
+        acc = acc > (UINT64_MAX - d) / 10 ? UINT64_MAX : acc * 10 + d;
         n++;
     }
     if (n == 0) return false;

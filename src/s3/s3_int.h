@@ -113,7 +113,7 @@ int s3_stored_headers(s3_req *r, orc_buf *out);
 /* How the request's write commits (object.h): its start time and a liveness
  * check on its connection (object_ops.c). */
 object_commit s3_commit_of(s3_req *r);
-/* Reads If-None-Match: * / If-Match: "etag" of a write into *c and checks it
+/* Reads If-None-Match / If-Match ("*" or one ETag) of a write into *c, checks it
  * once against the current version (object_ops.c); the commit checks again
  * atomically. Non-zero: answered (412 or NotImplemented). */
 int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c);
@@ -122,6 +122,8 @@ int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c);
 s3_handler s3_create_multipart_upload, s3_upload_part_begin, s3_upload_part_end,
     s3_complete_multipart_upload, s3_abort_multipart_upload, s3_list_parts,
     s3_list_multipart_uploads, s3_get_object_part, s3_head_object_part;
+/* Raises the body cap of CompleteMultipartUpload to S3_COMPLETE_MAX_BODY. */
+s3_handler s3_complete_multipart_begin;
 
 /* An S3 canonical user ID for a user (64 hex chars + NUL). */
 void s3_owner_id(const meta_user *u, char out[65]);

@@ -48,13 +48,18 @@ int uri_encode(orc_buf *out, const char *s, size_t n, bool keep_slash, orc_err *
     return ORC_OK;
 }
 
-int uri_decode(orc_buf *out, const char *s, size_t n, orc_err *e)
+static int decode(orc_buf *out, const char *s, size_t n, bool text, orc_err *e)
 {
     size_t need = 0;
     for (size_t i = 0; i < n; i++, need++) {
-        if (s[i] != '%') continue;
+        if (s[i] != '%') {
+            if (text && s[i] == 0) return orc_fail(e, ORC_EINVAL, "NUL byte at offset %zu", i);
+            continue;
+        }
         if (n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 || hexval((unsigned char)s[i + 2]) < 0)
             return orc_fail(e, ORC_EINVAL, "bad percent-escape at offset %zu", i);
+        if (text && s[i + 1] == '0' && s[i + 2] == '0')
+            return orc_fail(e, ORC_EINVAL, "encoded NUL (%%00) at offset %zu", i);
         i += 2;
     }
     int rc = orc_buf_reserve(out, need, e);
@@ -72,4 +77,14 @@ int uri_decode(orc_buf *out, const char *s, size_t n, orc_err *e)
     out->len += need;
     out->ptr[out->len] = 0;
     return ORC_OK;
+}
+
+int uri_decode(orc_buf *out, const char *s, size_t n, orc_err *e)
+{
+    return decode(out, s, n, false, e);
+}
+
+int uri_decode_text(orc_buf *out, const char *s, size_t n, orc_err *e)
+{
+    return decode(out, s, n, true, e);
 }

@@ -12,5 +12,9 @@
 int uri_encode(orc_buf *out, const char *s, size_t n, bool keep_slash, orc_err *e);
 /* Appends s[0..n) decoded (%XX; '+' stays '+'). ORC_EINVAL on a bad escape. */
 int uri_decode(orc_buf *out, const char *s, size_t n, orc_err *e);
+/* The same for a value that goes on as a C string (a key, a bucket, a query
+ * value): a decoded NUL (%00) is refused with ORC_EINVAL too, since a NUL
+ * would silently cut the value short and make it name something else. */
+int uri_decode_text(orc_buf *out, const char *s, size_t n, orc_err *e);
 
 #endif

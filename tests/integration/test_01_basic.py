@@ -45,7 +45,12 @@ def test_head_missing_bucket_is_404(s3):
 
 
 def test_duplicate_create_by_owner_is_already_owned(s3, bucket):
-    expect_error(s3.create_bucket, "BucketAlreadyOwnedByYou", 409, Bucket=bucket)
+    # us-east-1 answers 200 (S3's legacy behaviour there); other regions 409
+    assert s3.create_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    eu = unique_bucket("eu")
+    s3.create_bucket(Bucket=eu, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    expect_error(s3.create_bucket, "BucketAlreadyOwnedByYou", 409, Bucket=eu,
+                 CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
 
 def test_duplicate_create_by_other_user_is_already_exists(server, s3, bucket):

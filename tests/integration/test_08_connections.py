@@ -287,3 +287,18 @@ def test_tls_with_a_bad_key_fails_the_start_with_one_line(orchard_factory, tmp_p
     with pytest.raises(RuntimeError) as exc:
         server.start(attempts=1)
     assert "tls_key" in str(exc.value)
+
+
+def test_raw_nul_in_the_request_target_is_refused(server, s3):
+    # PUT /b/victim<NUL>evil, signed over what a C string of it reads: must
+    # not overwrite /b/victim.
+    bucket = unique_bucket()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="victim", Body=b"original")
+    path = f"/{bucket}/victim"
+    hdrs = s3raw.sign_headers(server.port, server.creds, "PUT", path, body=b"x")
+    head = s3raw.raw_head("PUT", path, {**hdrs, "Content-Length": "1"})
+    head = head.replace(f"PUT {path} ".encode(), f"PUT {path}\0evil ".encode())
+    out = _raw(server.port, head + b"x")
+    assert out.startswith(b"HTTP/1.1 400"), out[:200]
+    assert s3.get_object(Bucket=bucket, Key="victim")["Body"].read() == b"original"

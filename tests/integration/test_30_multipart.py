@@ -245,7 +245,7 @@ def test_upload_part_copy_of_a_range(s3, bucket):
     assert _get(s3, bucket, "dst") == want
     uid = s3.create_multipart_upload(Bucket=bucket, Key="bad")["UploadId"]
     s3.put_object(Bucket=bucket, Key="src2", Body=b"0123456789")
-    expect_error(s3.upload_part_copy, "InvalidArgument", 400, Bucket=bucket, Key="bad",
+    expect_error(s3.upload_part_copy, "InvalidRange", 416, Bucket=bucket, Key="bad",
                  UploadId=uid, PartNumber=1, CopySource=f"{bucket}/src2",
                  CopySourceRange="bytes=5-10")
     expect_error(s3.upload_part_copy, "NoSuchKey", 404, Bucket=bucket, Key="bad", UploadId=uid,

@@ -199,6 +199,36 @@ static void test_complete_stitches_parts_and_moves_references(void **state)
     assert_int_equal(raw_int(f, "SELECT count(*) FROM object_parts"), 0);
 }
 
+/* A completed upload is remembered (for a retried complete) for
+ * META_COMPLETED_KEEP_MS, under its own bucket and key only. */
+static void test_completed_upload_is_remembered_for_a_while(void **state)
+{
+    fixture *f = *state;
+    orc_err e = {0};
+    meta_completed got;
+    int64_t a = live_chunk(f, 1, 100);
+    create(f, "k", "u1");
+    assert_int_equal(part(f, "k", "u1", 1, MD5_A, (int64_t[]){a}, (uint32_t[]){100}, 1, &e),
+                     ORC_OK);
+    assert_int_equal(meta_upload_completed(f->m, f->bucket, "k", "u1", 2000, &got, &e),
+                     ORC_ENOTFOUND);
+    meta_part_ref refs[] = {{1, MD5_A}};
+    meta_complete mc;
+    assert_int_equal(complete(f, "k", "u1", refs, 1, 0, &mc, &e), ORC_OK);
+    assert_int_equal(meta_upload_completed(f->m, f->bucket, "k", "u1", 2000, &got, &e), ORC_OK);
+    assert_string_equal(got.etag, "00112233445566778899aabbccddeeff-2");
+    assert_int_equal(got.completed_ms, 2000);
+    /* another key or bucket does not see it */
+    assert_int_equal(meta_upload_completed(f->m, f->bucket, "other", "u1", 2000, &got, &e),
+                     ORC_ENOTFOUND);
+    assert_int_equal(meta_upload_completed(f->m, f->bucket + 1, "k", "u1", 2000, &got, &e),
+                     ORC_ENOTFOUND);
+    /* and past the keeping time it is forgotten */
+    assert_int_equal(meta_upload_completed(f->m, f->bucket, "k", "u1",
+                                           2000 + META_COMPLETED_KEEP_MS + 1, &got, &e),
+                     ORC_ENOTFOUND);
+}
+
 static void test_abort_releases_every_part(void **state)
 {
     fixture *f = *state;
@@ -390,6 +420,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_complete_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_rechecks_chunks_are_live, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completed_upload_is_remembered_for_a_while, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_part_put_checks_upload_key_and_tiling, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_uploads_order_markers_and_expiry, setup,

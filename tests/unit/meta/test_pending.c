@@ -244,8 +244,9 @@ static void test_under_replicated_ignores_unreferenced_chunks(void **state)
     assert_int_equal(n, 1);
 }
 
-/* A version 3 database (no copy state, no start time) opens as version 4
- * with its copies LIVE and its objects replaceable. */
+/* A version 3 database (no copy state, no start time, no completed
+ * uploads) opens as the newest version with its copies LIVE and its objects
+ * replaceable. */
 static void test_migration_from_version_3(void **state)
 {
     fixture *f = *state;
@@ -260,6 +261,7 @@ static void test_migration_from_version_3(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE chunk_copies DROP COLUMN state;"
                                   "ALTER TABLE objects DROP COLUMN started_ms;"
+                                  "DROP TABLE completed_uploads;"
                                   "PRAGMA user_version = 3;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

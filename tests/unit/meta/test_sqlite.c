@@ -143,7 +143,7 @@ static void test_reopen_keeps_data_and_schema_version(void **state)
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 4);
+    assert_int_equal(sqlite3_column_int(s, 0), 5);
     sqlite3_finalize(s);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -161,7 +161,7 @@ static void test_newer_schema_version_is_refused(void **state)
     assert_int_equal(meta_open_sqlite(f->path, &m2, &e), ORC_EINVAL);
     assert_null(m2);
     assert_non_null(strstr(e.msg, "schema version 99"));
-    raw_exec(f->path, "PRAGMA user_version = 4");
+    raw_exec(f->path, "PRAGMA user_version = 5");
 }
 
 static void test_provider_ids_are_stable_and_distinct(void **state)

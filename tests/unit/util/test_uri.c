@@ -156,6 +156,42 @@ static void test_decode_of_encode_roundtrips_every_byte(void **state)
     orc_buf_dispose(&dec);
 }
 
+/* A key or query value with %00 would be cut short as a C string and name
+ * another object ("victim%00evil" -> "victim"): the text variant refuses it. */
+static void test_decode_text_refuses_encoded_nul(void **state)
+{
+    const char *bad[] = {"victim%00evil", "%00", "a%00", "%E2%82%AC%00x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        orc_buf b;
+        orc_err e = {0};
+        orc_buf_init(&b, 0);
+        assert_int_equal(orc_buf_puts(&b, "kept", &e), ORC_OK);
+        assert_int_equal(uri_decode_text(&b, bad[i], strlen(bad[i]), &e), ORC_EINVAL);
+        assert_int_equal(b.len, 4);
+        orc_buf_dispose(&b);
+    }
+}
+
+static void test_decode_text_refuses_raw_nul(void **state)
+{
+    orc_buf b;
+    orc_err e = {0};
+    orc_buf_init(&b, 0);
+    assert_int_equal(uri_decode_text(&b, "ab\0c", 4, &e), ORC_EINVAL);
+    orc_buf_dispose(&b);
+}
+
+static void test_decode_text_accepts_what_decode_accepts_without_nul(void **state)
+{
+    orc_buf b;
+    orc_err e = {0};
+    orc_buf_init(&b, 0);
+    assert_int_equal(uri_decode_text(&b, "%E2%82%AC%01%10x%2F", 19, &e), ORC_OK);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.ptr, "\xe2\x82\xac\x01\x10x/", 7);
+    orc_buf_dispose(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +210,9 @@ int main(void)
         cmocka_unit_test(test_decode_rejects_non_hex_escape),
         cmocka_unit_test(test_decode_rejects_truncated_escape),
         cmocka_unit_test(test_decode_of_encode_roundtrips_every_byte),
+        cmocka_unit_test(test_decode_text_refuses_encoded_nul),
+        cmocka_unit_test(test_decode_text_refuses_raw_nul),
+        cmocka_unit_test(test_decode_text_accepts_what_decode_accepts_without_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
