@@ -3,7 +3,7 @@
  * PUT is a pipeline with bounded queues, so memory per request stays a few
  * chunk buffers whatever the object size and a slow provider pushes back on
  * the client:
- *   connection thread: receive, MD5                       (object_put_write)
+ *   event loop:        receive, MD5 (never blocks: pauses) (object_put_write)
  *   sealer thread:     body SHA-256, FastCDC cut, chunk SHA-256, dedup claim,
  *                      AES-256-GCM seal
  *   writer thread:     N copies in parallel (place_write), chunk -> LIVE
