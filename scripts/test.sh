@@ -9,6 +9,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test || exit 1
+# The layers' include rules (docs/architecture.md); fails on a new violation.
+/usr/bin/python3 scripts/check_layers.py || exit 1
 # The cloud emulators (Azurite, s3rver) pinned in package-lock.json; Node and
 # npm come with the machine image, not from Debian.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
