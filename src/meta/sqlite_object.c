@@ -565,21 +565,6 @@ int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
     return rc;
 }
 
-/* The smallest string greater than every string starting with prefix, in
- * byte order: drop trailing 0xFF bytes and increment the last. false if none
- * exists (prefix empty or all 0xFF). */
-bool sq_prefix_successor(const char *prefix, char *out, size_t cap)
-{
-    size_t n = strlen(prefix);
-    while (n > 0 && (unsigned char)prefix[n - 1] == 0xFF)
-        n--;
-    if (n == 0 || n >= cap) return false;
-    memcpy(out, prefix, n);
-    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
-    out[n] = '\0';
-    return true;
-}
-
 int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
                      bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
 {
