@@ -223,7 +223,10 @@ static const char *const sql[ST_COUNT] = {
     [ST_MANIFEST_ADD] = "INSERT INTO manifest(object_id, start, chunk_id) VALUES (?1, ?2, ?3)",
     [ST_OBJ_GET] = "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key = ?2",
     /* The subquery finds the chunk holding byte ?2 by one seek (chunks tile
-     * the object), so the scan starts there; the exact overlap test stays. */
+     * the object), so the primary key range (start >= it, start < ?3) holds
+     * only the rows overlapping [?2, ?3): EXPLAIN QUERY PLAN shows "SEARCH m
+     * USING PRIMARY KEY (object_id=? AND start>? AND start<?)". The exact
+     * overlap test stays, for a manifest that does not tile. */
     [ST_EXTENTS] = "SELECT m.start, " CHUNK_COLS ", cc.provider_id FROM manifest AS m"
                    " JOIN chunks AS c ON c.id = m.chunk_id"
                    " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id AND cc.state = 1"
@@ -231,6 +234,10 @@ static const char *const sql[ST_COUNT] = {
                    " AND m.start >= coalesce((SELECT max(start) FROM manifest"
                    " WHERE object_id = ?1 AND start <= ?2), 0)"
                    " ORDER BY m.start, cc.provider_id",
+    /* Ids are reused (INTEGER PRIMARY KEY: an overwrite of the newest row
+     * gets its id back), so a version is the id and what identifies its bytes. */
+    [ST_OBJ_VERSION] = "SELECT 1 FROM objects WHERE id = ?1 AND bucket_id = ?2 AND key = ?3"
+                       " AND size = ?4 AND etag = ?5 AND mtime_ms = ?6",
     [ST_LIST_GE] = LIST_SQL(">=", ""),
     [ST_LIST_GT] = LIST_SQL(">", ""),
     [ST_LIST_GE_LT] = LIST_SQL(">=", " AND key < ?3"),

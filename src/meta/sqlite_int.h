@@ -52,6 +52,7 @@ enum st {
     ST_MANIFEST_ADD,
     ST_OBJ_GET,
     ST_EXTENTS,
+    ST_OBJ_VERSION,
     ST_LIST_GE,
     ST_LIST_GT,
     ST_LIST_GE_LT,

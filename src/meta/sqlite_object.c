@@ -544,6 +544,49 @@ int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_exten
     return rc;
 }
 
+/* 1 if the row v->id still holds version v, 0 if not, or an error. */
+static int version_stored(struct conn *c, const meta_object *v, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_OBJ_VERSION, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, v->id) || sqlite3_bind_int64(s, 2, v->bucket_id) ||
+        sq_bind_text(s, 3, v->key) || sqlite3_bind_int64(s, 4, sq_clamp64(v->size)) ||
+        sq_bind_text(s, 5, v->etag) || sqlite3_bind_int64(s, 6, v->mtime_ms))
+        return sq_bind_fail(c, e);
+    if ((rc = sq_row(c, s, "object version", e)) == 1) sqlite3_reset(s);
+    return rc;
+}
+
+int meta_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to,
+                        meta_extent **ext, size_t *next, orc_err *e)
+{
+    *ext = NULL;
+    *next = 0;
+    if (!v || !v->key) return orc_fail(e, ORC_EINVAL, "object version is missing");
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_READ, e))) {
+        /* The check and the manifest are one snapshot: a version switch
+         * commits either before both or after both. */
+        rc = version_stored(c, v, e);
+        if (rc == 0)
+            rc = orc_fail(e, ORC_ECONFLICT, "object %.200s changed while it was read", v->key);
+        else if (rc == 1)
+            rc = extents_get(c, v->id, from, to, ext, next, e);
+        int end = sq_tx_end(m, c, TX_READ, rc, e);
+        if (!rc && end) {
+            free(*ext);
+            *ext = NULL;
+            *next = 0;
+            rc = end;
+        }
+    }
+    sq_release(m, c);
+    return rc;
+}
+
 static int object_delete(struct conn *c, int64_t bucket_id, const char *key, orc_err *e)
 {
     int64_t id = 0;
