@@ -192,6 +192,14 @@ int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_
  * meta_object_dispose. ORC_ENOTFOUND if absent. */
 int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
                     uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e);
+/* The extents of version v (as meta_object_get returned it) that overlap
+ * [from, to), in one read transaction that first checks the row v->id is
+ * still that version (same bucket, key, size, ETag and time: ids are reused).
+ * ORC_ECONFLICT if it was replaced or deleted since: the caller reads the
+ * object again. Lets a GET learn the size, resolve its Range, then read only
+ * the manifest rows it needs. *ext is malloc'ed. */
+int meta_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to,
+                        meta_extent **ext, size_t *next, orc_err *e);
 void meta_object_dispose(meta_object *o);
 /* Removes the current version and releases its references. ORC_ENOTFOUND if absent. */
 int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e);

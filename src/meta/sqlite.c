@@ -223,7 +223,10 @@ static const char *const sql[ST_COUNT] = {
     [ST_MANIFEST_ADD] = "INSERT INTO manifest(object_id, start, chunk_id) VALUES (?1, ?2, ?3)",
     [ST_OBJ_GET] = "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key = ?2",
     /* The subquery finds the chunk holding byte ?2 by one seek (chunks tile
-     * the object), so the scan starts there; the exact overlap test stays. */
+     * the object), so the primary key range (start >= it, start < ?3) holds
+     * only the rows overlapping [?2, ?3): EXPLAIN QUERY PLAN shows "SEARCH m
+     * USING PRIMARY KEY (object_id=? AND start>? AND start<?)". The exact
+     * overlap test stays, for a manifest that does not tile. */
     [ST_EXTENTS] = "SELECT m.start, " CHUNK_COLS ", cc.provider_id FROM manifest AS m"
                    " JOIN chunks AS c ON c.id = m.chunk_id"
                    " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id AND cc.state = 1"
@@ -231,6 +234,10 @@ static const char *const sql[ST_COUNT] = {
                    " AND m.start >= coalesce((SELECT max(start) FROM manifest"
                    " WHERE object_id = ?1 AND start <= ?2), 0)"
                    " ORDER BY m.start, cc.provider_id",
+    /* Ids are reused (INTEGER PRIMARY KEY: an overwrite of the newest row
+     * gets its id back), so a version is the id and what identifies its bytes. */
+    [ST_OBJ_VERSION] = "SELECT 1 FROM objects WHERE id = ?1 AND bucket_id = ?2 AND key = ?3"
+                       " AND size = ?4 AND etag = ?5 AND mtime_ms = ?6",
     [ST_LIST_GE] = LIST_SQL(">=", ""),
     [ST_LIST_GT] = LIST_SQL(">", ""),
     [ST_LIST_GE_LT] = LIST_SQL(">=", " AND key < ?3"),
@@ -277,56 +284,6 @@ static const char *const sql[ST_COUNT] = {
                           " WHERE o.bucket_id = ?1 AND o.key = ?2",
 };
 
-const char *sq_state_name(int state)
-{
-    switch (state) {
-    case META_CHUNK_PENDING:
-        return "pending";
-    case META_CHUNK_LIVE:
-        return "live";
-    case META_CHUNK_DELETING:
-        return "being collected";
-    }
-    return "in an unknown state";
-}
-
-/* Maps a SQLite result to an orc code and fills e with what failed. */
-int sq_db_fail(sqlite3 *db, int rc, const char *what, orc_err *e)
-{
-    int code;
-    switch (rc) {
-    case SQLITE_CONSTRAINT_UNIQUE:
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-        code = ORC_EEXISTS;
-        break;
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        code = ORC_ECONFLICT;
-        break;
-    default:
-        switch (rc & 0xff) {
-        case SQLITE_FULL:
-            code = ORC_ENOSPC;
-            break;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-            code = ORC_ETRANSIENT;
-            break;
-        case SQLITE_IOERR:
-        case SQLITE_CANTOPEN:
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_PROTOCOL:
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-            code = ORC_EIO;
-            break;
-        default:
-            code = ORC_EINTERNAL;
-        }
-    }
-    return orc_fail(e, code, "metadata %s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-}
-
 /* The cached statement id on c, prepared on first use. */
 int sq_stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e)
 {
@@ -337,48 +294,6 @@ int sq_stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e)
     }
     *out = c->st[id];
     return ORC_OK;
-}
-
-/* Runs s, which returns no rows, and resets it. */
-int sq_run(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e)
-{
-    int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? ORC_OK : sq_db_fail(c->db, rc, what, e);
-    sqlite3_reset(s);
-    return ret;
-}
-
-/* Steps s: 1 for a sq_row (the caller reads it, and resets s when done), 0 at
- * the end, or an error code; s is reset in those two cases. */
-int sq_row(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e)
-{
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) return 1;
-    int ret = rc == SQLITE_DONE ? 0 : sq_db_fail(c->db, rc, what, e);
-    sqlite3_reset(s);
-    return ret;
-}
-
-int sq_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC); /* NULL binds NULL */
-}
-
-void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
-}
-
-char *sq_dup_text(sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    return t ? orc_strndup((const char *)t, (size_t)sqlite3_column_bytes(s, col)) : NULL;
-}
-
-int64_t sq_clamp64(uint64_t v)
-{
-    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
 /* ---- connections and transactions ---- */

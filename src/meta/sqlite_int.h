@@ -1,6 +1,7 @@
 /* What the SQLite metadata store's files share: the connection pool and
- * transaction helpers (sqlite.c), the statement table, and the row helpers
- * the object and multipart files use. Not for other layers: they use meta.h. */
+ * transaction helpers (sqlite.c), the statement table, the row helpers
+ * (sqlite_util.c) and what the multipart file takes from the object file. Not for other layers:
+ * they use meta.h. */
 #ifndef ORC_META_SQLITE_INT_H
 #define ORC_META_SQLITE_INT_H
 
@@ -51,6 +52,7 @@ enum st {
     ST_MANIFEST_ADD,
     ST_OBJ_GET,
     ST_EXTENTS,
+    ST_OBJ_VERSION,
     ST_LIST_GE,
     ST_LIST_GT,
     ST_LIST_GE_LT,
@@ -123,27 +125,34 @@ struct meta {
  * orphans on the providers (space, never wrong data). */
 enum { TX_READ, TX_WRITE, TX_WRITE_LAZY };
 
-/* Helpers shared by the files; each is documented where it is defined. */
+/* Helpers shared by the files; each is documented where it is defined.
+ * Dependencies run one way: every file uses sqlite.c (pool, statements,
+ * transactions) and sqlite_util.c (plumbing, which uses nothing here);
+ * sqlite_multipart.c also uses the object side below, since completing an
+ * upload makes an object version; sqlite_object.c uses no multipart code. */
+/* sqlite.c */
 int sq_acquire(meta *m, struct conn **out, orc_err *e);
+void sq_release(meta *m, struct conn *c);
+int sq_stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e);
+int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e);
+int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e);
+/* sqlite_util.c */
 int sq_bind_fail(struct conn *c, orc_err *e);
 int sq_bind_text(sqlite3_stmt *s, int i, const char *v);
-int sq_check_object_new(const meta_object_new *o, orc_err *e);
-int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t start_ms, orc_err *e);
 int64_t sq_clamp64(uint64_t v);
 void sq_copy_text(char *dst, size_t cap, sqlite3_stmt *s, int col);
 int sq_db_fail(sqlite3 *db, int rc, const char *what, orc_err *e);
 char *sq_dup_text(sqlite3_stmt *s, int col);
-int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e);
-int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
-                  orc_err *e);
 bool sq_prefix_successor(const char *prefix, char *out, size_t cap);
-void sq_release(meta *m, struct conn *c);
 int sq_row(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
 int sq_run(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
 const char *sq_state_name(int state);
-int sq_stmt(struct conn *c, enum st id, sqlite3_stmt **out, orc_err *e);
-int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e);
-int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e);
+/* sqlite_object.c */
+int sq_check_object_new(const meta_object_new *o, orc_err *e);
+int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e);
+int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                  orc_err *e);
+int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t start_ms, orc_err *e);
 /* sqlite_completed.c: records a completed upload, in the complete's write
  * transaction, and forgets those older than META_COMPLETED_KEEP_MS. */
 int sq_completed_add(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,

@@ -19,11 +19,6 @@
  * through manifest; every function that drops a part or an upload releases
  * them in the same transaction. */
 
-int sq_bind_fail(struct conn *c, orc_err *e)
-{
-    return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-}
-
 static void read_upload(sqlite3_stmt *s, meta_upload *u)
 {
     memset(u, 0, sizeof(*u));

@@ -1,7 +1,8 @@
 /* The SQLite metadata store, objects side: chunks and their life cycle,
- * object versions and manifests, listing, garbage collection, CopyObject,
- * repair bookkeeping and per-version stored headers. See sqlite.c for the
- * connection pool and transactions, sqlite_int.h for what is shared. */
+ * object versions and manifests, listing, garbage collection, CopyObject and
+ * repair bookkeeping (sqlite_header.c edits a version's stored headers). See
+ * sqlite.c for the connection pool and transactions, sqlite_int.h for what is
+ * shared. */
 #include "meta/sqlite_int.h"
 
 #include <inttypes.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #include "util/alloc.h"
-#include "util/buf.h"
 #include "util/hex.h"
 #include "util/time.h"
 
@@ -544,6 +544,49 @@ int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_exten
     return rc;
 }
 
+/* 1 if the row v->id still holds version v, 0 if not, or an error. */
+static int version_stored(struct conn *c, const meta_object *v, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_OBJ_VERSION, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, v->id) || sqlite3_bind_int64(s, 2, v->bucket_id) ||
+        sq_bind_text(s, 3, v->key) || sqlite3_bind_int64(s, 4, sq_clamp64(v->size)) ||
+        sq_bind_text(s, 5, v->etag) || sqlite3_bind_int64(s, 6, v->mtime_ms))
+        return sq_bind_fail(c, e);
+    if ((rc = sq_row(c, s, "object version", e)) == 1) sqlite3_reset(s);
+    return rc;
+}
+
+int meta_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to,
+                        meta_extent **ext, size_t *next, orc_err *e)
+{
+    *ext = NULL;
+    *next = 0;
+    if (!v || !v->key) return orc_fail(e, ORC_EINVAL, "object version is missing");
+    struct conn *c;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (!(rc = sq_tx_begin(m, c, TX_READ, e))) {
+        /* The check and the manifest are one snapshot: a version switch
+         * commits either before both or after both. */
+        rc = version_stored(c, v, e);
+        if (rc == 0)
+            rc = orc_fail(e, ORC_ECONFLICT, "object %.200s changed while it was read", v->key);
+        else if (rc == 1)
+            rc = extents_get(c, v->id, from, to, ext, next, e);
+        int end = sq_tx_end(m, c, TX_READ, rc, e);
+        if (!rc && end) {
+            free(*ext);
+            *ext = NULL;
+            *next = 0;
+            rc = end;
+        }
+    }
+    sq_release(m, c);
+    return rc;
+}
+
 static int object_delete(struct conn *c, int64_t bucket_id, const char *key, orc_err *e)
 {
     int64_t id = 0;
@@ -563,21 +606,6 @@ int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
         rc = sq_tx_end(m, c, TX_WRITE, object_delete(c, bucket_id, key, e), e);
     sq_release(m, c);
     return rc;
-}
-
-/* The smallest string greater than every string starting with prefix, in
- * byte order: drop trailing 0xFF bytes and increment the last. false if none
- * exists (prefix empty or all 0xFF). */
-bool sq_prefix_successor(const char *prefix, char *out, size_t cap)
-{
-    size_t n = strlen(prefix);
-    while (n > 0 && (unsigned char)prefix[n - 1] == 0xFF)
-        n--;
-    if (n == 0 || n >= cap) return false;
-    memcpy(out, prefix, n);
-    out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
-    out[n] = '\0';
-    return true;
 }
 
 int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
@@ -908,82 +936,6 @@ int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, 
     }
     rc = sq_tx_end(m, c, TX_WRITE, rc, e);
 done:
-    sq_release(m, c);
-    return rc;
-}
-
-/* ---- one stored header of the current version (object tagging) ----
- * Rare next to PUTs and GETs: statements are prepared per call. */
-
-/* headers with the "name: ..." line dropped and, if value, "name: value"
- * appended. Caller frees. */
-static char *headers_with(const char *headers, const char *name, const char *value)
-{
-    orc_buf b;
-    size_t nl = strlen(name);
-    orc_buf_init(&b, 0);
-    orc_buf_append(&b, "", 0, NULL);
-    for (const char *l = headers; l && *l;) {
-        const char *end = strchr(l, '\n');
-        size_t len = end ? (size_t)(end - l) + 1 : strlen(l);
-        if (!(len > nl + 1 && memcmp(l, name, nl) == 0 && l[nl] == ':'))
-            orc_buf_append(&b, l, len, NULL);
-        l += len;
-    }
-    if (value) orc_buf_printf(&b, NULL, "%s: %s\n", name, value);
-    return (char *)orc_buf_take(&b, NULL);
-}
-
-static int object_set_header(struct conn *c, int64_t bucket_id, const char *key, const char *name,
-                             const char *value, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    char *hd = NULL;
-    int64_t id = 0;
-    int rc = sqlite3_prepare_v2(
-        c->db, "SELECT id, headers FROM objects WHERE bucket_id = ?1 AND key = ?2", -1, &s, NULL);
-    if (rc != SQLITE_OK) return sq_db_fail(c->db, rc, "object lookup", e);
-    if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, key)) {
-        rc = sq_bind_fail(c, e);
-    } else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        id = sqlite3_column_int64(s, 0);
-        const unsigned char *t = sqlite3_column_text(s, 1);
-        hd = headers_with(t ? (const char *)t : NULL, name, value);
-        rc = ORC_OK;
-    } else {
-        rc = rc == SQLITE_DONE ? orc_fail(e, ORC_ENOTFOUND, "no object %.200s", key)
-                               : sq_db_fail(c->db, rc, "object lookup", e);
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (rc) goto done;
-    rc = sqlite3_prepare_v2(c->db, "UPDATE objects SET headers = ?2 WHERE id = ?1", -1, &s, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_db_fail(c->db, rc, "object update", e);
-        goto done;
-    }
-    if (sqlite3_bind_int64(s, 1, id) || sq_bind_text(s, 2, *hd ? hd : NULL))
-        rc = sq_bind_fail(c, e);
-    else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
-        rc = sq_db_fail(c->db, rc, "object update", e);
-    else
-        rc = ORC_OK;
-done:
-    sqlite3_finalize(s);
-    free(hd);
-    return rc;
-}
-
-int meta_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
-                           const char *value, orc_err *e)
-{
-    if (!key || !name || !*name || strchr(name, '\n') || (value && strchr(value, '\n')))
-        return orc_fail(e, ORC_EINVAL, "bad stored header");
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, object_set_header(c, bucket_id, key, name, value, e), e);
     sq_release(m, c);
     return rc;
 }

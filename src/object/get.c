@@ -35,7 +35,9 @@ struct piece {
 
 struct object_reader {
     store *s;
-    meta_extent *ext;
+    meta_object ver;   /* the version being read (key owned, no other strings) */
+    bool ranged;       /* object_get_range was called */
+    meta_extent *ext;  /* those overlapping the range */
     size_t next;       /* extents */
     size_t fetch, end; /* next extent to fetch; one past the last needed */
     uint64_t first, last, pos;
@@ -168,32 +170,35 @@ static struct piece *take(object_reader *r, bool may_block, bool *again)
     return p;
 }
 
-int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only, meta_object *obj,
+int object_get_open(store *s, int64_t bucket_id, const char *key, meta_object *obj,
                     object_reader **out, orc_err *e)
 {
-    meta_extent *ext = NULL;
-    size_t n = 0;
-    int rc = meta_object_get(s->m, bucket_id, key, !head_only, 0, UINT64_MAX, obj,
-                             head_only ? NULL : &ext, head_only ? NULL : &n, e);
+    int rc = meta_object_get(s->m, bucket_id, key, false, 0, 0, obj, NULL, NULL, e);
     if (rc) return rc;
     object_reader *r = orc_calloc(1, sizeof(*r));
     r->s = s;
-    r->ext = ext;
-    r->next = n;
+    /* The version's identity (not its owned strings but the key): the
+     * extents are read for this version only, see object_get_range. */
+    r->ver = *obj;
+    r->ver.key = orc_strdup(obj->key);
+    r->ver.content_type = r->ver.headers = NULL;
     *out = r;
     return ORC_OK;
 }
 
 int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e)
 {
-    size_t i = 0;
     r->first = r->pos = first;
     r->last = last;
-    while (i < r->next && r->ext[i].offset + r->ext[i].chunk.plain_len <= first)
-        i++;
-    r->fetch = r->end = i;
-    while (r->end < r->next && r->ext[r->end].offset <= last)
-        r->end++;
+    r->ranged = true;
+    /* Only the manifest rows of [first, last]: a 1-byte range of an object
+     * of a million chunks reads one row. ORC_ECONFLICT if the version was
+     * replaced since object_get_open. */
+    uint64_t to = last == UINT64_MAX ? UINT64_MAX : last + 1;
+    int rc = meta_object_extents(r->s->m, &r->ver, first, to, &r->ext, &r->next, e);
+    if (rc) return rc;
+    r->fetch = 0;
+    r->end = r->next;
     if (r->fetch == r->end) return ORC_OK; /* empty object or empty range */
     /* The first chunk is waited for here, so that a chunk with no good copy
      * is an error response rather than a cut connection. */
@@ -228,7 +233,7 @@ long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e)
         done += n;
         r->pos += n;
     }
-    if (done == 0 && r->pos <= r->last && r->next)
+    if (done == 0 && r->pos <= r->last && r->ranged)
         return orc_fail(e, ORC_EINTERNAL, "object manifest ends before its size");
     return (long)done;
 }
@@ -253,5 +258,6 @@ void object_reader_free(object_reader *r)
     while (r->nspare)
         piece_free(r->spare[--r->nspare]);
     free(r->ext);
+    meta_object_dispose(&r->ver);
     free(r);
 }

@@ -110,14 +110,17 @@ void object_put_add_headers(object_put *w, const char *lines);
 /* ---- GET (get.c) ---- */
 typedef struct object_reader object_reader;
 
-/* Looks up (bucket, key) and prepares to read [first, last] (inclusive; pass
- * first = 0, last = UINT64_MAX for the whole object). The first chunk is read
- * and verified before this returns, so a failure there is still an error
- * response. *obj is filled (dispose with meta_object_dispose). When head_only
- * no chunk is read. */
-int object_get_open(store *s, int64_t bucket_id, const char *key, bool head_only, meta_object *obj,
+/* Looks up the current version of (bucket, key): *obj is filled (dispose
+ * with meta_object_dispose) and *out reads it. Only the object row is read,
+ * so that the caller can resolve a Range against its size first. */
+int object_get_open(store *s, int64_t bucket_id, const char *key, meta_object *obj,
                     object_reader **out, orc_err *e);
-/* Sets the range to read (call once, before the first object_read). */
+/* Sets the range to read, [first, last] inclusive (call once, before the
+ * first object_read; not at all for a HEAD or an empty body). Reads the
+ * manifest rows overlapping it, of the version object_get_open found, then
+ * the first chunk, verified, so that a failure there is still an error
+ * response. ORC_ECONFLICT: that version was replaced or deleted meanwhile
+ * (nothing was read; open again); others as object_read. */
 int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e);
 /* Copies up to max bytes of the range into buf; returns the count, 0 at the
  * end, or a negative code when no good copy of a chunk exists. Blocks for the

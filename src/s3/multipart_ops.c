@@ -839,8 +839,9 @@ static void part_headers(s3_req *r, const meta_object *o, int nparts)
     }
 }
 
-/* Opens the current version and finds part `number` in it: [*first, *len).
- * A version switch between the two lookups is retried. Non-zero: answered. */
+/* Opens the current version, finds part `number` in it, [*first, *len), and
+ * unless head reads the manifest rows of that part and its first chunk. A
+ * version switch between the lookups is retried. Non-zero: answered. */
 static int part_open(s3_req *r, int64_t bucket_id, int number, bool head, meta_object *o,
                      object_reader **rd, uint64_t *first, uint64_t *len, int *nparts)
 {
@@ -849,7 +850,7 @@ static int part_open(s3_req *r, int64_t bucket_id, int number, bool head, meta_o
         int64_t oid = 0;
         int rc = meta_object_part(r->svc->st->m, bucket_id, r->key, number, &oid, nparts, first,
                                   len, &e);
-        if (!rc) rc = object_get_open(r->svc->st, bucket_id, r->key, head, o, rd, &e);
+        if (!rc) rc = object_get_open(r->svc->st, bucket_id, r->key, o, rd, &e);
         if (rc) {
             s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
             return -1;
@@ -862,7 +863,13 @@ static int part_open(s3_req *r, int64_t bucket_id, int number, bool head, meta_o
                 s3_error(r, S3E_INVALID_PART, "The requested partnumber is not satisfiable");
                 return -1;
             }
-            return 0;
+            /* ORC_ECONFLICT: replaced since object_get_open; try again. */
+            rc = head || !*len ? ORC_OK : object_get_range(*rd, *first, *first + *len - 1, &e);
+            if (rc != ORC_ECONFLICT) {
+                if (rc)
+                    s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
+                return rc ? -1 : 0;
+            }
         }
         object_reader_free(*rd);
         meta_object_dispose(o);
@@ -877,7 +884,6 @@ static void get_part(s3_req *r, bool head)
     meta_bucket b;
     meta_object o = {0};
     object_reader *rd = NULL;
-    orc_err e = {0};
     int number = 0, nparts = 0;
     uint64_t first = 0, len = 0;
     char *pn = s3_query_get(r, "partNumber");
@@ -893,11 +899,6 @@ static void get_part(s3_req *r, bool head)
         goto done;
     }
     if (part_open(r, b.id, number, head, &o, &rd, &first, &len, &nparts)) goto done;
-    int rc;
-    if (!head && len && (rc = object_get_range(rd, first, first + len - 1, &e))) {
-        s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
-        goto done;
-    }
     struct part_stream *g = orc_calloc(1, sizeof(*g));
     g->rd = rd;
     rd = NULL;

@@ -396,60 +396,95 @@ static int get_conditions(s3_req *r, const meta_object *o)
     }
 }
 
+/* What a GET serves of the version: the status, and [first, last] with its
+ * length (0: an empty body). */
+struct get_span {
+    unsigned status;
+    uint64_t first, last, len;
+};
+
+/* Resolves the Range header against o's size. Non-zero: answered (416). */
+static int get_span_of(s3_req *r, const meta_object *o, struct get_span *sp)
+{
+    s3_range range = {0, 0};
+    enum s3_range_result rr = s3_range_parse(http_header(r->rq, "Range"), o->size, &range);
+    *sp = (struct get_span){200, 0, o->size ? o->size - 1 : 0, o->size};
+    if (rr == S3_RANGE_UNSATISFIABLE) {
+        char cr[48];
+        snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o->size);
+        s3_error(r, S3E_INVALID_RANGE, NULL);
+        http_add_header(r->rq, "Content-Range", cr);
+        return -1;
+    }
+    if (rr == S3_RANGE_OK)
+        *sp = (struct get_span){206, range.first, range.last, range.last - range.first + 1};
+    return 0;
+}
+
+/* Answers a failure to read the first chunk of the range. */
+static void get_range_error(s3_req *r, int rc, orc_err *e)
+{
+    /* Copies on providers that are down, too slow or bad: worth a retry
+     * (503). Every copy missing is lost data (500). */
+    if (rc == ORC_ECORRUPT || rc == ORC_ETRANSIENT)
+        s3_error(r, S3E_SERVICE_UNAVAILABLE,
+                 "No verified copy of the object's data was reachable: the providers "
+                 "holding it are down, too slow or returned bad copies. Retry later.");
+    else
+        s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, e, S3E_NO_SUCH_KEY);
+}
+
+/* Opens the current version, evaluates the conditions and the Range against
+ * it, then reads the manifest rows of that range and its first chunk. The
+ * size must be known before the range's rows are asked for, so these are two
+ * reads: a version switch between them (ORC_ECONFLICT) starts over on the new
+ * version, so the client gets one version or the other, never a mix; a key
+ * rewritten faster than three tries gets 503 SlowDown. Non-zero: answered. */
+static int get_open(s3_req *r, int64_t bucket_id, bool head, meta_object *o, object_reader **rd,
+                    struct get_span *sp)
+{
+    orc_err e = {0};
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int rc = object_get_open(r->svc->st, bucket_id, r->key, o, rd, &e);
+        if (rc) {
+            s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+            return -1;
+        }
+        if (get_conditions(r, o) || get_span_of(r, o, sp)) return -1;
+        if (head || !sp->len) return 0;
+        if (!(rc = object_get_range(*rd, sp->first, sp->last, &e))) return 0;
+        if (rc != ORC_ECONFLICT) {
+            get_range_error(r, rc, &e);
+            return -1;
+        }
+        object_reader_free(*rd);
+        *rd = NULL;
+        meta_object_dispose(o);
+    }
+    s3_error(r, S3E_SLOW_DOWN, "The object changed while it was read; retry.");
+    return -1;
+}
+
 static void get_or_head(s3_req *r, bool head)
 {
     meta_bucket b;
     meta_object o = {0};
     object_reader *rd = NULL;
-    orc_err e = {0};
-    s3_range range = {0, 0};
+    struct get_span sp;
     char *ov[N_OVERRIDES] = {0};
 
     if (s3_bucket_for_owner(r, &b) || read_overrides(r, ov)) goto done;
-    int rc = object_get_open(r->svc->st, b.id, r->key, head, &o, &rd, &e);
-    if (rc) {
-        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
-        goto done;
-    }
-    if (get_conditions(r, &o)) goto done;
-
-    enum s3_range_result rr = s3_range_parse(http_header(r->rq, "Range"), o.size, &range);
-    unsigned status = 200;
-    uint64_t first = 0, last = o.size ? o.size - 1 : 0, len = o.size;
-    if (rr == S3_RANGE_UNSATISFIABLE) {
-        char cr[48];
-        snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o.size);
-        s3_error(r, S3E_INVALID_RANGE, NULL);
-        http_add_header(r->rq, "Content-Range", cr);
-        goto done;
-    }
-    if (rr == S3_RANGE_OK) {
-        status = 206;
-        first = range.first;
-        last = range.last;
-        len = last - first + 1;
-    }
-    if (!head && len && (rc = object_get_range(rd, first, last, &e))) {
-        /* Copies on providers that are down, too slow or bad: worth a retry
-         * (503). Every copy missing is lost data (500). */
-        if (rc == ORC_ECORRUPT || rc == ORC_ETRANSIENT)
-            s3_error(r, S3E_SERVICE_UNAVAILABLE,
-                     "No verified copy of the object's data was reachable: the providers "
-                     "holding it are down, too slow or returned bad copies. Retry later.");
-        else
-            s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, &e, S3E_NO_SUCH_KEY);
-        goto done;
-    }
+    if (get_open(r, b.id, head, &o, &rd, &sp)) goto done;
     struct get_stream *g = orc_calloc(1, sizeof(*g));
     g->rd = rd;
     rd = NULL;
     object_reader_set_wake(g->rd, s3_wake, r->rq);
-    http_respond_stream(r->rq, status, len, get_read, g, get_free);
-    s3_object_headers(r, &o, ov, status == 200);
-    if (status == 206) {
+    http_respond_stream(r->rq, sp.status, sp.len, get_read, g, get_free);
+    s3_object_headers(r, &o, ov, sp.status == 200);
+    if (sp.status == 206) {
         char cr[80];
-        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
-                 (unsigned long long)last, (unsigned long long)o.size);
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)sp.first,
+                 (unsigned long long)sp.last, (unsigned long long)o.size);
         http_add_header(r->rq, "Content-Range", cr);
     }
 done:
