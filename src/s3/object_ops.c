@@ -351,7 +351,7 @@ void s3_put_object_end(s3_req *r)
 struct get_stream {
     object_reader *rd;
     char request_id[sizeof(((http_req *)0)->request_id)]; /* for the log line */
-    char key[64];
+    char path[128];
 };
 
 static long get_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
@@ -361,7 +361,7 @@ static long get_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
     long n = object_read(g->rd, buf, max, &e);
     if (n == ORC_EAGAIN) return HTTP_READ_AGAIN; /* the reader wakes the connection */
     if (n < 0) { /* cut the connection: never send unverified bytes */
-        LOG_ERROR("request %s GET %s: body cut at byte %llu: %s", g->request_id, g->key,
+        LOG_ERROR("request %s GET %s: body cut at byte %llu: %s", g->request_id, g->path,
                   (unsigned long long)pos, e.msg);
         return HTTP_READ_ERROR;
     }
@@ -445,7 +445,7 @@ static void get_or_head(s3_req *r, bool head)
     g->rd = rd;
     rd = NULL;
     snprintf(g->request_id, sizeof(g->request_id), "%s", r->rq->request_id);
-    snprintf(g->key, sizeof(g->key), "%s", r->key);
+    snprintf(g->path, sizeof(g->path), "%s", r->rq->path);
     object_reader_set_wake(g->rd, s3_wake, r->rq);
     http_respond_stream(r->rq, status, len, get_read, g, get_free);
     s3_object_headers(r, &o, ov, status == 200);
