@@ -54,9 +54,15 @@ void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound
     enum s3_error se = s3_error_for(code, e ? e->detail : 0, notfound);
     /* The lower layer's words go to the client where they are its to act
      * on (a bad argument; why to retry); a detail has S3's own message. */
-    bool tell = e && (!e->detail || se == S3E_INVALID_ARGUMENT) &&
-                (se == S3E_INVALID_ARGUMENT || code == ORC_ETRANSIENT || code == ORC_EBUSY ||
+    bool generic = se == s3_error_for(code, ORC_D_NONE, notfound);
+    bool tell = e && generic &&
+                (code == ORC_EINVAL || code == ORC_ETRANSIENT || code == ORC_EBUSY ||
                  code == ORC_ECANCELED);
+    orc_err none;
+    if (!e) { /* the log line still says what failed */
+        orc_fail(&none, code, "%s", orc_code_name(code));
+        e = &none;
+    }
     s3_error_why(r, se, tell ? e->msg : NULL, tell ? NULL : e);
 }
 
