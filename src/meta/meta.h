@@ -84,8 +84,8 @@ typedef struct meta_object {
 
 /* A conditional write (S3's If-None-Match and If-Match on PUT), checked in
  * the transaction that switches the version, so two racing writers cannot
- * both pass. A failed condition is ORC_ECONFLICT with a message starting with
- * META_PRECONDITION. */
+ * both pass. A failed condition is ORC_ECONFLICT with detail ORC_D_PRECONDITION
+ * (util/err.h); its message starts with META_PRECONDITION for the log. */
 enum meta_put_cond_kind {
     META_PUT_ALWAYS = 0,
     META_PUT_IF_ABSENT,     /* If-None-Match: * */
@@ -97,7 +97,7 @@ typedef struct meta_put_cond {
     int kind;      /* enum meta_put_cond_kind; zero: unconditional */
     char etag[64]; /* IF_MATCH, IF_NONE_MATCH: the ETag, unquoted */
 } meta_put_cond;
-#define META_PRECONDITION "PreconditionFailed"
+#define META_PRECONDITION "PreconditionFailed" /* message text only: test e->detail */
 
 /* What object_put records; chunk ids in object order (a chunk may repeat). */
 typedef struct meta_object_new {
@@ -184,7 +184,7 @@ int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
  * references (chunks reaching 0 get touched = now). *id gets the new object id,
  * or 0 when the current version's request started after o->start_ms: nothing
  * changes, the write is superseded (success, as in S3).
- * o->cond is checked first (ORC_ECONFLICT, message META_PRECONDITION...). */
+ * o->cond is checked first (ORC_ECONFLICT, detail ORC_D_PRECONDITION). */
 int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
 /* The current version, and in the same read transaction the extents that
  * overlap [from, to) (to = UINT64_MAX for all; pass want_extents = false for
@@ -247,8 +247,8 @@ int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, 
 typedef struct meta_object_copy_args {
     int64_t src_bucket;
     const char *src_key;
-    const char *src_etag; /* the source must still have this ETag (else a
-                             META_PRECONDITION conflict); NULL: any */
+    const char *src_etag; /* the source must still have this ETag (else
+                             ECONFLICT, ORC_D_SOURCE_CHANGED); NULL: any */
     int64_t dst_bucket;
     const char *dst_key;
     bool replace_meta;        /* false: Content-Type and headers of the source */
@@ -265,7 +265,8 @@ typedef struct meta_object_copy_args {
  * new version (dispose with meta_object_dispose); out->id is 0 when the copy
  * was superseded (see meta_object_new.start_ms) and nothing changed. ORC_ENOTFOUND: source object
  * or destination bucket absent (msg says which); ORC_ECONFLICT with
- * META_PRECONDITION: a condition failed. */
+ * detail ORC_D_PRECONDITION: a condition on the destination failed;
+ * ORC_D_SOURCE_CHANGED: the source no longer has src_etag. */
 int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e);
 
 /* ---- multipart uploads ----

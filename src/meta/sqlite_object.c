@@ -363,14 +363,18 @@ static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
     if (exists) sq_copy_text(etag, sizeof(etag), s, 4); /* OBJ_COLS: etag is column 4 */
     sqlite3_reset(s);
     if (cond->kind == META_PUT_IF_ABSENT && exists)
-        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s exists", key);
+        return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
+                               META_PRECONDITION ": object %s exists", key);
     if (cond->kind == META_PUT_IF_MATCH && (!exists || strcmp(etag, cond->etag) != 0))
-        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s %s", key,
-                        exists ? "has another ETag" : "does not exist");
+        return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
+                               META_PRECONDITION ": object %s %s", key,
+                               exists ? "has another ETag" : "does not exist");
     if (cond->kind == META_PUT_IF_EXISTS && !exists)
-        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s does not exist", key);
+        return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
+                               META_PRECONDITION ": object %s does not exist", key);
     if (cond->kind == META_PUT_IF_NONE_MATCH && exists && strcmp(etag, cond->etag) == 0)
-        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": object %s has that ETag", key);
+        return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
+                               META_PRECONDITION ": object %s has that ETag", key);
     return ORC_OK;
 }
 
@@ -811,7 +815,8 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     int rc = object_get(c, a->src_bucket, a->src_key, false, 0, 0, out, NULL, NULL, e);
     if (rc) return rc;
     if (a->src_etag && strcmp(out->etag, a->src_etag) != 0)
-        return orc_fail(e, ORC_ECONFLICT, META_PRECONDITION ": copy source %s changed", a->src_key);
+        return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_SOURCE_CHANGED,
+                               META_PRECONDITION ": copy source %s changed", a->src_key);
     if ((rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e))) return rc;
     if (sqlite3_bind_int64(s, 1, a->dst_bucket)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_row(c, s, "bucket lookup", e)) < 0) return rc;

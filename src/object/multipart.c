@@ -184,7 +184,7 @@ int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_resul
 
     /* Before any chunk is written: an unknown upload writes nothing. */
     int rc = meta_upload_get(s->m, a->bucket_id, a->key, a->upload_id, &up, e);
-    if (rc == ORC_ENOTFOUND) return orc_fail(e, rc, "NoSuchUpload");
+    if (rc == ORC_ENOTFOUND) return orc_fail_detail(e, rc, ORC_D_NO_SUCH_UPLOAD, "NoSuchUpload");
     if (rc) return rc;
     meta_upload_dispose(&up);
 
@@ -195,14 +195,14 @@ int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_resul
     uint64_t first = 0, end = src.size;
     if (a->has_range) {
         if (a->first > a->last || a->last >= src.size) {
-            rc = orc_fail(e, ORC_EINVAL, "InvalidRange");
+            rc = orc_fail_detail(e, ORC_EINVAL, ORC_D_INVALID_RANGE, "InvalidRange");
             goto done;
         }
         first = a->first;
         end = a->last + 1;
     }
     if (end - first > OBJECT_MAX_SIZE) {
-        rc = orc_fail(e, ORC_EINVAL, "EntityTooLarge");
+        rc = orc_fail_detail(e, ORC_EINVAL, ORC_D_TOO_LARGE, "EntityTooLarge");
         goto done;
     }
     b.md5 = EVP_MD_CTX_new();
@@ -223,7 +223,7 @@ int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_resul
         .nchunks = b.n,
     };
     rc = meta_part_put(s->m, a->bucket_id, &p, e);
-    if (rc == ORC_ENOTFOUND) rc = orc_fail(e, rc, "NoSuchUpload");
+    if (rc == ORC_ENOTFOUND) rc = orc_fail_detail(e, rc, ORC_D_NO_SUCH_UPLOAD, "NoSuchUpload");
     /* A referenced chunk was collected after the source was overwritten: the
      * client copies again and sees the new source. */
     if (rc == ORC_ECONFLICT) rc = orc_fail(e, ORC_ETRANSIENT, "source changed during the copy");

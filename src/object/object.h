@@ -94,11 +94,12 @@ object_put *object_put_begin(store *s, const object_put_args *args);
  * failing) once a stage failed or more bytes than content_length arrive. */
 int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e);
 /* Ends the body: waits for every chunk to be durable, checks length, MD5 and
- * SHA-256, then commits the version. Errors: ORC_EINVAL (length: msg starts
- * with "IncompleteBody"), ORC_ECORRUPT with msg "BadDigest" or
- * "XAmzContentSHA256Mismatch", ORC_ENOTFOUND (bucket gone), ORC_ECONFLICT with
- * META_PRECONDITION (args->cond failed), ORC_ECANCELED (the client is gone:
- * nothing committed), others. res->superseded: see object_put_result. */
+ * SHA-256, then commits the version. Errors (details: util/err.h): ORC_EINVAL
+ * with ORC_D_INCOMPLETE_BODY (length; object_put_write too), ORC_ECORRUPT with
+ * ORC_D_BAD_DIGEST or ORC_D_SHA256_MISMATCH, ORC_ENOTFOUND (bucket gone),
+ * ORC_ECONFLICT with ORC_D_PRECONDITION (args->cond failed), ORC_ECANCELED
+ * (the client is gone: nothing committed), others. res->superseded: see
+ * object_put_result. */
 int object_put_finish(object_put *w, object_put_result *res, orc_err *e);
 /* Frees w; an unfinished PUT is abandoned (its chunks are collected later). */
 void object_put_free(object_put *w);
@@ -199,9 +200,9 @@ typedef struct object_mp_copy_args {
  * the partial chunks at its edges are read, verified, and stored again as new
  * chunks. The part's ETag identifies its content (MD5 over its chunks'
  * SHA-256s): an MD5 of the bytes would need every byte read. Errors:
- * ORC_ENOTFOUND (msg starts "NoSuchUpload" for the upload, else the source is
- * missing), ORC_EINVAL with msg "InvalidRange" (range beyond the source) or
- * "EntityTooLarge", ORC_ECORRUPT (no good copy of an edge chunk), others. */
+ * ORC_ENOTFOUND (detail ORC_D_NO_SUCH_UPLOAD for the upload, else the source
+ * is missing), ORC_EINVAL with ORC_D_INVALID_RANGE (range beyond the source)
+ * or ORC_D_TOO_LARGE, ORC_ECORRUPT (no good copy of an edge chunk), others. */
 int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_result *res, orc_err *e);
 
 /* Completes an upload from the parts the client lists (ETags unquoted, hex

@@ -368,9 +368,10 @@ static void fill_over(object_put *w, bool may_block)
 int object_put_write(object_put *w, const uint8_t *data, size_t len, orc_err *e)
 {
     int rc = failed(w);
-    if (rc) return orc_fail(e, rc, "%s", w->err.msg);
+    if (rc) return orc_fail_copy(e, rc, &w->err);
     if (len > w->content_length - w->received)
-        return orc_fail(e, ORC_EINVAL, "IncompleteBody: more bytes than Content-Length");
+        return orc_fail_detail(e, ORC_EINVAL, ORC_D_INCOMPLETE_BODY,
+                               "IncompleteBody: more bytes than Content-Length");
     w->received += len;
     EVP_DigestUpdate(w->md5, data, len);
     if (!w->piped) return orc_buf_append(&w->body, data, len, e);
@@ -438,24 +439,26 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
 
     if (w->received != w->content_length) {
         close_pipeline(w);
-        return orc_fail(e, ORC_EINVAL, "IncompleteBody: got %llu of %llu bytes",
-                        (unsigned long long)w->received, (unsigned long long)w->content_length);
+        return orc_fail_detail(
+            e, ORC_EINVAL, ORC_D_INCOMPLETE_BODY, "IncompleteBody: got %llu of %llu bytes",
+            (unsigned long long)w->received, (unsigned long long)w->content_length);
     }
     if (w->piped) {
         fill_over(w, true);
         close_pipeline(w);
-        if ((rc = failed(w))) return orc_fail(e, rc, "%s", w->err.msg);
+        if ((rc = failed(w))) return orc_fail_copy(e, rc, &w->err);
     } else if ((rc = finish_small(w, e))) {
         return rc;
     }
     EVP_DigestFinal_ex(w->md5, md5, NULL);
     if (w->has_md5 && memcmp(md5, w->want_md5, 16) != 0)
-        return orc_fail(e, ORC_ECORRUPT, "BadDigest");
+        return orc_fail_detail(e, ORC_ECORRUPT, ORC_D_BAD_DIGEST, "BadDigest");
     if (w->sha) {
         EVP_DigestFinal_ex(w->sha, sha, NULL);
         hex_encode(sha, 32, hex);
         if (strcmp(hex, w->want_sha) != 0)
-            return orc_fail(e, ORC_ECORRUPT, "XAmzContentSHA256Mismatch");
+            return orc_fail_detail(e, ORC_ECORRUPT, ORC_D_SHA256_MISMATCH,
+                                   "XAmzContentSHA256Mismatch");
     }
     hex_encode(md5, 16, res->etag);
     res->mtime_ms = orc_now_ms();
@@ -483,7 +486,7 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
         res->superseded = true;
         LOG_INFO("PUT of %s superseded by a write that started later; not made visible", w->key);
     }
-    if (rc == ORC_ECONFLICT && strncmp(e->msg, META_PRECONDITION, strlen(META_PRECONDITION)))
+    if (rc == ORC_ECONFLICT && e->detail != ORC_D_PRECONDITION)
         /* a chunk was collected during a very slow upload */
         return orc_fail(e, ORC_ETRANSIENT, "upload outlived the chunk grace period; retry");
     return rc;
@@ -493,7 +496,7 @@ void object_put_free(object_put *w)
 {
     if (!w) return;
     if (w->piped) {
-        orc_err e = {ORC_EINVAL, "aborted"};
+        orc_err e = {.code = ORC_EINVAL, .msg = "aborted"};
         fail(w, ORC_EINVAL, &e); /* no-op if finished: rc only matters to finish */
         close_pipeline(w);
         struct block *b;

@@ -387,7 +387,7 @@ int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc
         if (!hit) continue;
         orc_err de = {0};
         int rc = provider_del(pl->slots[i].p, name, &de);
-        if (rc && rc != ORC_ENOTFOUND && !first) first = orc_fail(e, rc, "%s", de.msg);
+        if (rc && rc != ORC_ENOTFOUND && !first) first = orc_fail_copy(e, rc, &de);
     }
     return first;
 }

@@ -196,8 +196,7 @@ static int reject_body(s3_req *r, int rc, enum s3_error se, const char *msg)
 {
     r->body_rc = rc;
     r->body_s3err = se;
-    r->body_err.code = rc;
-    snprintf(r->body_err.msg, sizeof(r->body_err.msg), "%s", msg);
+    orc_fail(&r->body_err, rc, "%s", msg);
     return -1;
 }
 

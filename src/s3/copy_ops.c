@@ -195,12 +195,11 @@ static void copy_once(s3_req *r, struct copy_req *q, bool *retry)
     /* As for a PUT: a client that gave up must not have its copy land. */
     rc = http_client_alive(r->rq) ? meta_object_copy(r->svc->st->m, &a, &out, &e)
                                   : orc_fail(&e, ORC_ECANCELED, "client gone before the copy");
-    bool precondition =
-        rc == ORC_ECONFLICT && strncmp(e.msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0;
-    if (precondition && from_src && !conditional && strstr(e.msg, "copy source")) {
+    /* The source changed under a copy pinned to it only to compose its
+     * headers: copy the new version instead. Any other failed condition is
+     * PreconditionFailed (s3_error_for). */
+    if (rc == ORC_ECONFLICT && e.detail == ORC_D_SOURCE_CHANGED && from_src && !conditional) {
         *retry = true;
-    } else if (precondition) {
-        s3_error(r, S3E_PRECONDITION_FAILED, NULL);
     } else if (rc) {
         s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
     } else {

@@ -2,6 +2,10 @@
  * "List of error codes". Indexed by enum s3_error. */
 #include "s3/errors.h"
 
+#include <stddef.h>
+
+#include "util/err.h"
+
 static const struct s3_error_info table[S3E_COUNT] = {
     [S3E_NONE] = {"OK", 200, "OK"},
     [S3E_ACCESS_DENIED] = {"AccessDenied", 403, "Access Denied"},
@@ -88,7 +92,55 @@ static const struct s3_error_info table[S3E_COUNT] = {
                               "because the evalution of Origin, request method / "
                               "Access-Control-Request-Method or Access-Control-Request-Headers "
                               "are not whitelisted by the resource's CORS spec."},
+    [S3E_OPERATION_ABORTED] = {"OperationAborted", 409,
+                               "A conflicting conditional operation is currently in progress "
+                               "against this resource. Try again."},
 };
+
+/* Each sub-error a lower layer reports (util/err.h), with the code it must
+ * come with. Indexed by enum orc_detail. */
+static const struct {
+    int code;
+    enum s3_error s3;
+} details[] = {
+    [ORC_D_INCOMPLETE_BODY] = {ORC_EINVAL, S3E_INCOMPLETE_BODY},
+    [ORC_D_BAD_DIGEST] = {ORC_ECORRUPT, S3E_BAD_DIGEST},
+    [ORC_D_SHA256_MISMATCH] = {ORC_ECORRUPT, S3E_XAMZ_CONTENT_SHA256_MISMATCH},
+    [ORC_D_PRECONDITION] = {ORC_ECONFLICT, S3E_PRECONDITION_FAILED},
+    [ORC_D_SOURCE_CHANGED] = {ORC_ECONFLICT, S3E_PRECONDITION_FAILED},
+    [ORC_D_NO_SUCH_UPLOAD] = {ORC_ENOTFOUND, S3E_NO_SUCH_UPLOAD},
+    [ORC_D_INVALID_RANGE] = {ORC_EINVAL, S3E_INVALID_RANGE},
+    [ORC_D_TOO_LARGE] = {ORC_EINVAL, S3E_ENTITY_TOO_LARGE},
+};
+
+enum s3_error s3_error_for(int code, int detail, enum s3_error notfound)
+{
+    if (detail > ORC_D_NONE && (size_t)detail < sizeof(details) / sizeof(details[0]) &&
+        details[detail].code == code && details[detail].s3)
+        return details[detail].s3;
+    switch (code) {
+    case ORC_OK:
+        return S3E_INTERNAL_ERROR; /* a caller's bug: a failure with no code */
+    case ORC_ENOTFOUND:
+        return notfound;
+    case ORC_EINVAL:
+        return S3E_INVALID_ARGUMENT;
+    case ORC_EAUTH:
+        return S3E_ACCESS_DENIED;
+    case ORC_ECONFLICT:
+    case ORC_EEXISTS:
+        return S3E_OPERATION_ABORTED;
+    case ORC_ENOSPC: /* the server's space or a limit of its own: retry later */
+        return S3E_SERVICE_UNAVAILABLE;
+    case ORC_ETRANSIENT:
+    case ORC_EBUSY:
+        return S3E_SLOW_DOWN;
+    case ORC_ECANCELED: /* nobody reads this answer: the client is gone */
+        return S3E_SERVICE_UNAVAILABLE;
+    default: /* EIO, EINTERNAL, ECORRUPT, EAGAIN (never sent), unknown */
+        return S3E_INTERNAL_ERROR;
+    }
+}
 
 const struct s3_error_info *s3_error_get(enum s3_error e)
 {

@@ -43,6 +43,9 @@ enum s3_error {
     S3E_MALFORMED_ACL,    /* acl_ops.c */
     S3E_INVALID_URI,      /* a key or query value that is not UTF-8 or holds NUL (front.c) */
     S3E_ACCESS_FORBIDDEN, /* CORS preflight (OPTIONS) refused (front.c) */
+
+    /* ORC_ECONFLICT or ORC_EEXISTS with no detail (s3_error_for) */
+    S3E_OPERATION_ABORTED,
     S3E_COUNT
 };
 
@@ -53,5 +56,13 @@ struct s3_error_info {
 };
 
 const struct s3_error_info *s3_error_get(enum s3_error e);
+
+/* The S3 error for a failure from a lower layer: its orc code and detail
+ * (enum orc_detail, util/err.h). notfound is the answer to a bare
+ * ORC_ENOTFOUND (NoSuchKey, NoSuchBucket, NoSuchUpload: the caller knows
+ * which thing was looked up). A detail only counts with the code it comes
+ * with. Codes that are the server's fault (EIO, EINTERNAL, ECORRUPT without a
+ * detail, EAGAIN, unknown) are InternalError. */
+enum s3_error s3_error_for(int code, int detail, enum s3_error notfound);
 
 #endif

@@ -14,6 +14,7 @@
 #include "s3/xml.h"
 #include "util/parse.h"
 #include "util/alloc.h"
+#include "util/log.h"
 #include "util/time.h"
 #include "util/uri.h"
 
@@ -189,17 +190,16 @@ void s3_create_multipart_upload(s3_req *r)
 static void copy_failed(s3_req *r, int rc, const orc_err *e, uint64_t src_size)
 {
     char msg[128];
-    if (rc == ORC_ENOTFOUND && strcmp(e->msg, "NoSuchUpload") == 0)
-        return s3_error(r, S3E_NO_SUCH_UPLOAD, NULL);
-    if (rc == ORC_EINVAL && strcmp(e->msg, "InvalidRange") == 0) {
+    if (rc == ORC_EINVAL && e->detail == ORC_D_INVALID_RANGE) {
         /* A well-formed range past the source's end: 416, as S3 answers it
          * (a malformed one is InvalidArgument, before the copy starts). */
         snprintf(msg, sizeof(msg), "Range specified is not valid for source object of size: %llu",
                  (unsigned long long)src_size);
         return s3_error(r, S3E_INVALID_RANGE, msg);
     }
-    if (rc == ORC_EINVAL && strcmp(e->msg, "EntityTooLarge") == 0)
-        return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
+    /* An edge chunk with no good copy: 500, as before the copy's own
+     * ECORRUPT details (there are none here). NoSuchUpload and EntityTooLarge
+     * are details of the code (s3_error_for). */
     if (rc == ORC_ECORRUPT) return s3_error_from(r, ORC_EINTERNAL, e, S3E_NO_SUCH_KEY);
     s3_error_from(r, rc, e, S3E_NO_SUCH_KEY);
 }
@@ -322,13 +322,9 @@ done:
 
 static void part_failed(s3_req *r, int rc, const orc_err *e)
 {
-    if (rc == ORC_EINVAL && strncmp(e->msg, "IncompleteBody", 14) == 0)
-        return s3_error(r, S3E_INCOMPLETE_BODY, NULL);
-    if (rc == ORC_ECORRUPT && strcmp(e->msg, "BadDigest") == 0)
-        return s3_error(r, S3E_BAD_DIGEST, NULL);
-    if (rc == ORC_ECORRUPT && strcmp(e->msg, "XAmzContentSHA256Mismatch") == 0)
-        return s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
-    s3_error_from(r, rc, e, S3E_NO_SUCH_UPLOAD); /* aborted while the body came in */
+    /* IncompleteBody, BadDigest and XAmzContentSHA256Mismatch are details;
+     * a bare ENOTFOUND: the upload was aborted while the body came in. */
+    s3_error_from(r, rc, e, S3E_NO_SUCH_UPLOAD);
 }
 
 /* Records the part's verified checksum with it. Non-zero: answered. */
@@ -809,6 +805,8 @@ done:
 
 struct part_stream {
     object_reader *rd;
+    char request_id[sizeof(((http_req *)0)->request_id)]; /* for the log line */
+    char path[128];
 };
 
 static long part_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
@@ -817,7 +815,12 @@ static long part_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
     orc_err e = {0};
     long n = object_read(g->rd, buf, max, &e);
     if (n == ORC_EAGAIN) return HTTP_READ_AGAIN; /* the reader wakes the connection */
-    return n < 0 ? HTTP_READ_ERROR : n; /* cut the connection: never send unverified bytes */
+    if (n < 0) { /* cut the connection: never send unverified bytes */
+        LOG_ERROR("request %s GET %s?partNumber: body cut at byte %llu: %s", g->request_id, g->path,
+                  (unsigned long long)pos, e.msg);
+        return HTTP_READ_ERROR;
+    }
+    return n;
 }
 
 static void part_free(void *ctx)
@@ -902,6 +905,8 @@ static void get_part(s3_req *r, bool head)
     struct part_stream *g = orc_calloc(1, sizeof(*g));
     g->rd = rd;
     rd = NULL;
+    snprintf(g->request_id, sizeof(g->request_id), "%s", r->rq->request_id);
+    snprintf(g->path, sizeof(g->path), "%s", r->rq->path);
     object_reader_set_wake(g->rd, s3_wake, r->rq);
     /* As S3: a part is a range of the object, so 206 with its Content-Range. */
     http_respond_stream(r->rq, len ? 206 : 200, len, part_read, g, part_free);

@@ -14,6 +14,7 @@
 #include "s3/range.h"
 #include "s3/tagging.h"
 #include "util/alloc.h"
+#include "util/log.h"
 #include "util/time.h"
 
 #define S3_MAX_STORED_HEADERS (8u * 1024) /* x-amz-meta-* and friends, as S3's 8 KB */
@@ -323,14 +324,8 @@ void s3_put_object_begin(s3_req *r)
 
 static void put_failed(s3_req *r, int rc, const orc_err *e)
 {
-    if (rc == ORC_EINVAL && strncmp(e->msg, "IncompleteBody", 14) == 0)
-        return s3_error(r, S3E_INCOMPLETE_BODY, NULL);
-    if (rc == ORC_ECORRUPT && strcmp(e->msg, "BadDigest") == 0)
-        return s3_error(r, S3E_BAD_DIGEST, NULL);
-    if (rc == ORC_ECORRUPT && strcmp(e->msg, "XAmzContentSHA256Mismatch") == 0)
-        return s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
-    if (rc == ORC_ECONFLICT && strncmp(e->msg, META_PRECONDITION, strlen(META_PRECONDITION)) == 0)
-        return s3_error(r, S3E_PRECONDITION_FAILED, NULL);
+    /* IncompleteBody, BadDigest, XAmzContentSHA256Mismatch and
+     * PreconditionFailed come as details of the code (s3_error_for). */
     s3_error_from(r, rc, e, S3E_NO_SUCH_BUCKET);
 }
 
@@ -355,7 +350,8 @@ void s3_put_object_end(s3_req *r)
 
 struct get_stream {
     object_reader *rd;
-    char key[64]; /* for the log line */
+    char request_id[sizeof(((http_req *)0)->request_id)]; /* for the log line */
+    char path[128];
 };
 
 static long get_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
@@ -364,7 +360,11 @@ static long get_read(void *ctx, uint64_t pos, uint8_t *buf, size_t max)
     orc_err e = {0};
     long n = object_read(g->rd, buf, max, &e);
     if (n == ORC_EAGAIN) return HTTP_READ_AGAIN; /* the reader wakes the connection */
-    if (n < 0) return HTTP_READ_ERROR; /* cut the connection: never send unverified bytes */
+    if (n < 0) { /* cut the connection: never send unverified bytes */
+        LOG_ERROR("request %s GET %s: body cut at byte %llu: %s", g->request_id, g->path,
+                  (unsigned long long)pos, e.msg);
+        return HTTP_READ_ERROR;
+    }
     return n;
 }
 
@@ -427,9 +427,10 @@ static void get_range_error(s3_req *r, int rc, orc_err *e)
     /* Copies on providers that are down, too slow or bad: worth a retry
      * (503). Every copy missing is lost data (500). */
     if (rc == ORC_ECORRUPT || rc == ORC_ETRANSIENT)
-        s3_error(r, S3E_SERVICE_UNAVAILABLE,
-                 "No verified copy of the object's data was reachable: the providers "
-                 "holding it are down, too slow or returned bad copies. Retry later.");
+        s3_error_why(r, S3E_SERVICE_UNAVAILABLE,
+                     "No verified copy of the object's data was reachable: the providers "
+                     "holding it are down, too slow or returned bad copies. Retry later.",
+                     e);
     else
         s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, e, S3E_NO_SUCH_KEY);
 }
@@ -478,6 +479,8 @@ static void get_or_head(s3_req *r, bool head)
     struct get_stream *g = orc_calloc(1, sizeof(*g));
     g->rd = rd;
     rd = NULL;
+    snprintf(g->request_id, sizeof(g->request_id), "%s", r->rq->request_id);
+    snprintf(g->path, sizeof(g->path), "%s", r->rq->path);
     object_reader_set_wake(g->rd, s3_wake, r->rq);
     http_respond_stream(r->rq, sp.status, sp.len, get_read, g, get_free);
     s3_object_headers(r, &o, ov, sp.status == 200);

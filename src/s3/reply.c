@@ -22,40 +22,48 @@ void s3_reply_empty(s3_req *r, unsigned status)
 
 void s3_error(s3_req *r, enum s3_error code, const char *msg)
 {
+    s3_error_why(r, code, msg, NULL);
+}
+
+void s3_error_why(s3_req *r, enum s3_error code, const char *msg, const orc_err *why)
+{
     const struct s3_error_info *info = s3_error_get(code);
+    const char *text = msg && *msg ? msg : info->message;
     orc_buf b;
     orc_buf_init(&b, 0);
     xml_decl(&b, NULL);
     xml_open(&b, "Error", NULL, NULL);
     xml_elem(&b, "Code", info->code, NULL);
-    xml_elem(&b, "Message", msg && *msg ? msg : info->message, NULL);
+    xml_elem(&b, "Message", text, NULL);
     if (r->bucket) xml_elem(&b, "BucketName", r->bucket, NULL);
     if (r->key) xml_elem(&b, "Key", r->key, NULL);
     xml_elem(&b, "Resource", r->rq->path, NULL);
     xml_elem(&b, "RequestId", r->rq->request_id, NULL);
     xml_close(&b, "Error", NULL);
+    /* A server-side failure is logged here, once, with the request id; the
+     * lower layers' reason goes to the log only. A 4xx is the client's. */
     if (info->status >= 500)
-        LOG_WARN("request %s %s %s: %s: %s", r->rq->request_id, r->rq->method, r->rq->path,
-                 info->code, msg ? msg : info->message);
+        orc_log(info->status == 500 ? ORC_LOG_ERROR : ORC_LOG_WARN, "request %s %s %s: %s: %s%s%s",
+                r->rq->request_id, r->rq->method, r->rq->path, info->code, text, why ? " -- " : "",
+                why ? why->msg : "");
     s3_reply_xml(r, (unsigned)info->status, &b);
 }
 
 void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound)
 {
-    switch (code) {
-    case ORC_ENOTFOUND:
-        return s3_error(r, notfound, NULL);
-    case ORC_ETRANSIENT:
-        return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
-    case ORC_EBUSY:
-        return s3_error(r, S3E_SLOW_DOWN, e ? e->msg : NULL);
-    case ORC_ECANCELED: /* nobody reads this answer: the client is gone */
-        return s3_error(r, S3E_SERVICE_UNAVAILABLE, e ? e->msg : NULL);
-    default:
-        LOG_ERROR("request %s %s %s: %s", r->rq->request_id, r->rq->method, r->rq->path,
-                  e ? e->msg : orc_code_name(code));
-        return s3_error(r, S3E_INTERNAL_ERROR, NULL);
+    enum s3_error se = s3_error_for(code, e ? e->detail : 0, notfound);
+    /* The lower layer's words go to the client where they are its to act
+     * on (a bad argument; why to retry); a detail has S3's own message. */
+    bool generic = se == s3_error_for(code, ORC_D_NONE, notfound);
+    bool tell = e && generic &&
+                (code == ORC_EINVAL || code == ORC_ETRANSIENT || code == ORC_EBUSY ||
+                 code == ORC_ECANCELED);
+    orc_err none;
+    if (!e) { /* the log line still says what failed */
+        orc_fail(&none, code, "%s", orc_code_name(code));
+        e = &none;
     }
+    s3_error_why(r, se, tell ? e->msg : NULL, tell ? NULL : e);
 }
 
 int s3_bucket_for_owner(s3_req *r, meta_bucket *b)

@@ -47,10 +47,15 @@ enum { S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT };
 enum { S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM };
 
 /* ---- replies (reply.c) ---- */
-/* Sends the S3 error XML; msg NULL uses the table's message. */
+/* Sends the S3 error XML; msg NULL uses the table's message. A 5xx is
+ * logged, once, with the request id. */
 void s3_error(s3_req *r, enum s3_error code, const char *msg);
-/* Maps an orc code from a lower layer to an S3 error and sends it;
- * notfound says which NoSuch* an ORC_ENOTFOUND means. */
+/* As s3_error; why (may be NULL), a lower layer's failure, is added to the
+ * log line of a 5xx and never sent to the client. */
+void s3_error_why(s3_req *r, enum s3_error code, const char *msg, const orc_err *why);
+/* Maps a lower layer's failure, its code and detail, to the S3 error
+ * (s3_error_for, errors.c) and sends it; notfound says which NoSuch* a bare
+ * ORC_ENOTFOUND means. */
 void s3_error_from(s3_req *r, int code, const orc_err *e, enum s3_error notfound);
 /* Sends an XML body built in b (taken over). */
 void s3_reply_xml(s3_req *r, unsigned status, orc_buf *b);

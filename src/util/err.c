@@ -10,9 +10,33 @@ int orc_fail(orc_err *e, int code, const char *fmt, ...)
         va_list ap;
         va_start(ap, fmt);
         e->code = code;
+        e->detail = ORC_D_NONE;
         vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
         va_end(ap);
     }
+    return code;
+}
+
+int orc_fail_detail(orc_err *e, int code, int detail, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        e->code = code;
+        e->detail = detail;
+        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int orc_fail_copy(orc_err *dst, int code, const orc_err *src)
+{
+    if (dst && dst != src) {
+        dst->detail = src->detail;
+        snprintf(dst->msg, sizeof(dst->msg), "%s", src->msg);
+    }
+    if (dst) dst->code = code;
     return code;
 }
 

@@ -23,13 +23,38 @@ enum orc_code {
     ORC_ECANCELED = -13, /* the client went away before the commit: nothing was made visible */
 };
 
+/* Sub-errors a caller above must tell apart from others of the same code: the
+ * S3 front maps (code, detail) to its error through one table (s3/reply.c).
+ * Each names the code it comes with and the layer that sets it. The message
+ * stays human text; nothing ever parses it back. */
+enum orc_detail {
+    ORC_D_NONE = 0,
+    ORC_D_INCOMPLETE_BODY, /* EINVAL: body not as long as its Content-Length (object/) */
+    ORC_D_BAD_DIGEST,      /* ECORRUPT: body does not match its Content-MD5 (object/) */
+    ORC_D_SHA256_MISMATCH, /* ECORRUPT: body does not match x-amz-content-sha256 (object/) */
+    ORC_D_PRECONDITION,    /* ECONFLICT: a conditional write's condition failed (meta/) */
+    ORC_D_SOURCE_CHANGED,  /* ECONFLICT: a copy's source is no longer the version read (meta/) */
+    ORC_D_NO_SUCH_UPLOAD,  /* ENOTFOUND: the multipart upload, not the key (object/) */
+    ORC_D_INVALID_RANGE,   /* EINVAL: a well-formed range past the source's end (object/) */
+    ORC_D_TOO_LARGE,       /* EINVAL: over the object size limit (object/) */
+};
+
 typedef struct orc_err {
     int code;
     char msg[256];
+    int detail; /* enum orc_detail; ORC_D_NONE unless set by orc_fail_detail */
 } orc_err;
 
-/* Fills e (which may be NULL) and returns code. */
+/* Fills e (which may be NULL) with no detail and returns code. */
 int orc_fail(orc_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* As orc_fail, with a sub-error the caller above tells apart. */
+int orc_fail_detail(orc_err *e, int code, int detail, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Passes a failure recorded in src on into dst (which may be NULL) as code,
+ * its message and detail kept; returns code. */
+int orc_fail_copy(orc_err *dst, int code, const orc_err *src);
 
 /* Short stable name of a code, e.g. "ENOTFOUND". */
 const char *orc_code_name(int code);

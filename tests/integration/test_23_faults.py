@@ -13,6 +13,7 @@ and with a proxy in front of s3rver that reads requests and never answers:
 import http.client
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -192,6 +193,29 @@ def test_get_with_no_good_copy_is_503_saying_so(orchard_factory, tmp_path):
     assert r.status == 503, r
     assert b"<Code>ServiceUnavailable</Code>" in r.body
     assert b"No verified copy" in r.body
+
+
+def test_get_with_no_good_copy_is_logged_once_with_its_request_id(orchard_factory, tmp_path):
+    """One failed GET: one warn line per bad copy (which provider, why), and
+    one line for the request, with its id and the reason; not the same
+    failure again from every layer it passed through."""
+    server, s3, bucket, f1, f2 = two_disks(orchard_factory, tmp_path)
+    s3.put_object(Bucket=bucket, Key="n1", Body=b"y" * 1000)
+    set_faults(f1, "get corrupt\n")
+    set_faults(f2, "get fail\n")
+    r = s3raw.signed(server.port, server.creds, "GET", f"/{bucket}/n1")
+    assert r.status == 503, r
+    rid = re.search(rb"<RequestId>([^<]+)</RequestId>", r.body).group(1).decode()
+    with open(server.stderr_path, encoding="utf-8", errors="replace") as f:
+        log = f.read().splitlines()
+    failure = [ln for ln in log if "no good copy" in ln]
+    assert len(failure) == 1, failure
+    assert rid in failure[0] and f"/{bucket}/n1" in failure[0], failure
+    assert "ServiceUnavailable" in failure[0]
+    assert [ln for ln in log if rid in ln] == failure
+    for disk in ("disk1", "disk2"):
+        copies = [ln for ln in log if f"copy on provider {disk} is unusable" in ln]
+        assert len(copies) == 1, copies
 
 
 def test_get_cut_mid_body_is_an_error_for_the_client(orchard_factory, tmp_path):

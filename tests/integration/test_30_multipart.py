@@ -2,6 +2,7 @@
 `s3 cp` (multipart above 8 MiB) and boto3's managed transfers. Every test
 compares the bytes that come back, not only status codes."""
 
+import base64
 import hashlib
 import subprocess
 
@@ -9,6 +10,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from support import disk
+from support import s3raw
 from support import server as srv
 from support.data import expect_error, random_bytes, unique_bucket
 
@@ -151,6 +153,22 @@ def test_unknown_upload_id_is_no_such_upload(s3, bucket):
     expect_error(s3.upload_part, "InvalidArgument", 400, Bucket=bucket, Key="mine", UploadId=uid,
                  PartNumber=10001, Body=b"x")
     s3.abort_multipart_upload(Bucket=bucket, Key="mine", UploadId=uid)
+
+
+def test_upload_part_body_checks_are_their_s3_errors(server, s3, bucket):
+    """UploadPart's own failures (a wrong Content-MD5 or x-amz-content-sha256)
+    come out as their S3 errors, and leave no part."""
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="chk")["UploadId"]
+    body = b"part body " * 100
+    wrong_md5 = base64.b64encode(hashlib.md5(body + b"!").digest()).decode()
+    expect_error(s3.upload_part, "BadDigest", 400, Bucket=bucket, Key="chk", UploadId=uid,
+                 PartNumber=1, Body=body, ContentMD5=wrong_md5)
+    r = s3raw.signed(server.port, server.creds, "PUT", f"/{bucket}/chk", body=body,
+                     query=f"partNumber=2&uploadId={uid}",
+                     payload_hash=hashlib.sha256(body + b"!").hexdigest())
+    assert r.status == 400 and r.error_code() == "XAmzContentSHA256Mismatch", r
+    assert s3.list_parts(Bucket=bucket, Key="chk", UploadId=uid).get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="chk", UploadId=uid)
 
 
 def test_reuploaded_part_replaces_the_old_one(s3, bucket):

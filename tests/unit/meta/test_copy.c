@@ -249,6 +249,36 @@ static void test_failed_copy_conditions_change_nothing(void **state)
     assert_int_equal(meta_object_copy(f->m, &a, &out, &e), ORC_ENOTFOUND);
 }
 
+/* The front tells a failed condition from a changed copy source by the
+ * detail (the first is PreconditionFailed, the second retried), never by
+ * the message. */
+static void test_failed_conditions_carry_their_detail(void **state)
+{
+    fixture *f = *state;
+    orc_err e = {0};
+    meta_object out;
+    int64_t c = live_chunk(f, 7, 100);
+    meta_put_cond absent = {.kind = META_PUT_IF_ABSENT};
+    assert_int_equal(put(f, f->b1, "s", "es", &c, 1, (meta_put_cond){0}, &e), ORC_OK);
+    assert_int_equal(put(f, f->b1, "s", "e2", &c, 1, absent, &e), ORC_ECONFLICT);
+    assert_int_equal(e.detail, ORC_D_PRECONDITION);
+
+    meta_object_copy_args a = args(f, "s", f->b2, "d");
+    a.src_etag = "changed";
+    assert_int_equal(meta_object_copy(f->m, &a, &out, &e), ORC_ECONFLICT);
+    assert_int_equal(e.detail, ORC_D_SOURCE_CHANGED);
+    a.src_etag = "es";
+    assert_int_equal(meta_object_copy(f->m, &a, &out, &e), ORC_OK);
+    meta_object_dispose(&out);
+    a.cond.kind = META_PUT_IF_ABSENT;
+    assert_int_equal(meta_object_copy(f->m, &a, &out, &e), ORC_ECONFLICT);
+    assert_int_equal(e.detail, ORC_D_PRECONDITION);
+    /* A later failure of another kind does not keep the detail. */
+    a = args(f, "absent", f->b2, "x");
+    assert_int_equal(meta_object_copy(f->m, &a, &out, &e), ORC_ENOTFOUND);
+    assert_int_equal(e.detail, ORC_D_NONE);
+}
+
 static void test_conditional_put(void **state)
 {
     fixture *f = *state;
@@ -280,6 +310,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_copy_conditions_change_nothing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_failed_conditions_carry_their_detail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
