@@ -109,6 +109,20 @@ static void test_refusals_say_what_is_wrong(void **state)
     }
 }
 
+/* The reader shared with the S3 front refuses DTDs, so a hostile endpoint
+ * cannot make entities expand or point outside the reply. */
+static void test_dtd_in_a_reply_is_refused(void **state)
+{
+    seen s = {0};
+    orc_err e = {0};
+    const char *doc = "<!DOCTYPE EnumerationResults [<!ENTITY n \"abc\">]><EnumerationResults>"
+                      "<Blobs>" BLOB("&n;", "1") "</Blobs></EnumerationResults>";
+    assert_int_equal(parse("", doc, &s, &e), ORC_EIO);
+    assert_non_null(strstr(e.msg, "provider az: List Blobs reply is not valid XML"));
+    assert_non_null(strstr(e.msg, "not allowed"));
+    assert_int_equal(s.n, 0);
+}
+
 static void test_marker_over_limit_is_refused(void **state)
 {
     size_t n = AZURE_MARKER_MAX + 1;
@@ -149,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_encoded_and_entity_names),
         cmocka_unit_test(test_callback_result_stops_the_walk),
         cmocka_unit_test(test_refusals_say_what_is_wrong),
+        cmocka_unit_test(test_dtd_in_a_reply_is_refused),
         cmocka_unit_test(test_marker_over_limit_is_refused),
         cmocka_unit_test(test_unknown_elements_and_other_roots_are_ignored),
     };
