@@ -1,12 +1,14 @@
-/* Azure List Blobs pages (azure_list.h), moved unchanged from azure.c: a
- * streaming expat parse that keeps only the element path (a small stack of
- * known elements; anything else and its subtree is ignored), the current
- * blob's name and size, and the marker, so a page costs no tree. */
+/* Azure List Blobs pages (azure_list.h): a streaming parse on the util/
+ * XML reader that keeps only the element path (a small stack of known
+ * elements; anything else and its subtree is ignored), the current blob's
+ * name and size, and the marker, so a page costs no tree. */
 #include "provider/azure_list.h"
 
-#include <expat.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "util/xml.h"
 
 /* Names are 1..128 chars of [0-9a-z], as for the fs provider. */
 bool azure_name_ok(const char *name)
@@ -24,7 +26,6 @@ enum { EL_ROOT, EL_BLOBS, EL_BLOB, EL_NAME, EL_PROPS, EL_LENGTH, EL_NEXT };
 #define LIST_DEPTH 8
 
 typedef struct list_state {
-    XML_Parser xp;
     azure_list_page *pg;
     int stack[LIST_DEPTH];
     int depth;
@@ -34,7 +35,7 @@ typedef struct list_state {
     uint64_t size;
     bool have_size, size_bad;
     size_t marker_len; /* in pg->marker */
-    int rc;            /* fn's non-zero result, or a parse error code */
+    int rc;            /* a handler's non-zero result: fn's, or a refusal */
     orc_err *e;
 } list_state;
 
@@ -49,9 +50,9 @@ static int element_id(int parent, const char *el)
     return -1; /* unknown: its subtree is ignored */
 }
 
-static void XMLCALL on_start(void *ud, const XML_Char *el, const XML_Char **attrs)
+static int on_start(xml_reader *r, const char *el, const char **attrs)
 {
-    list_state *s = ud;
+    list_state *s = xml_reader_ctx(r);
     int id;
     if (s->depth == 0) {
         id = strcmp(el, "EnumerationResults") == 0 ? EL_ROOT : -1;
@@ -72,65 +73,67 @@ static void XMLCALL on_start(void *ud, const XML_Char *el, const XML_Char **attr
     } else if (id == EL_LENGTH) {
         s->have_size = true;
     }
+    return ORC_OK;
 }
 
-static void XMLCALL on_text(void *ud, const XML_Char *t, int n)
+static int on_text(xml_reader *r, const char *t, size_t n)
 {
-    list_state *s = ud;
-    if (s->depth == 0 || s->depth > LIST_DEPTH) return;
+    list_state *s = xml_reader_ctx(r);
+    if (s->depth == 0 || s->depth > LIST_DEPTH) return ORC_OK;
     int id = s->stack[s->depth - 1];
     if (id == EL_NAME) {
-        if (s->name_len + (size_t)n > AZURE_BLOB_NAME_MAX) {
+        if (s->name_len + n > AZURE_BLOB_NAME_MAX) {
             s->name_bad = true;
-            return;
+            return ORC_OK;
         }
-        memcpy(s->name + s->name_len, t, (size_t)n);
-        s->name_len += (size_t)n;
+        memcpy(s->name + s->name_len, t, n);
+        s->name_len += n;
     } else if (id == EL_NEXT) {
-        if (s->marker_len + (size_t)n > AZURE_MARKER_MAX) {
-            s->rc =
-                orc_fail(s->e, ORC_EIO, "provider %s: List Blobs marker too long", s->pg->provider);
-            XML_StopParser(s->xp, XML_FALSE);
-            return;
-        }
-        memcpy(s->pg->marker + s->marker_len, t, (size_t)n);
-        s->marker_len += (size_t)n;
+        if (s->marker_len + n > AZURE_MARKER_MAX)
+            return s->rc = orc_fail(s->e, ORC_EIO, "provider %s: List Blobs marker too long",
+                                    s->pg->provider);
+        memcpy(s->pg->marker + s->marker_len, t, n);
+        s->marker_len += n;
     } else if (id == EL_LENGTH) {
-        for (int i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
             unsigned d = (unsigned)(t[i] - '0');
             if (d > 9 || s->size > (UINT64_MAX - d) / 10) {
                 s->size_bad = true;
-                return;
+                return ORC_OK;
             }
             s->size = s->size * 10 + d;
         }
     }
+    return ORC_OK;
 }
 
 /* One finished <Blob>: report it if it is one of our chunks. */
-static void blob_done(list_state *s)
+static int blob_done(list_state *s)
 {
     azure_list_page *pg = s->pg;
     size_t pl = strlen(pg->prefix);
     s->name[s->name_len] = 0;
     if (s->name_bad || s->name_len <= pl || memcmp(s->name, pg->prefix, pl) != 0 ||
         !azure_name_ok(s->name + pl))
-        return; /* someone else's blob under our prefix */
+        return ORC_OK; /* someone else's blob under our prefix */
     if (!s->have_size || s->size_bad) {
         s->rc = orc_fail(s->e, ORC_EIO, "provider %s: List Blobs gave no valid size for %.40s",
                          pg->provider, s->name + pl);
     } else {
         s->rc = pg->fn(pg->ctx, s->name + pl, s->size);
     }
-    if (s->rc) XML_StopParser(s->xp, XML_FALSE);
+    return s->rc;
 }
 
-static void XMLCALL on_end(void *ud, const XML_Char *el)
+static int on_end(xml_reader *r, const char *el)
 {
-    list_state *s = ud;
+    list_state *s = xml_reader_ctx(r);
     s->depth--;
-    if (s->depth < LIST_DEPTH && s->stack[s->depth] == EL_BLOB) blob_done(s);
+    if (s->depth < LIST_DEPTH && s->stack[s->depth] == EL_BLOB) return blob_done(s);
+    return ORC_OK;
 }
+
+static const xml_handlers list_handlers = {.start = on_start, .end = on_end, .text = on_text};
 
 int azure_list_parse(azure_list_page *pg, const char *body, size_t len, orc_err *e)
 {
@@ -138,18 +141,13 @@ int azure_list_parse(azure_list_page *pg, const char *body, size_t len, orc_err 
     pg->marker[0] = 0;
     if (len > INT32_MAX)
         return orc_fail(e, ORC_EIO, "provider %s: List Blobs page too large", pg->provider);
-    XML_Parser xp = XML_ParserCreate("UTF-8");
-    if (!xp) return orc_fail(e, ORC_EINTERNAL, "provider %s: out of memory", pg->provider);
-    s.xp = xp;
-    XML_SetUserData(xp, &s);
-    XML_SetElementHandler(xp, on_start, on_end);
-    XML_SetCharacterDataHandler(xp, on_text);
-    enum XML_Status st = XML_Parse(xp, body ? body : "", (int)len, 1);
-    int rc = s.rc;
-    if (!rc && st != XML_STATUS_OK)
+    /* The reader's own refusals (not XML, a DTD) go to xe, to be said as the
+     * provider's; what the handlers refuse is already in e. */
+    orc_err xe = {0};
+    int rc = xml_read(body, len, &list_handlers, &s, &xe);
+    if (!s.rc && rc)
         rc = orc_fail(e, ORC_EIO, "provider %s: List Blobs reply is not valid XML: %s",
-                      pg->provider, XML_ErrorString(XML_GetErrorCode(xp)));
-    XML_ParserFree(xp);
+                      pg->provider, xe.msg);
     pg->marker[s.marker_len] = 0;
     return rc;
 }

@@ -1,7 +1,8 @@
-/* The List Blobs reply of Azure Blob Storage: one page of its XML read with
- * expat, each of our chunks reported, the continuation marker kept. Apart
- * from azure.c so that the parser of this remote, untrusted document has its
- * own fuzz target (fuzz/fuzz_azure_list.c). Internal to the provider layer. */
+/* The List Blobs reply of Azure Blob Storage: one page of its XML streamed
+ * through the util/ XML reader, each of our chunks reported, the continuation
+ * marker kept. Apart from azure.c so that the parser of this remote, untrusted
+ * document has its own fuzz target (fuzz/fuzz_azure_list.c). Internal to the
+ * provider layer. */
 #ifndef ORC_PROVIDER_AZURE_LIST_H
 #define ORC_PROVIDER_AZURE_LIST_H
 
@@ -30,8 +31,8 @@ typedef struct azure_list_page {
 /* Parses body[0..len) (an EnumerationResults document), calling pg->fn per
  * blob under pg->prefix whose rest is a chunk name; other blobs are skipped.
  * Returns fn's first non-zero result (parsing stops there), or ORC_EIO for a
- * reply that is not XML, a chunk without a valid Content-Length, or a marker
- * over AZURE_MARKER_MAX. */
+ * reply that is not XML (or holds a DTD), a chunk without a valid
+ * Content-Length, or a marker over AZURE_MARKER_MAX. */
 int azure_list_parse(azure_list_page *pg, const char *body, size_t len, orc_err *e);
 
 #endif

@@ -1,6 +1,7 @@
 /* Azure Storage Shared Key signing (Blob service, versions 2009-09-19 and
  * later), kept apart from azure.c so unit tests can check it against known
- * answers. Internal to the provider layer: only azure.c and its tests use it. */
+ * answers (azure_sign.c). Internal to the provider layer: only azure.c and its
+ * tests use it. */
 #ifndef ORC_PROVIDER_AZURE_SIGN_H
 #define ORC_PROVIDER_AZURE_SIGN_H
 
@@ -15,8 +16,10 @@ typedef struct azure_param {
     const char *name, *value;
 } azure_param;
 
-#define AZURE_KEY_MAX 128 /* decoded account key bytes (real keys are 64) */
-#define AZURE_SIG_LEN 44  /* base64 of an HMAC-SHA256 */
+#define AZURE_KEY_MAX 128    /* decoded account key bytes (real keys are 64) */
+#define AZURE_SIG_LEN 44     /* base64 of an HMAC-SHA256 */
+#define AZURE_HEADERS_MAX 16 /* x-ms-* headers a request may carry */
+#define AZURE_PARAMS_MAX 8   /* query parameters a request may carry */
 
 /* Appends the string-to-sign for a request to out:
  *   VERB, the eleven standard headers (Content-Encoding ... Range), the
@@ -26,7 +29,8 @@ typedef struct azure_param {
  * versions 2015-02-21 and later want. path is the URL path exactly as sent
  * (percent-encoded, starting with '/', account included for path-style
  * endpoints such as Azurite's); params are the query parameters, decoded.
- * ORC_EINVAL for a header without a colon or duplicate x-ms-* names;
+ * ORC_EINVAL for a header without a colon, duplicate x-ms-* names, more
+ * than AZURE_HEADERS_MAX x-ms-* headers or AZURE_PARAMS_MAX params;
  * ORC_ENOSPC past out's ceiling. */
 int azure_string_to_sign(const char *method, const char *const *headers, uint64_t content_length,
                          const char *account, const char *path, const azure_param *params,

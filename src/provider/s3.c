@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "provider/http_client.h"
-#include "s3/xml.h"
+#include "util/xml.h"
 #include "util/parse.h"
 #include "util/alloc.h"
 #include "util/hex.h"

@@ -1,10 +1,11 @@
 /* Streaming parser of the CompleteMultipartUpload body. The document's shape
  * is fixed (root, Part, Part's fields), so the parser keeps only the element
  * depth, the <Part> being filled and a small text buffer for the field being
- * read; elements it does not know are skipped, as S3 skips them. */
+ * read; elements it does not know are skipped, as S3 skips them. Read with
+ * the shared util/ XML reader (no DTDs), whose handlers stop it by returning
+ * STOP; any stop or error is MalformedXML. */
 #include "s3/complete_xml.h"
 
-#include <expat.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +13,18 @@
 
 #include "util/alloc.h"
 #include "util/parse.h"
+#include "util/xml.h"
 
-#define NS_SEP ' '
 #define DEPTH_MAX 32
 #define FIELD_MAX 128 /* longer field text cannot be a valid value */
+#define STOP 1        /* a handler's result that ends the parse */
 
 enum field { F_NONE, F_NUMBER, F_ETAG, F_CHECKSUM };
 
 struct cparse {
-    XML_Parser xp;
     s3_complete_list *out;
     size_t cap, elements, depth;
-    bool root_ok, failed;
+    bool root_ok;
     enum s3_error semantic; /* first InvalidPart/MalformedXML from the content */
     /* the <Part> being read */
     bool in_part, has_number, has_etag;
@@ -34,21 +35,9 @@ struct cparse {
     bool text_long;
 };
 
-static void stop(struct cparse *st)
-{
-    st->failed = true;
-    XML_StopParser(st->xp, XML_FALSE);
-}
-
 static void content_error(struct cparse *st, enum s3_error err)
 {
     if (!st->semantic) st->semantic = err;
-}
-
-static const char *local_name(const char *name)
-{
-    const char *l = strrchr(name, NS_SEP);
-    return l ? l + 1 : name;
 }
 
 /* The algorithm of a "Checksum<NAME>" element, or S3_CK_NONE. */
@@ -61,10 +50,10 @@ static enum s3_checksum_alg checksum_elem(const char *name)
     return a && strcmp(s3_checksum_name(a), name + sizeof(pre) - 1) == 0 ? a : S3_CK_NONE;
 }
 
-static void part_start(struct cparse *st)
+static int part_start(struct cparse *st)
 {
     s3_complete_list *l = st->out;
-    if (l->n == META_PART_MAX) return stop(st); /* more parts than S3 allows */
+    if (l->n == META_PART_MAX) return STOP; /* more parts than S3 allows */
     if (l->n == st->cap) {
         st->cap = st->cap ? st->cap * 2 : 16;
         l->v = orc_realloc(l->v, st->cap * sizeof(*l->v));
@@ -73,6 +62,7 @@ static void part_start(struct cparse *st)
     l->n++;
     st->in_part = true;
     st->has_number = st->has_etag = false;
+    return 0;
 }
 
 static void field_start(struct cparse *st, const char *name)
@@ -91,21 +81,20 @@ static void field_start(struct cparse *st, const char *name)
     }
 }
 
-static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+static int on_start(xml_reader *r, const char *local, const char **attrs)
 {
-    struct cparse *st = ud;
-    const char *local = local_name(name);
-    if (st->failed) return;
-    if (++st->elements > COMPLETE_MAX_ELEMENTS || st->depth == DEPTH_MAX) return stop(st);
+    struct cparse *st = xml_reader_ctx(r);
+    if (++st->elements > COMPLETE_MAX_ELEMENTS || st->depth == DEPTH_MAX) return STOP;
     st->depth++;
     if (st->depth == 1) {
         st->root_ok = strcmp(local, "CompleteMultipartUpload") == 0;
-        if (!st->root_ok) stop(st);
+        if (!st->root_ok) return STOP;
     } else if (st->depth == 2 && strcmp(local, "Part") == 0) {
-        part_start(st);
+        return part_start(st);
     } else if (st->depth == 3 && st->in_part && st->field == F_NONE) {
         field_start(st, local);
     }
+    return 0;
 }
 
 /* An ETag from a client: surrounding blanks and quotes dropped. */
@@ -151,10 +140,10 @@ static void field_end(struct cparse *st)
     }
 }
 
-static void XMLCALL on_end(void *ud, const XML_Char *name)
+static int on_end(xml_reader *r, const char *name)
 {
-    struct cparse *st = ud;
-    if (st->failed || st->depth == 0) return;
+    struct cparse *st = xml_reader_ctx(r);
+    if (st->depth == 0) return 0;
     if (st->depth == 3 && st->field != F_NONE) {
         field_end(st);
         st->field = F_NONE;
@@ -163,43 +152,34 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         st->in_part = false;
     }
     st->depth--;
+    return 0;
 }
 
-static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+static int on_text(xml_reader *r, const char *s, size_t len)
 {
-    struct cparse *st = ud;
+    struct cparse *st = xml_reader_ctx(r);
     /* Only text directly inside a field counts (a child's text is not its). */
-    if (st->failed || st->depth != 3 || st->field == F_NONE || len <= 0) return;
-    if ((size_t)len > FIELD_MAX - st->text_len) {
+    if (st->depth != 3 || st->field == F_NONE) return 0;
+    if (len > FIELD_MAX - st->text_len) {
         st->text_long = true;
-        return;
+        return 0;
     }
-    memcpy(st->text + st->text_len, s, (size_t)len);
-    st->text_len += (size_t)len;
+    memcpy(st->text + st->text_len, s, len);
+    st->text_len += len;
+    return 0;
 }
 
-static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal_subset)
-{
-    stop(ud); /* no DTDs, hence no entity expansion */
-}
+static const xml_handlers complete_handlers = {.start = on_start, .end = on_end, .text = on_text};
 
 enum s3_error s3_complete_parse(const char *data, size_t len, s3_complete_list *out)
 {
     struct cparse st = {.out = out};
     memset(out, 0, sizeof(*out));
     if (!data || len == 0 || len > S3_COMPLETE_MAX_BODY) return S3E_MALFORMED_XML;
-    st.xp = XML_ParserCreateNS(NULL, NS_SEP);
-    if (!st.xp) return S3E_INTERNAL_ERROR;
-    XML_SetUserData(st.xp, &st);
-    XML_SetElementHandler(st.xp, on_start, on_end);
-    XML_SetCharacterDataHandler(st.xp, on_text);
-    XML_SetStartDoctypeDeclHandler(st.xp, on_doctype);
-    XML_SetParamEntityParsing(st.xp, XML_PARAM_ENTITY_PARSING_NEVER);
-    /* len <= S3_COMPLETE_MAX_BODY fits an int: one call parses it all. */
-    bool ok = XML_Parse(st.xp, data, (int)len, XML_TRUE) == XML_STATUS_OK && !st.failed &&
-              st.root_ok && st.depth == 0;
-    XML_ParserFree(st.xp);
+    orc_err e = {0};
+    int rc = xml_read(data, len, &complete_handlers, &st, &e);
+    if (rc == ORC_EINTERNAL) return S3E_INTERNAL_ERROR; /* expat could not start */
+    bool ok = rc == 0 && st.root_ok && st.depth == 0;
     /* Well-formedness first: a broken document is MalformedXML whatever it lists. */
     if (!ok) return S3E_MALFORMED_XML;
     if (st.semantic) return st.semantic;

@@ -1,6 +1,7 @@
-/* The CompleteMultipartUpload request body, parsed as a stream: expat's
- * callbacks build the part list directly, so a body listing all 10,000 parts
- * costs one small record per part rather than a tree of 40,000 nodes. */
+/* The CompleteMultipartUpload request body, parsed as a stream: the util/
+ * XML reader's handlers build the part list directly, so a body listing all
+ * 10,000 parts costs one small record per part rather than a tree of 40,000
+ * nodes. */
 #ifndef ORC_S3_COMPLETE_XML_H
 #define ORC_S3_COMPLETE_XML_H
 
