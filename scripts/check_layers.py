@@ -33,7 +33,6 @@ KNOWN = {
     ("src/s3/front.c", "chunk/seal.h"),         # the front opens user secrets itself
     ("src/s3/complete_xml.h", "meta/meta.h"),   # the part list is a meta type
     ("src/place/place.c", "meta/meta.h"),       # META_MAX_COPIES
-    ("src/provider/s3.c", "s3/xml.h"),          # one XML reader under util/
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z0-9_]+)/[^"]+\.h"', re.M)
