@@ -211,6 +211,36 @@ int object_get_range(object_reader *r, uint64_t first, uint64_t last, orc_err *e
     return ORC_OK;
 }
 
+int object_get_part(object_reader *r, int number, int *nparts, uint64_t *first, uint64_t *len,
+                    orc_err *e)
+{
+    int64_t oid = 0;
+    *first = *len = 0;
+    int rc = meta_object_part(r->s->m, r->ver.bucket_id, r->ver.key, number, &oid, nparts, first,
+                              len, e);
+    if (rc == ORC_ENOTFOUND) /* it was there at object_get_open */
+        return orc_fail(e, ORC_ECONFLICT, "%s was deleted while it was read", r->ver.key);
+    if (rc) return rc;
+    /* The id alone cannot tell: a version deleted and rewritten in between
+     * may get the same id back. An empty extent read checks the whole
+     * identity (meta_object_extents), in a transaction after the part's. */
+    meta_extent *ext = NULL;
+    size_t n = 0;
+    if (oid != r->ver.id)
+        return orc_fail(e, ORC_ECONFLICT, "%s was replaced while it was read", r->ver.key);
+    rc = meta_object_extents(r->s->m, &r->ver, 0, 0, &ext, &n, e);
+    free(ext);
+    if (rc) return rc;
+    if (*nparts == 0 && number == 1) { /* not multipart: part 1 is the object */
+        *first = 0;
+        *len = r->ver.size;
+    } else if (number > *nparts) {
+        return orc_fail_detail(e, ORC_EINVAL, ORC_D_INVALID_RANGE, "%s has %d parts, not %d",
+                               r->ver.key, *nparts, number);
+    }
+    return ORC_OK;
+}
+
 long object_read(object_reader *r, uint8_t *buf, size_t max, orc_err *e)
 {
     size_t done = 0;

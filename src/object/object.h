@@ -254,4 +254,6 @@ int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
                    object_mp_list_result *out, orc_err *e);
 void object_mp_list_result_dispose(object_mp_list_result *r);
 
+#include "object/version.h" /* current versions: conditions, delete, tags, parts, copy */
+
 #endif

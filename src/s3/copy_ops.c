@@ -1,13 +1,12 @@
 /* CopyObject and DeleteObjects.
  *
  * A copy moves no data: it is a new manifest over the source's chunks, written
- * with their references in one metadata transaction (meta_object_copy), so it
+ * with their references in one metadata transaction (object_copy), so it
  * costs the same whatever the object's size and the ETag stays the source's.
  * DeleteObjects deletes up to 1000 keys named in an XML body, each on its own,
  * and reports each key's outcome. */
-#include "s3/s3_int.h"
+#include "s3/object_common.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,6 @@
 #include "s3/tagging.h"
 #include "s3/xml.h"
 #include "util/alloc.h"
-#include "util/hex.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "util/uri.h"
@@ -59,17 +57,27 @@ int s3_parse_copy_source(const char *v, char **bucket, char **key)
     return 0;
 }
 
-/* x-amz-copy-source-if-*: any failure is 412, as S3 answers (no 304). */
-static int source_conditions(s3_req *r, const meta_object *src, bool *any)
+/* x-amz-copy-source-if-* (object_source_check): any failure is 412, as S3
+ * answers (no 304). */
+static int source_conditions(void *ctx, const meta_object *src, orc_err *e)
 {
+    s3_req *r = ctx;
     s3_cond c = {http_header(r->rq, "x-amz-copy-source-if-match"),
                  http_header(r->rq, "x-amz-copy-source-if-none-match"),
                  http_header(r->rq, "x-amz-copy-source-if-modified-since"),
                  http_header(r->rq, "x-amz-copy-source-if-unmodified-since")};
-    *any = c.if_match || c.if_none_match || c.if_modified_since || c.if_unmodified_since;
     if (s3_cond_eval(&c, src->etag, src->mtime_ms, (int64_t)time(NULL)) == S3_COND_PASS) return 0;
-    s3_error(r, S3E_PRECONDITION_FAILED, NULL);
-    return -1;
+    return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
+                           META_PRECONDITION ": x-amz-copy-source-if-* fails on the source");
+}
+
+/* Whether the request sends any x-amz-copy-source-if-* header. */
+static bool has_source_conditions(s3_req *r)
+{
+    return http_header(r->rq, "x-amz-copy-source-if-match") ||
+           http_header(r->rq, "x-amz-copy-source-if-none-match") ||
+           http_header(r->rq, "x-amz-copy-source-if-modified-since") ||
+           http_header(r->rq, "x-amz-copy-source-if-unmodified-since");
 }
 
 static void copy_result(s3_req *r, const meta_object *o)
@@ -106,32 +114,6 @@ static int copy_directives(s3_req *r, bool *meta_replace, bool *tags_replace)
     return 0;
 }
 
-/* out = the lines of meta_lines but their tag line, then tag_line (one
- * "x-amz-tagging: ...\n" line, or NULL/"" for no tags). */
-static void headers_compose(const char *meta_lines, const char *tag_line, orc_buf *out)
-{
-    orc_buf_reset(out);
-    orc_buf_append(out, "", 0, NULL);
-    for (const char *l = meta_lines; l && *l;) {
-        const char *nl = strchr(l, '\n');
-        size_t n = nl ? (size_t)(nl - l) + 1 : strlen(l);
-        if (strncmp(l, S3_TAGGING_HEADER ": ", sizeof(S3_TAGGING_HEADER ": ") - 1) != 0)
-            orc_buf_append(out, l, n, NULL);
-        l += n;
-    }
-    if (tag_line) orc_buf_puts(out, tag_line, NULL);
-}
-
-/* The source's tag line ("" when it has none) into out. */
-static void source_tag_line(const meta_object *src, orc_buf *out)
-{
-    size_t len = 0;
-    const char *v = s3_tags_stored(src->headers, &len);
-    orc_buf_reset(out);
-    orc_buf_append(out, "", 0, NULL);
-    if (v && len) orc_buf_printf(out, NULL, S3_TAGGING_HEADER ": %.*s\n", (int)len, v);
-}
-
 struct copy_req {
     char *sbucket, *skey;
     meta_bucket sb, db;
@@ -140,76 +122,17 @@ struct copy_req {
     orc_buf tags;   /* the request's tag line, for tagging REPLACE */
 };
 
-/* One attempt at the copy from the source's current version. *retry: the
- * source changed between reading it and copying (only when this attempt took
- * something from it beyond the bytes); nothing was answered then. */
-static void copy_once(s3_req *r, struct copy_req *q, bool *retry)
+/* Answers the outcome of object_copy. */
+static void copy_answer(s3_req *r, int rc, const orc_err *e, const meta_object *out)
 {
-    meta_object src = {0}, out = {0};
-    orc_err e = {0};
-    bool conditional = false;
-    meta_object_copy_args a = {0};
-    orc_buf hd, line;
-    orc_buf_init(&hd, 0);
-    orc_buf_init(&line, 0);
-    *retry = false;
-
-    int rc = meta_object_get(r->svc->st->m, q->sb.id, q->skey, false, 0, 0, &src, NULL, NULL, &e);
-    if (rc) {
-        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
-        goto done;
-    }
-    if (src.size > OBJECT_MAX_SIZE) {
-        s3_error(r, S3E_INVALID_REQUEST,
-                 "The specified copy source is larger than the maximum allowable size for a "
-                 "copy source: 5368709120");
-        goto done;
-    }
-    if (source_conditions(r, &src, &conditional)) goto done;
-    if (s3_put_condition(r, q->db.id, &a.cond)) goto done;
-
-    a.src_bucket = q->sb.id;
-    a.src_key = q->skey;
-    /* The conditions held for this version: copy it or nothing. */
-    a.src_etag = conditional ? src.etag : NULL;
-    a.dst_bucket = q->db.id;
-    a.dst_key = r->key;
-    a.mtime_ms = orc_now_ms();
-    /* Metadata and tags each come from the source or the request; when one
-     * directive differs the headers are composed here from this version of
-     * the source, so the copy is pinned to it. */
-    bool from_src = q->meta_replace != q->tags_replace;
-    if (q->meta_replace || q->tags_replace) {
-        const char *tl = (const char *)q->tags.ptr;
-        if (!q->tags_replace) {
-            source_tag_line(&src, &line);
-            tl = (const char *)line.ptr;
-        }
-        headers_compose(q->meta_replace ? (const char *)q->stored.ptr : src.headers, tl, &hd);
-        a.replace_meta = true;
-        a.content_type = q->meta_replace ? http_header(r->rq, "Content-Type") : src.content_type;
-        a.headers = hd.len ? (const char *)hd.ptr : NULL;
-        if (from_src && !a.src_etag) a.src_etag = src.etag;
-    }
-    a.start_ms = r->start_ms;
-    /* As for a PUT: a client that gave up must not have its copy land. */
-    rc = http_client_alive(r->rq) ? meta_object_copy(r->svc->st->m, &a, &out, &e)
-                                  : orc_fail(&e, ORC_ECANCELED, "client gone before the copy");
-    /* The source changed under a copy pinned to it only to compose its
-     * headers: copy the new version instead. Any other failed condition is
-     * PreconditionFailed (s3_error_for). */
-    if (rc == ORC_ECONFLICT && e.detail == ORC_D_SOURCE_CHANGED && from_src && !conditional) {
-        *retry = true;
-    } else if (rc) {
-        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
-    } else {
-        copy_result(r, &out);
-    }
-done:
-    meta_object_dispose(&src);
-    meta_object_dispose(&out);
-    orc_buf_dispose(&hd);
-    orc_buf_dispose(&line);
+    if (rc == ORC_EINVAL && e->detail == ORC_D_TOO_LARGE)
+        return s3_error(r, S3E_INVALID_REQUEST,
+                        "The specified copy source is larger than the maximum allowable size for "
+                        "a copy source: 5368709120");
+    if (rc == ORC_EBUSY) return s3_error(r, S3E_SLOW_DOWN, "The copy source kept changing; retry.");
+    /* A failed condition is PreconditionFailed (s3_error_for). */
+    if (rc) return s3_error_from(r, rc, e, S3E_NO_SUCH_KEY);
+    copy_result(r, out);
 }
 
 /* Runs from PutObject's begin when x-amz-copy-source is present: the whole
@@ -217,7 +140,9 @@ done:
 void s3_copy_object(s3_req *r)
 {
     struct copy_req q = {0};
-    bool retry = true;
+    meta_object out = {0};
+    orc_err e = {0};
+    object_copy_args a = {0};
     orc_buf_init(&q.stored, 0);
     orc_buf_init(&q.tags, 0);
     orc_buf_append(&q.tags, "", 0, NULL);
@@ -238,10 +163,25 @@ void s3_copy_object(s3_req *r)
     }
     if (q.meta_replace && s3_stored_headers(r, &q.stored)) goto done;
     if (q.tags_replace && s3_request_tags(r, &q.tags)) goto done;
-    for (int attempt = 0; retry && attempt < 3; attempt++)
-        copy_once(r, &q, &retry);
-    if (retry) s3_error(r, S3E_SLOW_DOWN, "The copy source kept changing; retry.");
+    if (s3_put_condition_parse(r, &a.cond)) goto done;
+    a.src_bucket = q.sb.id;
+    a.src_key = q.skey;
+    a.dst_bucket = q.db.id;
+    a.dst_key = r->key;
+    a.meta_replace = q.meta_replace;
+    a.content_type = http_header(r->rq, "Content-Type");
+    a.headers = q.stored.len ? (const char *)q.stored.ptr : NULL;
+    a.tags_replace = q.tags_replace;
+    a.tag_headers = (const char *)q.tags.ptr;
+    if (has_source_conditions(r)) {
+        a.source_check = source_conditions;
+        a.source_ctx = r;
+    }
+    a.commit = s3_commit_of(r);
+    int rc = object_copy(r->svc->st, &a, &out, &e);
+    copy_answer(r, rc, &e, &out);
 done:
+    meta_object_dispose(&out);
     orc_buf_dispose(&q.stored);
     orc_buf_dispose(&q.tags);
     free(q.sbucket);
@@ -249,51 +189,6 @@ done:
 }
 
 /* ---- DeleteObjects ---- */
-
-/* Decodes base64 of exactly want bytes; -1 otherwise. */
-static int b64_exact(const char *v, uint8_t *out, size_t want)
-{
-    uint8_t raw[24];
-    size_t n = strlen(v), enc = 4 * ((want + 2) / 3);
-    if (n != enc || n > 24) return -1;
-    int got = EVP_DecodeBlock(raw, (const unsigned char *)v, (int)n);
-    if (got != (int)(3 * (n / 4))) return -1;
-    memcpy(out, raw, want);
-    return 0;
-}
-
-/* S3 requires Content-MD5 or an x-amz-checksum-* header on DeleteObjects;
- * Orchard accepts neither (older clients send none) but verifies what is
- * sent: Content-MD5 and the signed payload hash here, x-amz-checksum-* in the
- * body layer (body.c) before this runs. Non-zero: answered. */
-int s3_check_xml_body(s3_req *r)
-{
-    const uint8_t *p = r->body.ptr ? r->body.ptr : (const uint8_t *)"";
-    uint8_t h[32], want[16];
-    unsigned n = 0;
-    char hex[65];
-    if (r->auth.payload_sha256[0]) {
-        EVP_Digest(p, r->body.len, h, &n, EVP_sha256(), NULL);
-        hex_encode(h, 32, hex);
-        if (strcmp(hex, r->auth.payload_sha256) != 0) {
-            s3_error(r, S3E_XAMZ_CONTENT_SHA256_MISMATCH, NULL);
-            return -1;
-        }
-    }
-    const char *md5 = http_header(r->rq, "Content-MD5");
-    if (md5) {
-        if (b64_exact(md5, want, 16)) {
-            s3_error(r, S3E_INVALID_DIGEST, NULL);
-            return -1;
-        }
-        EVP_Digest(p, r->body.len, h, &n, EVP_md5(), NULL);
-        if (memcmp(h, want, 16) != 0) {
-            s3_error(r, S3E_BAD_DIGEST, NULL);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 static void key_error(orc_buf *b, const char *key, enum s3_error code, const char *msg)
 {
@@ -311,8 +206,8 @@ static void delete_one(s3_req *r, int64_t bucket_id, const char *key, bool quiet
 {
     orc_err e = {0};
     if (strlen(key) > META_KEY_MAX) return key_error(b, key, S3E_KEY_TOO_LONG, NULL);
-    int rc = meta_object_delete(r->svc->st->m, bucket_id, key, &e);
-    if (rc && rc != ORC_ENOTFOUND) {
+    int rc = object_delete(r->svc->st, bucket_id, key, &e);
+    if (rc) {
         bool busy = rc == ORC_ETRANSIENT || rc == ORC_EBUSY;
         if (!busy) LOG_ERROR("request %s: DeleteObjects %s: %s", r->rq->request_id, key, e.msg);
         return key_error(b, key, busy ? S3E_SLOW_DOWN : S3E_INTERNAL_ERROR, NULL);

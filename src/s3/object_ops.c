@@ -1,290 +1,23 @@
 /* Object operations: PutObject (streamed into the write pipeline, with
- * If-None-Match / If-Match conditions), GetObject (ranged, streamed,
- * conditional, with response-* overrides), HeadObject, DeleteObject. */
-#include "s3/s3_int.h"
+ * If-None-Match / If-Match conditions), GetObject and HeadObject (ranged or
+ * one part with ?partNumber, streamed, conditional, with response-*
+ * overrides), DeleteObject. */
+#include "s3/object_common.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "s3/conditional.h"
 #include "s3/range.h"
-#include "s3/tagging.h"
 #include "util/alloc.h"
 #include "util/log.h"
-#include "util/time.h"
+#include "util/parse.h"
 
-#define S3_MAX_STORED_HEADERS (8u * 1024) /* x-amz-meta-* and friends, as S3's 8 KB */
-/* Tags do not count toward S3's 8 KB: 10 tags of 128 + 256 characters of up
- * to 4 bytes, each byte percent-encoded at worst. */
-#define S3_MAX_STORED_TAGS (S3_TAGS_MAX * (S3_TAG_KEY_MAX + S3_TAG_VALUE_MAX) * 4 * 3 + 64)
-
-/* Headers S3 stores with an object and returns on GET and HEAD. */
-static const char *const kept_headers[] = {
-    "Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires",
-};
-
-struct keep_ctx {
-    orc_buf *out;
-    int rc;
-};
-
-/* Content-Encoding without the aws-chunked token, which only framed the
- * upload and is not stored (as S3); NULL when nothing is left. Caller frees. */
-static char *content_encoding_kept(const char *v)
-{
-    orc_buf b;
-    orc_buf_init(&b, 0);
-    while (*v) {
-        const char *end = v + strcspn(v, ","), *t = v, *te = end;
-        while (t < te && (*t == ' ' || *t == '\t'))
-            t++;
-        while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
-            te--;
-        if (te > t && !(te - t == 11 && strncasecmp(t, "aws-chunked", 11) == 0)) {
-            if (b.len) orc_buf_append(&b, ",", 1, NULL);
-            orc_buf_append(&b, t, (size_t)(te - t), NULL);
-        }
-        v = *end ? end + 1 : end;
-    }
-    if (b.len) return (char *)orc_buf_take(&b, NULL);
-    orc_buf_dispose(&b);
-    return NULL;
-}
-
-static int keep_header(void *arg, const char *name, const char *value)
-{
-    struct keep_ctx *k = arg;
-    char *enc = NULL;
-    bool keep = strncasecmp(name, "x-amz-meta-", 11) == 0;
-    for (size_t i = 0; !keep && i < sizeof(kept_headers) / sizeof(kept_headers[0]); i++)
-        keep = strcasecmp(name, kept_headers[i]) == 0;
-    if (!keep || strpbrk(value, "\r\n")) return 0;
-    if (strcasecmp(name, "Content-Encoding") == 0 && !(value = enc = content_encoding_kept(value)))
-        return 0;
-    orc_err e;
-    for (const char *c = name; *c && !k->rc; c++) {
-        char lc = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : *c;
-        k->rc = orc_buf_append(k->out, &lc, 1, &e);
-    }
-    if (!k->rc) k->rc = orc_buf_printf(k->out, &e, ": %s\n", value);
-    free(enc);
-    return k->rc;
-}
-
-int s3_stored_headers(s3_req *r, orc_buf *out)
-{
-    orc_buf_init(out, S3_MAX_STORED_HEADERS);
-    struct keep_ctx k = {out, 0};
-    http_headers_each(r->rq, keep_header, &k);
-    if (k.rc) {
-        orc_buf_dispose(out);
-        orc_buf_init(out, S3_MAX_STORED_HEADERS);
-        s3_error(r, S3E_INVALID_ARGUMENT /* S3: MetadataTooLarge */,
-                 "Your metadata headers exceed the maximum allowed metadata size.");
-        return -1;
-    }
-    out->max += S3_MAX_STORED_TAGS;
-    if (!s3_request_tags(r, out)) return 0;
-    orc_buf_dispose(out); /* answered */
-    orc_buf_init(out, S3_MAX_STORED_HEADERS);
-    return -1;
-}
-
-/* GET and HEAD query parameters that replace a response header (S3 honours
- * them on signed requests only; Orchard serves no anonymous requests). */
-#define N_OVERRIDES 6
-static const char *const override_params[N_OVERRIDES][2] = {
-    {"response-content-type", "Content-Type"},
-    {"response-content-language", "Content-Language"},
-    {"response-expires", "Expires"},
-    {"response-cache-control", "Cache-Control"},
-    {"response-content-disposition", "Content-Disposition"},
-    {"response-content-encoding", "Content-Encoding"},
-};
-
-static bool overridden(char *const ov[N_OVERRIDES], const char *name, size_t len)
-{
-    for (int i = 0; i < N_OVERRIDES; i++)
-        if (ov[i] && strlen(override_params[i][1]) == len &&
-            strncasecmp(override_params[i][1], name, len) == 0)
-            return true;
-    return false;
-}
-
-/* Emits stored "name: value\n" lines as response headers, except those the
- * request overrides (ov may be NULL) and the tag set, which is only counted. */
-static void emit_stored(http_req *rq, const char *lines, char *const *ov, bool whole)
-{
-    /* x-amz-checksum-* only when asked for, and only for the whole object: a
-     * client would check a range against the full object's value (as S3). */
-    const char *mode = http_header(rq, "x-amz-checksum-mode");
-    bool checksums = whole && mode && strcasecmp(mode, "ENABLED") == 0;
-    size_t tlen = 0;
-    const char *tags = s3_tags_stored(lines, &tlen);
-    if (tags && tlen) {
-        char count[24];
-        snprintf(count, sizeof(count), "%zu", s3_tags_count(tags, tlen));
-        http_add_header(rq, "x-amz-tagging-count", count);
-    }
-    while (lines && *lines) {
-        const char *nl = strchr(lines, '\n'), *colon = strstr(lines, ": ");
-        if (!nl || !colon || colon > nl) break;
-        bool ck = strncmp(lines, "x-amz-checksum-", 15) == 0;
-        bool tag = strncmp(lines, S3_TAGGING_HEADER ": ", sizeof(S3_TAGGING_HEADER ": ") - 1) == 0;
-        /* A multipart object's composite checksum ends in "-N" (parts). */
-        bool composite = ck && memchr(colon, '-', (size_t)(nl - colon)) != NULL;
-        if (ck && checksums)
-            http_add_header(rq, "x-amz-checksum-type", composite ? "COMPOSITE" : "FULL_OBJECT");
-        if (!tag && (!ck || checksums) && !(ov && overridden(ov, lines, (size_t)(colon - lines)))) {
-            char *name = orc_strndup(lines, (size_t)(colon - lines));
-            char *value = orc_strndup(colon + 2, (size_t)(nl - colon - 2));
-            http_add_header(rq, name, value);
-            free(name);
-            free(value);
-        }
-        lines = nl + 1;
-    }
-}
-
-static void validator_headers(s3_req *r, const meta_object *o)
-{
-    char etag[72], when[32];
-    snprintf(etag, sizeof(etag), "\"%s\"", o->etag);
-    orc_time_http(o->mtime_ms, when);
-    http_add_header(r->rq, "ETag", etag);
-    http_add_header(r->rq, "Last-Modified", when);
-}
-
-void s3_object_headers(s3_req *r, const meta_object *o, char *const *ov, bool whole)
-{
-    validator_headers(r, o);
-    http_add_header(r->rq, "Accept-Ranges", "bytes");
-    const char *ct = o->content_type && *o->content_type ? o->content_type : "binary/octet-stream";
-    http_add_header(r->rq, "Content-Type", ov && ov[0] ? ov[0] : ct);
-    emit_stored(r->rq, o->headers, ov, whole);
-    for (int i = 1; ov && i < N_OVERRIDES; i++)
-        if (ov[i]) http_add_header(r->rq, override_params[i][1], ov[i]);
-}
-
-/* Reads the response-* parameters into ov (NULL where absent). A value with a
- * control character would split the response header: InvalidArgument. */
-static int read_overrides(s3_req *r, char *ov[N_OVERRIDES])
-{
-    int bad = 0;
-    for (int i = 0; i < N_OVERRIDES; i++) {
-        ov[i] = s3_query_get(r, override_params[i][0]);
-        for (const char *c = ov[i]; c && *c && !bad; c++)
-            bad = (unsigned char)*c < 0x20 || *c == 0x7f;
-    }
-    if (bad) s3_error(r, S3E_INVALID_ARGUMENT, "A response-* parameter holds a control character.");
-    return bad;
-}
+#define PART_NUMBER_MSG "Part number must be an integer between 1 and 10000, inclusive"
 
 /* ---- PutObject ---- */
-
-/* Strips W/ and the quotes of one entity tag; false if it cannot be one of ours. */
-static bool etag_unquote(const char *v, char out[64])
-{
-    size_t n;
-    v += strspn(v, " \t");
-    if (v[0] == 'W' && v[1] == '/') v += 2;
-    n = strlen(v);
-    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
-    if (n == 0 || n >= 64 || memchr(v, '"', n) || memchr(v, ',', n)) return false;
-    memcpy(out, v, n);
-    out[n] = 0;
-    return true;
-}
-
-/* A condition header's value is "*" (surrounding blanks allowed). */
-static bool is_star(const char *v)
-{
-    v += strspn(v, " \t");
-    return *v == '*' && v[1 + strspn(v + 1, " \t")] == 0;
-}
-
-/* Whether the current version (rc 0: o; ORC_ENOTFOUND: none) fails c. */
-static bool cond_fails(const meta_put_cond *c, int rc, const meta_object *o)
-{
-    switch (c->kind) {
-    case META_PUT_IF_ABSENT:
-        return rc == 0;
-    case META_PUT_IF_EXISTS:
-        return rc != 0;
-    case META_PUT_IF_MATCH:
-        return rc != 0 || strcmp(o->etag, c->etag) != 0;
-    case META_PUT_IF_NONE_MATCH:
-        return rc == 0 && strcmp(o->etag, c->etag) == 0;
-    }
-    return false;
-}
-
-/* The write's If-None-Match and If-Match, "*" or one ETag each (RFC 9110
- * 13.1.1, 13.1.2: If-Match: * holds for any current version, If-None-Match:
- * "x" for any but x), on PutObject and CopyObject. Non-zero: answered. The
- * condition is checked here to spare sending the body for nothing, and again
- * in the commit's transaction, which is what makes racing writers safe. */
-int s3_put_condition(s3_req *r, int64_t bucket_id, meta_put_cond *c)
-{
-    const char *inm = http_header(r->rq, "If-None-Match"), *im = http_header(r->rq, "If-Match");
-    meta_object o;
-    orc_err e;
-    if (!inm && !im) return 0;
-    if (inm && im) {
-        s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match and If-Match cannot be combined.");
-        return -1;
-    }
-    const char *v = inm ? inm : im;
-    if (is_star(v)) {
-        c->kind = inm ? META_PUT_IF_ABSENT : META_PUT_IF_EXISTS;
-    } else if (etag_unquote(v, c->etag)) {
-        c->kind = inm ? META_PUT_IF_NONE_MATCH : META_PUT_IF_MATCH;
-    } else if (inm) {
-        s3_error(r, S3E_NOT_IMPLEMENTED, "If-None-Match on PUT accepts '*' or one ETag.");
-        return -1;
-    } else {
-        s3_error(r, S3E_PRECONDITION_FAILED, NULL); /* matches no ETag we could have */
-        return -1;
-    }
-    int rc = meta_object_get(r->svc->st->m, bucket_id, r->key, false, 0, 0, &o, NULL, NULL, &e);
-    if (rc && rc != ORC_ENOTFOUND) {
-        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
-        return -1;
-    }
-    bool fails = cond_fails(c, rc, &o);
-    if (!rc) meta_object_dispose(&o);
-    if (fails) s3_error(r, S3E_PRECONDITION_FAILED, NULL);
-    return fails ? -1 : 0;
-}
-
-int s3_parse_content_md5(const char *v, uint8_t md5[16])
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint8_t raw[24];
-    if (strlen(v) != 24 || strcmp(v + 22, "==") != 0) return -1;
-    /* EVP_DecodeBlock reads an inner '=' as 'A' (and skips blanks at the
-     * ends): only the 22 base64 characters themselves are an MD5. */
-    if (strspn(v, b64) != 22) return -1;
-    if (EVP_DecodeBlock(raw, (const unsigned char *)v, 24) != 18) return -1;
-    memcpy(md5, raw, 16);
-    return 0;
-}
-
-static bool client_alive(void *ctx)
-{
-    return http_client_alive(((s3_req *)ctx)->rq);
-}
-
-object_commit s3_commit_of(s3_req *r)
-{
-    return (object_commit){r->start_ms ? r->start_ms : orc_now_ms(), client_alive, r};
-}
 
 void s3_put_object_begin(s3_req *r)
 {
@@ -388,7 +121,7 @@ static int get_conditions(s3_req *r, const meta_object *o)
     case S3_COND_NOT_MODIFIED:
         /* No body, and the validators the client can cache by. */
         s3_reply_empty(r, (unsigned)s3_error_get(S3E_NOT_MODIFIED)->status);
-        validator_headers(r, o);
+        s3_validator_headers(r, o);
         return 1;
     default:
         s3_error(r, S3E_PRECONDITION_FAILED, NULL);
@@ -398,9 +131,13 @@ static int get_conditions(s3_req *r, const meta_object *o)
 
 /* What a GET serves of the version: the status, and [first, last] with its
  * length (0: an empty body). */
+/* What a GET serves of the version: the status, and [first, last] with its
+ * length (0: an empty body); with ?partNumber, the part and the object's
+ * part count (0: not multipart). */
 struct get_span {
     unsigned status;
     uint64_t first, last, len;
+    int part, nparts;
 };
 
 /* Resolves the Range header against o's size. Non-zero: answered (416). */
@@ -408,7 +145,10 @@ static int get_span_of(s3_req *r, const meta_object *o, struct get_span *sp)
 {
     s3_range range = {0, 0};
     enum s3_range_result rr = s3_range_parse(http_header(r->rq, "Range"), o->size, &range);
-    *sp = (struct get_span){200, 0, o->size ? o->size - 1 : 0, o->size};
+    sp->status = 200;
+    sp->first = 0;
+    sp->last = o->size ? o->size - 1 : 0;
+    sp->len = o->size;
     if (rr == S3_RANGE_UNSATISFIABLE) {
         char cr[48];
         snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)o->size);
@@ -416,8 +156,37 @@ static int get_span_of(s3_req *r, const meta_object *o, struct get_span *sp)
         http_add_header(r->rq, "Content-Range", cr);
         return -1;
     }
-    if (rr == S3_RANGE_OK)
-        *sp = (struct get_span){206, range.first, range.last, range.last - range.first + 1};
+    if (rr == S3_RANGE_OK) {
+        sp->status = 206;
+        sp->first = range.first;
+        sp->last = range.last;
+        sp->len = range.last - range.first + 1;
+    }
+    return 0;
+}
+
+/* ?partNumber: the part's span in the version rd reads. As S3, a part is a
+ * range of the object: 206 with its Content-Range (200 for an empty one).
+ * Returns 0, ORC_ECONFLICT (the version changed: open again), or -1 when
+ * answered. */
+static int part_span_of(s3_req *r, object_reader *rd, struct get_span *sp)
+{
+    orc_err e = {0};
+    uint64_t first = 0, len = 0;
+    int rc = object_get_part(rd, sp->part, &sp->nparts, &first, &len, &e);
+    if (rc == ORC_ECONFLICT) return rc;
+    if (rc == ORC_EINVAL && e.detail == ORC_D_INVALID_RANGE) {
+        s3_error(r, S3E_INVALID_PART, "The requested partnumber is not satisfiable");
+        return -1;
+    }
+    if (rc) {
+        s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+        return -1;
+    }
+    sp->status = len ? 206 : 200;
+    sp->first = first;
+    sp->last = len ? first + len - 1 : first;
+    sp->len = len;
     return 0;
 }
 
@@ -435,12 +204,13 @@ static void get_range_error(s3_req *r, int rc, orc_err *e)
         s3_error_from(r, rc == ORC_ENOTFOUND ? ORC_ECORRUPT : rc, e, S3E_NO_SUCH_KEY);
 }
 
-/* Opens the current version, evaluates the conditions and the Range against
- * it, then reads the manifest rows of that range and its first chunk. The
- * size must be known before the range's rows are asked for, so these are two
- * reads: a version switch between them (ORC_ECONFLICT) starts over on the new
- * version, so the client gets one version or the other, never a mix; a key
- * rewritten faster than three tries gets 503 SlowDown. Non-zero: answered. */
+/* Opens the current version, evaluates the conditions and the Range (or the
+ * part) against it, then reads the manifest rows of that span and its first
+ * chunk. The size must be known before the span's rows are asked for, so
+ * these are several reads: a version switch between them (ORC_ECONFLICT)
+ * starts over on the new version, so the client gets one version or the
+ * other, never a mix; a key rewritten faster than three tries gets 503
+ * SlowDown. Non-zero: answered. */
 static int get_open(s3_req *r, int64_t bucket_id, bool head, meta_object *o, object_reader **rd,
                     struct get_span *sp)
 {
@@ -451,9 +221,11 @@ static int get_open(s3_req *r, int64_t bucket_id, bool head, meta_object *o, obj
             s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
             return -1;
         }
-        if (get_conditions(r, o) || get_span_of(r, o, sp)) return -1;
-        if (head || !sp->len) return 0;
-        if (!(rc = object_get_range(*rd, sp->first, sp->last, &e))) return 0;
+        if (get_conditions(r, o)) return -1;
+        rc = sp->part ? part_span_of(r, *rd, sp) : get_span_of(r, o, sp);
+        if (rc == -1) return -1;
+        if (!rc && (head || !sp->len)) return 0;
+        if (!rc && !(rc = object_get_range(*rd, sp->first, sp->last, &e))) return 0;
         if (rc != ORC_ECONFLICT) {
             get_range_error(r, rc, &e);
             return -1;
@@ -466,32 +238,67 @@ static int get_open(s3_req *r, int64_t bucket_id, bool head, meta_object *o, obj
     return -1;
 }
 
-static void get_or_head(s3_req *r, bool head)
+/* The response of a GET or HEAD whose body is ready to stream from rd. */
+static void get_respond(s3_req *r, const meta_object *o, object_reader *rd,
+                        const struct get_span *sp, char *const *ov)
+{
+    struct get_stream *g = orc_calloc(1, sizeof(*g));
+    g->rd = rd;
+    snprintf(g->request_id, sizeof(g->request_id), "%s", r->rq->request_id);
+    snprintf(g->path, sizeof(g->path), "%s", r->rq->path);
+    object_reader_set_wake(g->rd, s3_wake, r->rq);
+    http_respond_stream(r->rq, sp->status, sp->len, get_read, g, get_free);
+    /* Full-object checksums describe neither a range nor a part. */
+    s3_object_headers(r, o, ov, sp->status == 200 && !sp->part);
+    if (sp->nparts > 0) {
+        char count[16];
+        snprintf(count, sizeof(count), "%d", sp->nparts);
+        http_add_header(r->rq, "x-amz-mp-parts-count", count);
+    }
+    if (sp->status == 206) {
+        char cr[80];
+        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)sp->first,
+                 (unsigned long long)sp->last, (unsigned long long)o->size);
+        http_add_header(r->rq, "Content-Range", cr);
+    }
+}
+
+/* ?partNumber=N: 1..10000, and no Range with it. Non-zero: answered. */
+static int part_number_of(s3_req *r, int *part)
+{
+    char *pn = s3_query_get(r, "partNumber");
+    uint64_t v = 0;
+    int bad = parse_uint_max(pn, META_PART_MAX, &v) || v < 1;
+    free(pn);
+    if (bad) {
+        s3_error(r, S3E_INVALID_ARGUMENT, PART_NUMBER_MSG);
+        return -1;
+    }
+    if (http_header(r->rq, "Range")) {
+        s3_error(r, S3E_INVALID_REQUEST,
+                 "Cannot specify both Range header and partNumber query parameter");
+        return -1;
+    }
+    *part = (int)v;
+    return 0;
+}
+
+/* GET and HEAD, of the whole object, a Range, or with by_part a part. */
+static void get_or_head(s3_req *r, bool head, bool by_part)
 {
     meta_bucket b;
     meta_object o = {0};
     object_reader *rd = NULL;
-    struct get_span sp;
-    char *ov[N_OVERRIDES] = {0};
+    struct get_span sp = {0};
+    char *ov[S3_N_OVERRIDES] = {0};
 
-    if (s3_bucket_for_owner(r, &b) || read_overrides(r, ov)) goto done;
-    if (get_open(r, b.id, head, &o, &rd, &sp)) goto done;
-    struct get_stream *g = orc_calloc(1, sizeof(*g));
-    g->rd = rd;
-    rd = NULL;
-    snprintf(g->request_id, sizeof(g->request_id), "%s", r->rq->request_id);
-    snprintf(g->path, sizeof(g->path), "%s", r->rq->path);
-    object_reader_set_wake(g->rd, s3_wake, r->rq);
-    http_respond_stream(r->rq, sp.status, sp.len, get_read, g, get_free);
-    s3_object_headers(r, &o, ov, sp.status == 200);
-    if (sp.status == 206) {
-        char cr[80];
-        snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)sp.first,
-                 (unsigned long long)sp.last, (unsigned long long)o.size);
-        http_add_header(r->rq, "Content-Range", cr);
-    }
+    if (s3_bucket_for_owner(r, &b)) goto done;
+    if (by_part && part_number_of(r, &sp.part)) goto done;
+    if (s3_read_overrides(r, ov) || get_open(r, b.id, head, &o, &rd, &sp)) goto done;
+    get_respond(r, &o, rd, &sp, ov);
+    rd = NULL; /* the stream owns it */
 done:
-    for (int i = 0; i < N_OVERRIDES; i++)
+    for (int i = 0; i < S3_N_OVERRIDES; i++)
         free(ov[i]);
     object_reader_free(rd);
     meta_object_dispose(&o);
@@ -499,20 +306,30 @@ done:
 
 void s3_get_object(s3_req *r)
 {
-    get_or_head(r, false);
+    get_or_head(r, false, false);
 }
 
 void s3_head_object(s3_req *r)
 {
-    get_or_head(r, true);
+    get_or_head(r, true, false);
+}
+
+void s3_get_object_part(s3_req *r)
+{
+    get_or_head(r, false, true);
+}
+
+void s3_head_object_part(s3_req *r)
+{
+    get_or_head(r, true, true);
 }
 
 void s3_delete_object(s3_req *r)
 {
     meta_bucket b;
-    orc_err e;
+    orc_err e = {0};
     if (s3_bucket_for_owner(r, &b)) return;
-    int rc = meta_object_delete(r->svc->st->m, b.id, r->key, &e);
-    if (rc && rc != ORC_ENOTFOUND) return s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
+    int rc = object_delete(r->svc->st, b.id, r->key, &e);
+    if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
     s3_reply_empty(r, 204);
 }
