@@ -233,7 +233,7 @@ static void test_slow_provider_bounds_what_the_pipeline_holds(void **state)
     object_put_result res;
     assert_int_equal(object_put_finish(w, &res, &e), ORC_OK);
     object_put_free(w);
-|| worst > bound) fprintf(stderr, "held %llu bytes\n", (unsigned long long)worst);
+    if (worst > bound) fprintf(stderr, "held %llu bytes\n", (unsigned long long)worst);
     assert_true(worst <= bound);
     assert_true(fake_max_in_flight(fs->provs[0], FAKE_PUT) <= PUT_WRITERS);
     assert_true(fake_max_in_flight(fs->provs[0], FAKE_PUT) > 1); /* writers do overlap */
