@@ -31,6 +31,7 @@ typedef struct fake_provider {
     pthread_mutex_t mu;   /* guards everything below */
     struct blob *blobs;
     struct script ops[FAKE_NOPS];
+    int fail_all; /* fake_set_fail */
     bool corrupt;
 } fake_provider;
 
@@ -62,8 +63,8 @@ static int enter(fake_provider *f, enum fake_op op, orc_err *e)
     struct script *s = &f->ops[op];
     s->calls++;
     if (++s->running > s->max_running) s->max_running = s->running;
-    int delay = s->delay_ms, code = 0;
-    if (s->fail_n > 0) {
+    int delay = s->delay_ms, code = f->fail_all;
+    if (!code && s->fail_n > 0) {
         s->fail_n--;
         code = s->fail_code;
     }
@@ -120,7 +121,7 @@ static int fake_get(provider *p, const char *name, uint64_t off, uint64_t len, o
     pthread_mutex_lock(&f->mu);
     struct blob *b = *find(f, name);
     if (!b) {
-        rc = orc_fail(e, ORC_ENOTFOUND, "provider %s: %.16s not found", p->name, name);
+        rc = orc_fail(e, ORC_ENOTFOUND, "provider %s: %.16s not found (404)", p->name, name);
     } else {
         uint64_t n = off >= b->len ? 0 : b->len - off;
         if (len < n) n = len;
@@ -146,7 +147,7 @@ static int fake_del(provider *p, const char *name, orc_err *e)
         free(gone);
     }
     pthread_mutex_unlock(&f->mu);
-    rc = gone ? ORC_OK : orc_fail(e, ORC_ENOTFOUND, "provider %s: not found", p->name);
+    rc = gone ? ORC_OK : orc_fail(e, ORC_ENOTFOUND, "provider %s: not found (404)", p->name);
     return leave(f, FAKE_DEL, rc);
 }
 
@@ -159,7 +160,7 @@ static int fake_head(provider *p, const char *name, uint64_t *size, orc_err *e)
     struct blob *b = *find(f, name);
     if (b) *size = b->len;
     pthread_mutex_unlock(&f->mu);
-    rc = b ? ORC_OK : orc_fail(e, ORC_ENOTFOUND, "provider %s: not found", p->name);
+    rc = b ? ORC_OK : orc_fail(e, ORC_ENOTFOUND, "provider %s: not found (404)", p->name);
     return leave(f, FAKE_HEAD, rc);
 }
 
@@ -227,6 +228,14 @@ void fake_fail_next(provider *p, enum fake_op op, int n, int code)
     pthread_mutex_unlock(&f->mu);
 }
 
+void fake_set_fail(provider *p, int code)
+{
+    fake_provider *f = fake(p);
+    pthread_mutex_lock(&f->mu);
+    f->fail_all = code;
+    pthread_mutex_unlock(&f->mu);
+}
+
 void fake_set_delay(provider *p, enum fake_op op, int ms)
 {
     fake_provider *f = fake(p);
@@ -289,6 +298,15 @@ uint64_t fake_bytes(provider *p)
         n += b->len;
     pthread_mutex_unlock(&f->mu);
     return n;
+}
+
+bool fake_has(provider *p, const char *name)
+{
+    fake_provider *f = fake(p);
+    pthread_mutex_lock(&f->mu);
+    bool has = *find(f, name) != NULL;
+    pthread_mutex_unlock(&f->mu);
+    return has;
 }
 
 bool fake_corrupt_blob(provider *p, const char *name)

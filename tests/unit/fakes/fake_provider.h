@@ -3,7 +3,8 @@
  * (place/, object/) run against it through the ordinary provider_* wrappers
  * (counters, deadlines and health included). Its behaviour is scriptable per
  * operation, from any thread:
- *   fail     the next N calls answer a given code, without touching a blob
+ *   fail     the next N calls of an operation answer a given code, or every
+ *            call does (a provider that is down), without touching a blob
  *   delay    every call sleeps MS milliseconds first
  *   hang     every call blocks until its deadline (provider_set_deadline),
  *            then answers ORC_ETRANSIENT as a timed-out request
@@ -26,6 +27,9 @@ provider *fake_provider_new(const char *name);
 
 /* The next n calls of op answer code (an ORC_E* value) and do nothing. */
 void fake_fail_next(provider *p, enum fake_op op, int n, int code);
+/* Every call of every op answers code until called again with 0 (the
+ * provider is unreachable). */
+void fake_set_fail(provider *p, int code);
 /* Every call of op sleeps ms first (0: none). */
 void fake_set_delay(provider *p, enum fake_op op, int ms);
 /* Every call of op blocks until its call deadline, then fails (false: stop). */
@@ -40,6 +44,8 @@ int fake_max_in_flight(provider *p, enum fake_op op);
 /* Blobs stored, and their total size. */
 size_t fake_count(provider *p);
 uint64_t fake_bytes(provider *p);
+/* Whether a blob named name is stored. */
+bool fake_has(provider *p, const char *name);
 /* Flips one byte of the stored blob name; false if there is none. */
 bool fake_corrupt_blob(provider *p, const char *name);
 
