@@ -144,23 +144,28 @@ static ssize_t recv_wait(int fd, char *buf, size_t cap, int ms)
 }
 
 /* One response (headers and a Content-Length body) into out, NUL-ended;
- * false if the connection ended or stalled first. */
+ * false if the connection ended or stalled first. Reads the headers a byte
+ * at a time and then exactly the body, so that a pipelined response after
+ * it stays in the socket for the next call. */
 static bool read_response(int fd, char *out, size_t cap)
 {
     size_t have = 0;
-    for (;;) {
-        out[have] = 0;
-        char *eoh = strstr(out, "\r\n\r\n");
-        if (eoh) {
-            const char *cl = strcasestr(out, "\r\nContent-Length:");
-            size_t body = cl && cl < eoh ? strtoul(cl + 17, NULL, 10) : 0;
-            if (have >= (size_t)(eoh + 4 - out) + body) return true;
-        }
-        if (have + 1 >= cap) return false;
-        ssize_t n = recv_wait(fd, out + have, cap - 1 - have, 3000);
-        if (n <= 0) return false;
-        have += (size_t)n;
+    char *eoh = NULL;
+    while (!eoh) {
+        if (have + 1 >= cap || recv_wait(fd, out + have, 1, 3000) != 1) return false;
+        out[++have] = 0;
+        if (have >= 4 && memcmp(out + have - 4, "\r\n\r\n", 4) == 0) eoh = out + have - 4;
     }
+    const char *cl = strcasestr(out, "\r\nContent-Length:");
+    size_t body = cl ? strtoul(cl + 17, NULL, 10) : 0;
+    if (have + body >= cap) return false;
+    for (size_t got = 0; got < body;) {
+        ssize_t n = recv_wait(fd, out + have + got, body - got, 3000);
+        if (n <= 0) return false;
+        got += (size_t)n;
+    }
+    out[have + body] = 0;
+    return true;
 }
 
 /* Everything until the server closes; the count, or -1 if it did not close
