@@ -27,13 +27,9 @@
 
 #define OBJECT_MAX_SIZE (5ull << 30) /* single PUT limit, as S3 */
 
-typedef struct store {
-    meta *m;
-    place *pl;
-    const seal_keys *keys;
-    cdc_params cdc;
-    int64_t gc_grace_ms;
-} store;
+/* A store: made by object_store_new (object/access.h), passed to every
+ * object_* function; its fields are the object layer's (object/object_int.h). */
+typedef struct store store;
 
 /* ---- buckets (bucket.c) ---- */
 /* S3 bucket naming rules: 3-63 chars of [a-z0-9.-], starts and ends with a
@@ -245,5 +241,9 @@ int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
 void object_mp_list_result_dispose(object_mp_list_result *r);
 
 #include "object/upload.h" /* the uploads the front names (upload.c) */
+/* private: goes once no s3/ file uses the fields */
+#include "object/object_int.h"
+
+#include "object/access.h"
 
 #endif
