@@ -25,11 +25,11 @@
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
  *   holds for any UTF-8 and the prefix listing is an index range scan;
- * - manifest rows are keyed by the chunk's start offset: sq_object_put enforces
+ * - manifest rows are keyed by the chunk's start offset: sq_version_put enforces
  *   that chunks tile the object, so a ranged read seeks straight to its first
  *   chunk instead of scanning the whole manifest;
  * - manifest.chunk_id has no foreign key on purpose: refcount is what guards
- *   a referenced chunk (gc_mark only takes refcount 0, sq_object_put only takes
+ *   a referenced chunk (gc_mark only takes refcount 0, sq_version_put only takes
  *   LIVE), and a foreign key would need an index on manifest(chunk_id), paid
  *   on every PUT, to let gc_forget delete a chunk;
  * - the partial indexes keep the collector's scans to the chunks it may take. */
@@ -388,8 +388,9 @@ done:
     return rc;
 }
 
-int sq_acquire(meta *m, struct conn **out, orc_err *e)
+int sq_acquire(meta *mm, struct conn **out, orc_err *e)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     pthread_mutex_lock(&m->mu);
     while (!m->idle && m->nconns >= POOL_MAX)
         pthread_cond_wait(&m->cv, &m->mu);
@@ -422,8 +423,9 @@ static void reset_all(struct conn *c)
         if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
 }
 
-void sq_release(meta *m, struct conn *c)
+void sq_release(meta *mm, struct conn *c)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     reset_all(c);
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_lock(&m->mu);
@@ -435,8 +437,9 @@ void sq_release(meta *m, struct conn *c)
 
 /* Writes use BEGIN IMMEDIATE: taking the write lock up front means a
  * transaction never has to upgrade a read lock, which can deadlock. */
-int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
+int sq_tx_begin(meta *mm, struct conn *c, int mode, orc_err *e)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     sqlite3_stmt *s = NULL;
     int rc = ORC_OK;
     if (mode != TX_READ) pthread_mutex_lock(&m->wmu);
@@ -454,8 +457,9 @@ int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
 }
 
 /* Commits if rc is ORC_OK, else rolls back; returns the outcome. */
-int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e)
+int sq_tx_end(meta *mm, struct conn *c, int mode, int rc, orc_err *e)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     sqlite3_stmt *s = NULL;
     if (rc == ORC_OK) {
         reset_all(c);
@@ -470,8 +474,16 @@ int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e)
     return rc;
 }
 
-int meta_open_sqlite(const char *path, meta **out, orc_err *e)
+/* meta_open_fn for "sqlite": the one key is "path". */
+int meta_sqlite_open(const meta_kv *kv, size_t nkv, meta **out, orc_err *e)
 {
+    const char *path = NULL;
+    for (size_t i = 0; i < nkv; i++) {
+        if (strcmp(kv[i].key, "path") != 0)
+            return orc_fail(e, ORC_EINVAL,
+                            "metadata store sqlite: unknown key '%.32s' (known: path)", kv[i].key);
+        path = kv[i].value;
+    }
     if (!path || !*path) return orc_fail(e, ORC_EINVAL, "metadata database path is empty");
     if (!sqlite3_threadsafe())
         return orc_fail(e, ORC_EINTERNAL, "metadata: SQLite was built without thread support");
@@ -482,21 +494,22 @@ int meta_open_sqlite(const char *path, meta **out, orc_err *e)
         conn_close(c);
         return rc;
     }
-    meta *m = orc_calloc(1, sizeof(*m));
+    struct sq_meta *m = orc_calloc(1, sizeof(*m));
+    m->base.ops = &meta_sqlite_ops;
     m->path = orc_strdup(path);
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     pthread_mutex_init(&m->wmu, NULL);
     m->idle = c;
     m->nconns = 1;
-    *out = m;
+    *out = &m->base;
     return ORC_OK;
 }
 
 /* Every connection must be back in the pool: no call may be running. */
-void meta_close(meta *m)
+static void sq_close(meta *mm)
 {
-    if (!m) return;
+    struct sq_meta *m = (struct sq_meta *)mm;
     while (m->idle) {
         struct conn *c = m->idle;
         m->idle = c->next;
@@ -536,7 +549,7 @@ static int provider_add(struct conn *c, const char *name, int64_t *id, orc_err *
     return rc == 1 ? ORC_OK : rc ? rc : orc_fail(e, ORC_EINTERNAL, "provider %s vanished", name);
 }
 
-int meta_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e)
+static int sq_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e)
 {
     if (!name || !*name) return orc_fail(e, ORC_EINVAL, "provider name is empty");
     struct conn *c;
@@ -571,8 +584,8 @@ static int read_user(sqlite3_stmt *s, meta_user *u, orc_err *e)
     return ORC_OK;
 }
 
-int meta_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
-                  size_t sealed_len, int64_t *id, orc_err *e)
+static int sq_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
+                       size_t sealed_len, int64_t *id, orc_err *e)
 {
     if (!name || !*name || strlen(name) >= sizeof(((meta_user *)0)->name))
         return orc_fail(e, ORC_EINVAL, "user name must be 1 to 63 bytes");
@@ -627,22 +640,22 @@ done:
     return rc;
 }
 
-int meta_user_by_key(meta *m, const char *access_key, meta_user *out, orc_err *e)
+static int sq_user_by_key(meta *m, const char *access_key, meta_user *out, orc_err *e)
 {
     return user_one(m, ST_USER_BY_KEY, access_key ? access_key : "", 0, out, e);
 }
 
-int meta_user_by_name(meta *m, const char *name, meta_user *out, orc_err *e)
+static int sq_user_by_name(meta *m, const char *name, meta_user *out, orc_err *e)
 {
     return user_one(m, ST_USER_BY_NAME, name ? name : "", 0, out, e);
 }
 
-int meta_user_by_id(meta *m, int64_t id, meta_user *out, orc_err *e)
+static int sq_user_by_id(meta *m, int64_t id, meta_user *out, orc_err *e)
 {
     return user_one(m, ST_USER_BY_ID, NULL, id, out, e);
 }
 
-int meta_user_list(meta *m, meta_user **out, size_t *n, orc_err *e)
+static int sq_user_list(meta *m, meta_user **out, size_t *n, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -668,7 +681,7 @@ done:
     return ORC_OK;
 }
 
-int meta_user_remove(meta *m, const char *name, orc_err *e)
+static int sq_user_remove(meta *m, const char *name, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -689,8 +702,8 @@ done:
     return rc;
 }
 
-int meta_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t sealed_len,
-                         orc_err *e)
+static int sq_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t sealed_len,
+                              orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -725,7 +738,8 @@ static void read_bucket(sqlite3_stmt *s, meta_bucket *b)
     b->created_ms = sqlite3_column_int64(s, 4);
 }
 
-int meta_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e)
+static int sq_bucket_create(meta *m, const char *name, int64_t owner, const char *region,
+                            orc_err *e)
 {
     if (!name || !*name || strlen(name) > META_BUCKET_MAX)
         return orc_fail(e, ORC_EINVAL, "bucket name must be 1 to %d bytes", META_BUCKET_MAX);
@@ -755,7 +769,7 @@ done:
     return rc;
 }
 
-int meta_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e)
+static int sq_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -803,7 +817,7 @@ static int bucket_delete(struct conn *c, const char *name, orc_err *e)
     return sq_run(c, s, "bucket delete", e);
 }
 
-int meta_bucket_delete(meta *m, const char *name, orc_err *e)
+static int sq_bucket_delete(meta *m, const char *name, orc_err *e)
 {
     struct conn *c;
     int rc = sq_acquire(m, &c, e);
@@ -814,7 +828,7 @@ int meta_bucket_delete(meta *m, const char *name, orc_err *e)
     return rc;
 }
 
-int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e)
+static int sq_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -844,7 +858,7 @@ done:
     return ORC_OK;
 }
 
-int meta_stats_get(meta *m, meta_stats *out, orc_err *e)
+static int sq_stats_get(meta *m, meta_stats *out, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -891,8 +905,8 @@ static int count_query(meta *m, const char *query, int64_t arg, uint64_t *a, uin
     return rc;
 }
 
-int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
-                        orc_err *e)
+static int sq_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
+                             orc_err *e)
 {
     return count_query(m,
                        "SELECT count(*), coalesce(sum(c.sealed_len), 0) FROM chunk_copies cc "
@@ -901,7 +915,7 @@ int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_
                        provider_id, chunks, bytes, e);
 }
 
-int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
+static int sq_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
 {
     return count_query(m,
                        /* What repair repairs (meta_repair_list): referenced
@@ -911,3 +925,51 @@ int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
                        " AND state = 1) < ?1",
                        copies, n, NULL, e);
 }
+
+/* ---- the ops table: every op of meta_impl.h, in its order ---- */
+
+const meta_ops meta_sqlite_ops = {
+    .type = "sqlite",
+    .close = sq_close,
+    .provider_id = sq_provider_id,
+    .user_add = sq_user_add,
+    .user_by_key = sq_user_by_key,
+    .user_by_name = sq_user_by_name,
+    .user_by_id = sq_user_by_id,
+    .user_list = sq_user_list,
+    .user_remove = sq_user_remove,
+    .user_set_secret = sq_user_set_secret,
+    .bucket_create = sq_bucket_create,
+    .bucket_get = sq_bucket_get,
+    .bucket_delete = sq_bucket_delete,
+    .bucket_list = sq_bucket_list,
+    .chunk_claim = sq_chunk_claim,
+    .chunk_commit = sq_chunk_commit,
+    .chunk_copies_pending = sq_chunk_copies_pending,
+    .chunk_abandon = sq_chunk_abandon,
+    .object_put = sq_object_put,
+    .object_get = sq_object_get,
+    .object_extents = sq_object_extents,
+    .object_delete = sq_object_delete,
+    .object_list = sq_object_list,
+    .object_copy = sq_object_copy,
+    .object_set_header = sq_object_set_header,
+    .gc_mark = sq_gc_mark,
+    .gc_forget = sq_gc_forget,
+    .stats_get = sq_stats_get,
+    .provider_usage = sq_provider_usage,
+    .under_replicated = sq_under_replicated,
+    .repair_list = sq_repair_list,
+    .chunk_add_copies = sq_chunk_add_copies,
+    .upload_create = sq_upload_create,
+    .upload_get = sq_upload_get,
+    .part_put = sq_part_put,
+    .part_list = sq_part_list,
+    .upload_complete = sq_upload_complete,
+    .upload_completed = sq_upload_completed,
+    .upload_abort = sq_upload_abort,
+    .upload_list = sq_upload_list,
+    .upload_expire = sq_upload_expire,
+    .object_part = sq_object_part,
+    .part_set_checksum = sq_part_set_checksum,
+};

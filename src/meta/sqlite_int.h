@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <sqlite3.h>
 
-#include "meta/meta.h"
+#include "meta/meta_impl.h"
 
 enum st {
     ST_BEGIN,
@@ -105,7 +105,9 @@ struct conn {
     struct conn *next;          /* in the idle list */
 };
 
-struct meta {
+/* The store's handle; m->base.ops is &meta_sqlite_ops. */
+struct sq_meta {
+    meta base;
     char *path;
     pthread_mutex_t mu; /* guards idle and nconns */
     pthread_cond_t cv;  /* signalled when a connection is returned */
@@ -150,12 +152,64 @@ const char *sq_state_name(int state);
 /* sqlite_object.c */
 int sq_check_object_new(const meta_object_new *o, orc_err *e);
 int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e);
-int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
-                  orc_err *e);
+int sq_version_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                   orc_err *e);
 int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t start_ms, orc_err *e);
 /* sqlite_completed.c: records a completed upload, in the complete's write
  * transaction, and forgets those older than META_COMPLETED_KEEP_MS. */
 int sq_completed_add(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
                      const char *etag, int64_t now_ms, orc_err *e);
+
+/* The ops of meta_sqlite_ops (sqlite.c) defined in the other files; each is
+ * the meta.h function of the same name without "meta_" (see meta_impl.h).
+ * They are external only so that the one const table in sqlite.c can name
+ * them: nothing outside meta/sqlite*.c declares or calls them. */
+extern const meta_ops meta_sqlite_ops;
+/* sqlite_object.c */
+int sq_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
+                   uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new, orc_err *e);
+int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
+int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
+                            orc_err *e);
+int sq_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
+int sq_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
+int sq_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                  uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e);
+int sq_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to, meta_extent **ext,
+                      size_t *next, orc_err *e);
+int sq_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e);
+int sq_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
+                   bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e);
+int sq_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
+int sq_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e);
+int sq_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
+                   orc_err *e);
+int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+/* sqlite_multipart.c */
+int sq_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                     int64_t initiator, const char *content_type, const char *headers,
+                     int64_t created_ms, orc_err *e);
+int sq_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                  meta_upload *out, orc_err *e);
+int sq_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e);
+int sq_part_list(meta *m, int64_t bucket_id, const char *key, const char *upload_id, int after,
+                 size_t limit, meta_part **out, size_t *n, orc_err *e);
+int sq_upload_complete(meta *m, int64_t bucket_id, meta_complete *mc, orc_err *e);
+int sq_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id, orc_err *e);
+int sq_upload_list(meta *m, int64_t bucket_id, const char *prefix, const char *from_key,
+                   const char *from_upload, size_t limit, meta_upload **out, size_t *n, orc_err *e);
+int sq_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e);
+int sq_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
+                   int *nparts, uint64_t *start, uint64_t *size, orc_err *e);
+int sq_part_set_checksum(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                         int number, const char *etag, int64_t mtime_ms, const char *checksum,
+                         orc_err *e);
+/* sqlite_completed.c */
+int sq_upload_completed(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                        int64_t now_ms, meta_completed *out, orc_err *e);
+/* sqlite_header.c */
+int sq_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
+                         const char *value, orc_err *e);
 
 #endif

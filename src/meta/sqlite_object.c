@@ -120,9 +120,8 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
     return ORC_OK;
 }
 
-int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                     uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
-                     orc_err *e)
+int sq_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
+                   uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new, orc_err *e)
 {
     struct conn *c;
     int rc = sq_acquire(m, &c, e);
@@ -157,7 +156,7 @@ static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *provid
     return ORC_OK;
 }
 
-int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
 {
     /* A live chunk without copies would be reused by dedup and unreadable. */
     if (n < 1 || n > META_MAX_COPIES || !providers)
@@ -216,7 +215,7 @@ static int chunk_abandon(struct conn *c, int64_t id, orc_err *e)
     return sqlite3_changes(c->db) ? ORC_OK : sq_not_in_state(c, id, META_CHUNK_PENDING, e);
 }
 
-int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
+int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
 {
     struct conn *c;
     int rc = sq_acquire(m, &c, e);
@@ -243,8 +242,7 @@ static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *prov
     return rc;
 }
 
-int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                              orc_err *e)
+int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
 {
     if (n < 0 || (n && !providers))
         return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": bad provider list", chunk_id);
@@ -259,7 +257,7 @@ int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *provide
     return rc;
 }
 
-int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e)
+int sq_gc_forget(meta *m, int64_t chunk_id, orc_err *e)
 {
     return chunk_drop_tx(m, chunk_id, META_CHUNK_DELETING, e);
 }
@@ -364,17 +362,17 @@ static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
     sqlite3_reset(s);
     if (cond->kind == META_PUT_IF_ABSENT && exists)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s exists", key);
+                               "PreconditionFailed: object %s exists", key);
     if (cond->kind == META_PUT_IF_MATCH && (!exists || strcmp(etag, cond->etag) != 0))
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s %s", key,
+                               "PreconditionFailed: object %s %s", key,
                                exists ? "has another ETag" : "does not exist");
     if (cond->kind == META_PUT_IF_EXISTS && !exists)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s does not exist", key);
+                               "PreconditionFailed: object %s does not exist", key);
     if (cond->kind == META_PUT_IF_NONE_MATCH && exists && strcmp(etag, cond->etag) == 0)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s has that ETag", key);
+                               "PreconditionFailed: object %s has that ETag", key);
     return ORC_OK;
 }
 
@@ -394,8 +392,8 @@ int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t st
     return cur > start_ms;
 }
 
-int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
-                  orc_err *e)
+int sq_version_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                   orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int64_t old = 0, start = o->start_ms ? o->start_ms : orc_now_ms();
@@ -433,14 +431,14 @@ int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, i
     return ORC_OK;
 }
 
-int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e)
+int sq_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e)
 {
     int rc = sq_check_object_new(o, e);
     if (rc) return rc;
     struct conn *c;
     if ((rc = sq_acquire(m, &c, e))) return rc;
     if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, sq_object_put(c, bucket_id, o, id, e), e);
+        rc = sq_tx_end(m, c, TX_WRITE, sq_version_put(c, bucket_id, o, id, e), e);
     sq_release(m, c);
     return rc;
 }
@@ -457,15 +455,6 @@ static void read_object(sqlite3_stmt *s, meta_object *o)
     o->content_type = sq_dup_text(s, 5);
     o->headers = sq_dup_text(s, 6);
     o->mtime_ms = sqlite3_column_int64(s, 7);
-}
-
-void meta_object_dispose(meta_object *o)
-{
-    if (!o) return;
-    free(o->key);
-    free(o->content_type);
-    free(o->headers);
-    o->key = o->content_type = o->headers = NULL;
 }
 
 /* The extents of object obj overlapping [from, to), each with its copies. */
@@ -518,8 +507,8 @@ static int object_get(struct conn *c, int64_t bucket_id, const char *key, bool w
     return rc;
 }
 
-int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
-                    uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e)
+int sq_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                  uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
     if (ext) *ext = NULL;
@@ -562,8 +551,8 @@ static int version_stored(struct conn *c, const meta_object *v, orc_err *e)
     return rc;
 }
 
-int meta_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to,
-                        meta_extent **ext, size_t *next, orc_err *e)
+int sq_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to, meta_extent **ext,
+                      size_t *next, orc_err *e)
 {
     *ext = NULL;
     *next = 0;
@@ -600,7 +589,7 @@ static int object_delete(struct conn *c, int64_t bucket_id, const char *key, orc
     return object_drop(c, id, e);
 }
 
-int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
+int sq_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
 {
     if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
     struct conn *c;
@@ -612,8 +601,8 @@ int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
     return rc;
 }
 
-int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
-                     bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
+int sq_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
+                   bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
 {
     char upper[META_KEY_MAX + 1];
     *out = NULL;
@@ -711,7 +700,7 @@ static int gc_mark(struct conn *c, int64_t cutoff_ms, size_t limit, meta_chunk *
     return ORC_OK;
 }
 
-int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e)
+int sq_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e)
 {
     *out = NULL;
     *n = 0;
@@ -816,7 +805,7 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     if (rc) return rc;
     if (a->src_etag && strcmp(out->etag, a->src_etag) != 0)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_SOURCE_CHANGED,
-                               META_PRECONDITION ": copy source %s changed", a->src_key);
+                               "PreconditionFailed: copy source %s changed", a->src_key);
     if ((rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e))) return rc;
     if (sqlite3_bind_int64(s, 1, a->dst_bucket)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_row(c, s, "bucket lookup", e)) < 0) return rc;
@@ -851,7 +840,7 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     return ORC_OK;
 }
 
-int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
+int sq_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
     if (!a->src_key || !a->dst_key || !*a->dst_key || strlen(a->dst_key) > META_KEY_MAX)
@@ -868,8 +857,8 @@ int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, 
 
 /* ---- repair: chunks with fewer copies than the placement wants ---- */
 
-int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
-                     size_t *n, orc_err *e)
+int sq_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
+                   orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -911,7 +900,7 @@ done:
     return ORC_OK;
 }
 
-int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;

@@ -113,8 +113,9 @@ static void assert_overlapping(fixture *f, uint64_t from, uint64_t to, const met
 
 /* VM steps the extent statement took on every idle connection since the
  * last call (the test is single-threaded, so every connection is idle). */
-static uint64_t extent_steps(meta *m)
+static uint64_t extent_steps(meta *mm)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     uint64_t n = 0;
     pthread_mutex_lock(&m->mu);
     for (struct conn *c = m->idle; c; c = c->next)
