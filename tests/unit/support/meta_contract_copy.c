@@ -1,4 +1,5 @@
-/* Unit tests for meta_object_copy and conditional meta_object_put: a copy is a
+/* The metadata store contract (meta_contract.h), CopyObject and conditional
+ * writes: meta_object_copy and conditional meta_object_put. A copy is a
  * new manifest over the same chunks with one more reference each, the
  * destination's previous version is released, copying onto itself changes
  * only metadata, and failed conditions change nothing. */
@@ -13,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include "support/meta_tmp.h"
+#include "support/meta_contract.h"
 
 #include "meta/meta.h"
 
 typedef struct fixture {
-    char dir[64], path[128];
+    void *ctx; /* the implementation's, for close */
     meta *m;
     int64_t owner, b1, b2;
     uint32_t prov[2];
@@ -37,8 +38,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     orc_err e = {0};
-    meta_tmp_open(f->dir, sizeof(f->dir), "/tmp/orchard-copy-XXXXXX", f->path, sizeof(f->path),
-                  &f->m);
+    meta_contract_open(&f->m, &f->ctx);
     assert_int_equal(meta_user_add(f->m, "bob", "AKBOB", (const uint8_t *)"s", 1, &f->owner, &e),
                      ORC_OK);
     f->b1 = bucket(f, "one");
@@ -52,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    meta_tmp_remove(f->m, f->dir, f->path);
+    meta_contract_close(f->m, f->ctx);
     free(f);
     return 0;
 }
@@ -301,19 +301,15 @@ static void test_conditional_put(void **state)
     meta_object_dispose(&o);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_copy_shares_chunks_and_counts_references, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_copy_replaces_destination_and_releases_it, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_copy_onto_itself_changes_only_metadata, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failed_copy_conditions_change_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failed_conditions_carry_their_detail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_copy_shares_chunks_and_counts_references, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_copy_replaces_destination_and_releases_it, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_copy_onto_itself_changes_only_metadata, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_copy_conditions_change_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_conditions_carry_their_detail, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
+};
+
+const meta_contract_group meta_contract_copy = {"CopyObject and conditional writes", tests,
+                                                sizeof(tests) / sizeof(tests[0])};
