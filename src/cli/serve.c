@@ -213,7 +213,7 @@ struct serve {
     uint32_t ids[PLACE_MAX_PROVIDERS];
     place_policy pol;
     place *pl;
-    store st;
+    store *st;
     s3_service svc;
     http_server *srv;
     int lfd;
@@ -251,8 +251,8 @@ static int serve_start(struct serve *s, orc_err *e)
         ensure_admin(c, s->m, &s->keys, s->banner, sizeof(s->banner), e))
         return e->code;
 
-    s->st = (store){s->m, s->pl, &s->keys, c->cdc, c->gc_grace * 1000};
-    s->svc = (s3_service){&s->st, c->region, c->domain[0] ? c->domain : NULL};
+    s->st = object_store_new(s->m, s->pl, &s->keys, &c->cdc, c->gc_grace * 1000);
+    s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL};
     http_app app;
     s3_http_app(&s->svc, &app);
     s->ho.listen_fd = s->lfd;
@@ -277,6 +277,7 @@ static void serve_stop(struct serve *s, bool failed)
     http_server_stop(s->srv);
     if (s->lfd >= 0) close(s->lfd);
     http_options_dispose(&s->ho);
+    object_store_free(s->st); /* before what it points at */
     place_free(s->pl);
     for (size_t i = 0; i < s->c.nproviders; i++)
         provider_free(s->provs[i]);
@@ -345,7 +346,7 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     struct gc_loop gc = {
-        .st = &s.st, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+        .st = s.st, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     pthread_t gc_thread;
     bool gc_started;
     gc_start(&gc, &gc_thread, &gc_started, &s);

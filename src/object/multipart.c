@@ -173,7 +173,8 @@ static int build_from_extents(store *s, const meta_extent *ext, size_t n, uint64
     return ORC_OK;
 }
 
-int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_result *res, orc_err *e)
+int object_upload_copy_part(store *s, const object_mp_copy_args *a, object_put_result *res,
+                            uint64_t *src_size, orc_err *e)
 {
     meta_upload up;
     meta_object src = {0};
@@ -183,8 +184,7 @@ int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_resul
     uint8_t md5[16];
 
     /* Before any chunk is written: an unknown upload writes nothing. */
-    int rc = meta_upload_get(s->m, a->bucket_id, a->key, a->upload_id, &up, e);
-    if (rc == ORC_ENOTFOUND) return orc_fail_detail(e, rc, ORC_D_NO_SUCH_UPLOAD, "NoSuchUpload");
+    int rc = object_upload_get(s, a->bucket_id, a->key, a->upload_id, &up, e);
     if (rc) return rc;
     meta_upload_dispose(&up);
 
@@ -192,6 +192,7 @@ int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_resul
     uint64_t to = a->has_range ? (a->last == UINT64_MAX ? UINT64_MAX : a->last + 1) : UINT64_MAX;
     rc = meta_object_get(s->m, a->src_bucket_id, a->src_key, true, from, to, &src, &ext, &n, e);
     if (rc) return rc;
+    if (src_size) *src_size = src.size;
     uint64_t first = 0, end = src.size;
     if (a->has_range) {
         if (a->first > a->last || a->last >= src.size) {

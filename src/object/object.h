@@ -27,13 +27,9 @@
 
 #define OBJECT_MAX_SIZE (5ull << 30) /* single PUT limit, as S3 */
 
-typedef struct store {
-    meta *m;
-    place *pl;
-    const seal_keys *keys;
-    cdc_params cdc;
-    int64_t gc_grace_ms;
-} store;
+/* A store: made by object_store_new (object/access.h), passed to every
+ * object_* function; its fields are the object layer's (object/object_int.h). */
+typedef struct store store;
 
 /* ---- buckets (bucket.c) ---- */
 /* S3 bucket naming rules: 3-63 chars of [a-z0-9.-], starts and ends with a
@@ -195,16 +191,6 @@ typedef struct object_mp_copy_args {
     uint64_t first, last; /* inclusive, when has_range */
 } object_mp_copy_args;
 
-/* UploadPartCopy: makes part_number of the upload from a range of the source
- * object's current version. Chunks wholly inside the range are referenced;
- * the partial chunks at its edges are read, verified, and stored again as new
- * chunks. The part's ETag identifies its content (MD5 over its chunks'
- * SHA-256s): an MD5 of the bytes would need every byte read. Errors:
- * ORC_ENOTFOUND (detail ORC_D_NO_SUCH_UPLOAD for the upload, else the source
- * is missing), ORC_EINVAL with ORC_D_INVALID_RANGE (range beyond the source)
- * or ORC_D_TOO_LARGE, ORC_ECORRUPT (no good copy of an edge chunk), others. */
-int object_mp_copy_part(store *s, const object_mp_copy_args *a, object_put_result *res, orc_err *e);
-
 /* Completes an upload from the parts the client lists (ETags unquoted, hex
  * MD5). res->etag gets hex(MD5(binary part MD5s)) + "-N". headers are the
  * object's stored headers (NULL: those given at create). cm: as for a PUT
@@ -253,5 +239,11 @@ typedef struct object_mp_list_result {
 int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
                    object_mp_list_result *out, orc_err *e);
 void object_mp_list_result_dispose(object_mp_list_result *r);
+
+#include "object/upload.h" /* the uploads the front names (upload.c) */
+/* private: goes once no s3/ file uses the fields */
+#include "object/object_int.h"
+
+#include "object/access.h"
 
 #endif

@@ -9,6 +9,16 @@ char *object_key_successor(const char *p);
 
 #include "object/object.h"
 
+/* What a store holds (object_store_new, store.c). Only object/ reads the
+ * fields; nothing above builds one. */
+struct store {
+    meta *m;
+    place *pl;
+    const seal_keys *keys;
+    cdc_params cdc;
+    int64_t gc_grace_ms;
+};
+
 /* A place_intent that records the copies of chunk_id as PENDING in m before
  * they are sent (put.c). */
 struct pending_ctx {

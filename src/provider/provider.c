@@ -1,5 +1,6 @@
-/* The provider registry and the wrappers every call goes through: counters,
- * latency, health and the per-call deadline live here, once for every kind. */
+/* The wrappers every provider call goes through: counters, latency, health
+ * and the per-call deadline live here, once for every kind (the registry that
+ * opens a kind and stacks its decorators is registry.c). */
 #include "provider/provider_impl.h"
 
 #include <stdio.h>
@@ -11,20 +12,9 @@
 
 /* A get of unknown length is given the deadline of the largest chunk. */
 #define DEADLINE_UNKNOWN_BYTES (8ull << 20)
-#define DEADLINE_MAX_MS 3600000ull
 
 /* The deadline of the wrapper call this thread is in (provider_call_deadline_us). */
 static _Thread_local int64_t call_deadline;
-
-static const struct {
-    const char *type;
-    provider_open_fn *open;
-} kinds[] = {
-    {"fs", provider_fs_open},
-    {"azure", provider_azure_open},
-    {"s3", provider_s3_open},
-    {"gcs", provider_gcs_open},
-};
 
 const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
 {
@@ -36,66 +26,6 @@ const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
 int64_t provider_call_deadline_us(void)
 {
     return call_deadline;
-}
-
-/* deadline_base_ms / deadline_per_mib_ms from the provider's own section. */
-static int deadline_keys(const char *name, const provider_kv *kv, size_t nkv, long *base,
-                         long *per_mib, bool *own, orc_err *e)
-{
-    const char *keys[] = {"deadline_base_ms", "deadline_per_mib_ms"};
-    long *dst[] = {base, per_mib};
-    for (int i = 0; i < 2; i++) {
-        const char *v = provider_kv_get(kv, nkv, keys[i]);
-        uint64_t x;
-        if (!v) continue;
-        if (parse_uint_max(v, DEADLINE_MAX_MS, &x) || x < 1)
-            return orc_fail(e, ORC_EINVAL, "provider %s: %s = '%.32s': want 1..%llu", name, keys[i],
-                            v, DEADLINE_MAX_MS);
-        *dst[i] = (long)x;
-        *own = true;
-    }
-    return ORC_OK;
-}
-
-/* Opens the implementation, then wraps it in the fault decorator when the
- * section names a fault_file (tests only). */
-static int open_kind(provider_open_fn *open, const char *name, const provider_kv *kv, size_t nkv,
-                     provider **out, orc_err *e)
-{
-    long base = PROVIDER_DEADLINE_BASE_MS_DEFAULT, per_mib = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
-    bool own = false;
-    int rc = deadline_keys(name, kv, nkv, &base, &per_mib, &own, e);
-    if (rc) return rc;
-    provider *p = NULL;
-    if ((rc = open(name, kv, nkv, &p, e))) return rc;
-    const char *fault = provider_kv_get(kv, nkv, "fault_file");
-    if (fault) {
-        snprintf(p->name, sizeof(p->name), "%s", name);
-        if ((rc = provider_fault_wrap(p, fault, &p, e))) return rc;
-        LOG_WARN("provider %s: fault injection from %s (a test facility)", name, fault);
-    }
-    p->deadline_base_ms = base;
-    p->deadline_per_mib_ms = per_mib;
-    p->deadline_own = own;
-    *out = p;
-    return ORC_OK;
-}
-
-int provider_open(const char *type, const char *name, const provider_kv *kv, size_t nkv,
-                  provider **out, orc_err *e)
-{
-    if (strlen(name) >= sizeof(((provider *)0)->name))
-        return orc_fail(e, ORC_EINVAL, "provider name '%.40s...' is too long", name);
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        if (strcmp(kinds[i].type, type) != 0) continue;
-        int rc = open_kind(kinds[i].open, name, kv, nkv, out, e);
-        if (rc) return rc;
-        snprintf((*out)->name, sizeof((*out)->name), "%s", name);
-        (*out)->down_after = PROVIDER_DOWN_AFTER_DEFAULT;
-        return ORC_OK;
-    }
-    return orc_fail(e, ORC_EINVAL, "provider %s: unknown type '%s' (known: fs, s3, gcs, azure)",
-                    name, type);
 }
 
 void provider_free(provider *p)
@@ -147,7 +77,8 @@ static int64_t enter(const provider *p, uint64_t bytes, int64_t t0)
         p->deadline_per_mib_ms > 0 ? p->deadline_per_mib_ms : PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
     uint64_t ms = (uint64_t)base + (uint64_t)per * mib;
     int64_t saved = call_deadline;
-    call_deadline = t0 + (int64_t)(ms > DEADLINE_MAX_MS ? DEADLINE_MAX_MS : ms) * 1000;
+    call_deadline =
+        t0 + (int64_t)(ms > PROVIDER_DEADLINE_MAX_MS ? PROVIDER_DEADLINE_MAX_MS : ms) * 1000;
     return saved;
 }
 

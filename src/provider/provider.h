@@ -81,6 +81,7 @@ bool provider_is_up(const provider *p);
 
 #define PROVIDER_DEADLINE_BASE_MS_DEFAULT 5000
 #define PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT 1000
+#define PROVIDER_DEADLINE_MAX_MS 3600000ull /* no call waits longer, whatever the settings */
 /* The server-wide deadline settings ([server] deadline_base_ms and
  * deadline_per_mib_ms); a provider whose own section sets those keys keeps its
  * own. Values below 1 leave the current one. */

@@ -68,8 +68,11 @@ static void reply_policy(s3_req *r)
 static int object_exists(s3_req *r, int64_t bucket_id)
 {
     meta_object o = {0};
+    object_reader *rd = NULL;
     orc_err e = {0};
-    int rc = meta_object_get(r->svc->st->m, bucket_id, r->key, false, 0, 0, &o, NULL, NULL, &e);
+    /* Opening reads the object row only; nothing of the body is fetched. */
+    int rc = object_get_open(r->svc->st, bucket_id, r->key, &o, &rd, &e);
+    object_reader_free(rd);
     meta_object_dispose(&o);
     if (rc) s3_error_from(r, rc, &e, S3E_NO_SUCH_KEY);
     return rc;

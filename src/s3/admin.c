@@ -25,75 +25,71 @@ static void json_str(orc_buf *b, const char *s)
 }
 
 /* The same as a table, for `orchard providers`. */
-static void providers_text(s3_req *r)
+static void providers_text(s3_req *r, const object_admin_view *v)
 {
-    place *pl = r->svc->st->pl;
-    meta *m = r->svc->st->m;
     orc_buf b;
-    orc_err e = {0};
-    uint64_t under = 0;
     orc_buf_init(&b, 0);
     orc_buf_printf(&b, NULL, "%-16s %-6s %-5s %9s %9s %9s %8s %8s %10s %14s\n", "PROVIDER", "TYPE",
                    "STATE", "P50(ms)", "P90(ms)", "P99(ms)", "OPS", "ERRORS", "CHUNKS", "BYTES");
-    for (size_t i = 0; i < place_count(pl); i++) {
-        provider *p = place_provider(pl, i);
-        provider_stats st;
-        uint64_t chunks = 0, bytes = 0;
-        provider_stats_get(p, &st);
-        meta_provider_usage(m, place_provider_id(pl, i), &chunks, &bytes, &e);
+    for (size_t i = 0; i < v->n; i++) {
+        const object_provider_view *p = &v->providers[i];
         orc_buf_printf(&b, NULL, "%-16s %-6s %-5s %9.2f %9.2f %9.2f %8llu %8llu %10llu %14llu\n",
-                       provider_name(p), provider_type(p), st.up ? "up" : "DOWN", st.p50_ms,
-                       st.p90_ms, st.p99_ms, (unsigned long long)(st.puts + st.gets + st.dels),
-                       (unsigned long long)st.errors, (unsigned long long)chunks,
-                       (unsigned long long)bytes);
+                       p->name, p->type, p->up ? "up" : "DOWN", p->p50_ms, p->p90_ms, p->p99_ms,
+                       (unsigned long long)(p->puts + p->gets + p->dels),
+                       (unsigned long long)p->errors, (unsigned long long)p->chunks,
+                       (unsigned long long)p->bytes);
     }
-    meta_under_replicated(m, place_copies(pl), &under, &e);
-    orc_buf_printf(&b, NULL, "copies per chunk: %d; under-replicated chunks: %llu\n",
-                   place_copies(pl), (unsigned long long)under);
+    orc_buf_printf(&b, NULL, "copies per chunk: %d; under-replicated chunks: %llu\n", v->copies,
+                   (unsigned long long)v->under_replicated);
     size_t len;
     uint8_t *body = orc_buf_take(&b, &len);
     http_respond(r->rq, 200, "text/plain", body, len);
 }
 
-static void providers_json(s3_req *r)
+static void provider_json(orc_buf *b, const object_provider_view *p)
 {
-    place *pl = r->svc->st->pl;
-    meta *m = r->svc->st->m;
+    orc_buf_puts(b, "{\"name\":", NULL);
+    json_str(b, p->name);
+    orc_buf_puts(b, ",\"type\":", NULL);
+    json_str(b, p->type);
+    orc_buf_printf(b, NULL,
+                   ",\"up\":%s,\"consecutive_failures\":%d,\"ops\":{\"put\":%llu,\"get\":%llu,"
+                   "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
+                   "\"bytes_in\":%llu,\"bytes_out\":%llu,"
+                   "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
+                   "\"bytes\":%llu}",
+                   p->up ? "true" : "false", p->consecutive_failures, (unsigned long long)p->puts,
+                   (unsigned long long)p->gets, (unsigned long long)p->dels,
+                   (unsigned long long)p->errors, (unsigned long long)p->timeouts,
+                   (unsigned long long)p->corrupt, (unsigned long long)p->bytes_in,
+                   (unsigned long long)p->bytes_out, p->p50_ms, p->p90_ms, p->p99_ms,
+                   (unsigned long long)p->chunks, (unsigned long long)p->bytes);
+}
+
+static void providers_json(s3_req *r, const object_admin_view *v)
+{
     orc_buf b;
-    orc_err e = {0};
-    uint64_t under = 0;
     orc_buf_init(&b, 0);
     orc_buf_puts(&b, "{\"providers\":[", NULL);
-    for (size_t i = 0; i < place_count(pl); i++) {
-        provider *p = place_provider(pl, i);
-        provider_stats st;
-        uint64_t chunks = 0, bytes = 0;
-        provider_stats_get(p, &st);
-        if (meta_provider_usage(m, place_provider_id(pl, i), &chunks, &bytes, &e))
-            LOG_WARN("admin: %s", e.msg);
-        orc_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":", NULL);
-        json_str(&b, provider_name(p));
-        orc_buf_puts(&b, ",\"type\":", NULL);
-        json_str(&b, provider_type(p));
-        orc_buf_printf(&b, NULL,
-                       ",\"up\":%s,\"consecutive_failures\":%d,\"ops\":{\"put\":%llu,\"get\":%llu,"
-                       "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
-                       "\"bytes_in\":%llu,\"bytes_out\":%llu,"
-                       "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
-                       "\"bytes\":%llu}",
-                       st.up ? "true" : "false", st.consecutive_failures,
-                       (unsigned long long)st.puts, (unsigned long long)st.gets,
-                       (unsigned long long)st.dels, (unsigned long long)st.errors,
-                       (unsigned long long)st.timeouts, (unsigned long long)st.corrupt,
-                       (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.p50_ms,
-                       st.p90_ms, st.p99_ms, (unsigned long long)chunks, (unsigned long long)bytes);
+    for (size_t i = 0; i < v->n; i++) {
+        if (i) orc_buf_puts(&b, ",", NULL);
+        provider_json(&b, &v->providers[i]);
     }
-    if (meta_under_replicated(m, place_copies(pl), &under, &e)) LOG_WARN("admin: %s", e.msg);
-    orc_buf_printf(&b, NULL, "],\"copies\":%d,\"under_replicated\":%llu}\n", place_copies(pl),
-                   (unsigned long long)under);
+    orc_buf_printf(&b, NULL, "],\"copies\":%d,\"under_replicated\":%llu}\n", v->copies,
+                   (unsigned long long)v->under_replicated);
     size_t len;
     uint8_t *body = orc_buf_take(&b, &len);
     http_respond(r->rq, 200, "application/json", body, len);
+}
+
+static void providers(s3_req *r, bool text)
+{
+    object_admin_view v;
+    orc_err e = {0};
+    /* A metadata failure leaves its counts 0: health is still worth showing. */
+    if (object_admin_view_get(r->svc->st, &v, &e)) LOG_WARN("admin: %s", e.msg);
+    text ? providers_text(r, &v) : providers_json(r, &v);
+    object_admin_view_dispose(&v);
 }
 
 void s3_admin(s3_req *r)
@@ -104,7 +100,7 @@ void s3_admin(s3_req *r)
         char *fmt = s3_query_get(r, "format");
         bool text = fmt && !strcmp(fmt, "text");
         free(fmt);
-        return text ? providers_text(r) : providers_json(r);
+        return providers(r, text);
     }
     s3_error(r, S3E_INVALID_REQUEST, "Unknown admin resource; known: /_orchard/providers");
 }

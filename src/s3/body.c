@@ -97,6 +97,25 @@ static int choose_checksum(s3_req *r, struct s3_body *b)
     return 0;
 }
 
+/* ---- the consumer ---- */
+
+/* Here, not in front.c, so that the decoder's sink and the front's plain
+ * body path call down into one place (front.c -> body.c, never back). */
+int s3_body_consume(s3_req *r, const uint8_t *data, size_t len)
+{
+    if (r->put) {
+        int rc = object_put_write(r->put, data, len, &r->body_err);
+        if (rc == ORC_EAGAIN) { /* taken; the pipeline wakes the connection */
+            r->pause = true;
+            rc = ORC_OK;
+        }
+        r->body_rc = rc;
+    } else if (r->route->body == S3_BODY_XML) {
+        r->body_rc = orc_buf_append(&r->body, data, len, &r->body_err);
+    }
+    return r->body_rc;
+}
+
 /* ---- aws-chunked ---- */
 
 static int decoded(void *ctx, const uint8_t *data, size_t len, orc_err *e)

@@ -91,7 +91,7 @@ void s3_list_buckets(s3_req *r)
         s3_error(r, S3E_INVALID_ARGUMENT, "The continuation token provided is incorrect");
         goto done;
     }
-    int rc = meta_bucket_list(r->svc->st->m, r->user.id, &bs, &n, &e);
+    int rc = object_bucket_list(r->svc->st, r->user.id, &bs, &n, &e);
     if (rc) {
         s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
         goto done;
@@ -158,7 +158,6 @@ void s3_create_bucket(s3_req *r)
 {
     char region[32];
     orc_err e;
-    meta_bucket b;
     if (r->auth.payload_sha256[0]) {
         uint8_t h[32];
         char hex[65];
@@ -171,16 +170,14 @@ void s3_create_bucket(s3_req *r)
     }
     if (!bucket_name_valid(r->bucket)) return s3_error(r, S3E_INVALID_BUCKET_NAME, NULL);
     if (location_from_body(r, region, sizeof(region))) return s3_error(r, S3E_MALFORMED_XML, NULL);
-    int rc = meta_bucket_create(r->svc->st->m, r->bucket, r->user.id, region, &e);
-    if (rc == ORC_EEXISTS) {
-        if (meta_bucket_get(r->svc->st->m, r->bucket, &b, &e) == 0 && b.owner == r->user.id) {
-            /* S3's legacy behaviour: in us-east-1 creating a bucket you own
-             * again succeeds; every other region says so with a 409. */
-            if (strcmp(b.region, "us-east-1") == 0) return created(r);
-            return s3_error(r, S3E_BUCKET_ALREADY_OWNED_BY_YOU, NULL);
-        }
-        return s3_error(r, S3E_BUCKET_ALREADY_EXISTS, NULL);
-    }
+    /* A bucket the requester owns in us-east-1 is "created" again (S3's
+     * legacy rule, object_bucket_create); elsewhere taken is taken. */
+    int rc = object_bucket_create(r->svc->st, r->bucket, r->user.id, region, &e);
+    if (rc == ORC_EEXISTS)
+        return s3_error(r,
+                        e.detail == ORC_D_BUCKET_OWNED ? S3E_BUCKET_ALREADY_OWNED_BY_YOU
+                                                       : S3E_BUCKET_ALREADY_EXISTS,
+                        NULL);
     if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
     created(r);
 }
@@ -195,10 +192,9 @@ void s3_head_bucket(s3_req *r)
 
 void s3_delete_bucket(s3_req *r)
 {
-    meta_bucket b;
     orc_err e;
-    if (s3_bucket_for_owner(r, &b)) return;
-    int rc = meta_bucket_delete(r->svc->st->m, r->bucket, &e);
+    /* ORC_EAUTH (someone else's bucket) is AccessDenied, as for any request. */
+    int rc = object_bucket_delete(r->svc->st, r->bucket, r->user.id, &e);
     if (rc == ORC_ECONFLICT) return s3_error(r, S3E_BUCKET_NOT_EMPTY, NULL);
     if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
     s3_reply_empty(r, 204);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meta/meta.h"
+#include "object/object.h" /* META_PART_MAX, the object layer's vocabulary */
 #include "s3/checksum.h"
 #include "s3/errors.h"
 

@@ -8,7 +8,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "chunk/seal.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/uri.h"
@@ -222,17 +221,11 @@ static int secret_lookup(void *ctx, const char *access_key, char *secret, size_t
 {
     s3_req *r = ctx;
     orc_err e;
-    uint8_t plain[256];
-    if (meta_user_by_key(r->svc->st->m, access_key, &r->user, &e)) return ORC_ENOTFOUND;
-    size_t n = r->user.secret_sealed_len;
-    if (n < SEAL_SECRET_OVERHEAD || n - SEAL_SECRET_OVERHEAD >= cap ||
-        seal_secret_open(r->svc->st->keys, r->user.secret_sealed, n, plain, &e)) {
-        LOG_ERROR("user %s: stored secret cannot be opened (wrong master secret?)", r->user.name);
-        return ORC_ENOTFOUND;
-    }
-    memcpy(secret, plain, n - SEAL_SECRET_OVERHEAD);
-    secret[n - SEAL_SECRET_OVERHEAD] = 0;
-    return ORC_OK;
+    int rc = object_user_secret(r->svc->st, access_key, &r->user, secret, cap, &e);
+    /* A secret that does not open is the operator's problem (the master
+     * secret); the client is told only that the key is unknown. */
+    if (rc && rc != ORC_ENOTFOUND) LOG_ERROR("%s", e.msg);
+    return rc ? ORC_ENOTFOUND : ORC_OK;
 }
 
 struct hdrs {
@@ -263,7 +256,7 @@ static enum s3_error authenticate(s3_req *r, orc_err *e)
         /* S3 tells anyone that a bucket does not exist (it reveals nothing
          * a DNS lookup of a virtual host would not); what exists is denied. */
         if (r->bucket && strcmp(r->bucket, S3_ADMIN_BUCKET) != 0 &&
-            meta_bucket_get(r->svc->st->m, r->bucket, &b, e) == ORC_ENOTFOUND) {
+            object_bucket_get(r->svc->st, r->bucket, &b, e) == ORC_ENOTFOUND) {
             orc_fail(e, ORC_ENOTFOUND, "The specified bucket does not exist");
             return S3E_NO_SUCH_BUCKET;
         }
@@ -322,21 +315,6 @@ static void begin(void *ctx, http_req *rq)
 void s3_wake(void *rq)
 {
     http_resume(rq);
-}
-
-int s3_body_consume(s3_req *r, const uint8_t *data, size_t len)
-{
-    if (r->put) {
-        int rc = object_put_write(r->put, data, len, &r->body_err);
-        if (rc == ORC_EAGAIN) { /* taken; the pipeline wakes the connection */
-            r->pause = true;
-            rc = ORC_OK;
-        }
-        r->body_rc = rc;
-    } else if (r->route->body == S3_BODY_XML) {
-        r->body_rc = orc_buf_append(&r->body, data, len, &r->body_err);
-    }
-    return r->body_rc;
 }
 
 static int body(void *ctx, http_req *rq, const uint8_t *data, size_t len)

@@ -74,16 +74,10 @@ int s3_bucket_for_owner(s3_req *r, meta_bucket *b)
 int s3_bucket_owned(s3_req *r, const char *name, meta_bucket *b)
 {
     orc_err e;
-    int rc = meta_bucket_get(r->svc->st->m, name, b, &e);
-    if (rc) {
-        s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
-        return -1;
-    }
-    if (b->owner != r->user.id) {
-        s3_error(r, S3E_ACCESS_DENIED, NULL);
-        return -1;
-    }
-    return 0;
+    /* ORC_EAUTH (another owner's bucket) maps to AccessDenied. */
+    int rc = object_bucket_owned(r->svc->st, name, r->user.id, b, &e);
+    if (rc) s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
+    return rc ? -1 : 0;
 }
 
 void s3_text_elem(orc_buf *b, const char *name, const char *v, bool url)

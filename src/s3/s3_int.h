@@ -85,7 +85,7 @@ const char *s3_body_checksum_header(const s3_req *r);
 void s3_body_free(struct s3_body *b);
 /* front.c: the wake function handed to the object layer (arg: r->rq). */
 void s3_wake(void *rq);
-/* front.c: hands (decoded) body bytes to the operation's consumer. */
+/* Hands (decoded) body bytes to the operation's consumer (body.c). */
 int s3_body_consume(s3_req *r, const uint8_t *data, size_t len);
 
 /* ---- query arguments (front.c) ---- */

@@ -1,6 +1,6 @@
-/* Placement over fake in-memory providers with scripted faults: choice of
- * providers, parallel copies, failover, min_copies, health, verified reads. */
-#include <pthread.h>
+/* Placement over the fake in-memory providers of fakes/fake_provider.h with
+ * scripted faults: choice of providers, parallel copies, failover,
+ * min_copies, health, verified reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,112 +11,13 @@
 
 #include <cmocka.h>
 
+#include "fakes/fake_provider.h"
 #include "meta/meta.h"
 #include "place/place.h"
 #include "provider/provider_impl.h"
-#include "util/alloc.h"
-
-#define FAKE_MAX 64
-
-typedef struct fake {
-    provider base;
-    pthread_mutex_t mu;
-    char names[FAKE_MAX][80];
-    orc_buf data[FAKE_MAX];
-    int n;
-    int fail;        /* every operation fails with ORC_ETRANSIENT */
-    int head_denied; /* HEAD answers 403, as S3 does without list rights */
-} fake;
-
-static int find(fake *f, const char *name)
-{
-    for (int i = 0; i < f->n; i++)
-        if (!strcmp(f->names[i], name)) return i;
-    return -1;
-}
-
-static int fake_put(provider *p, const char *name, const uint8_t *d, size_t len, orc_err *e)
-{
-    fake *f = (fake *)p;
-    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
-    pthread_mutex_lock(&f->mu);
-    int i = find(f, name);
-    if (i < 0) {
-        i = f->n++;
-        snprintf(f->names[i], sizeof(f->names[i]), "%s", name);
-        orc_buf_init(&f->data[i], 0);
-    }
-    orc_buf_reset(&f->data[i]);
-    orc_buf_append(&f->data[i], d, len, NULL);
-    pthread_mutex_unlock(&f->mu);
-    return ORC_OK;
-}
-
-static int fake_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
-                    orc_err *e)
-{
-    fake *f = (fake *)p;
-    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
-    pthread_mutex_lock(&f->mu);
-    int i = find(f, name);
-    int rc = i < 0 ? orc_fail(e, ORC_ENOTFOUND, "absent")
-                   : orc_buf_append(out, f->data[i].ptr, f->data[i].len, e);
-    pthread_mutex_unlock(&f->mu);
-    return rc;
-}
-
-static int fake_del(provider *p, const char *name, orc_err *e)
-{
-    fake *f = (fake *)p;
-    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
-    pthread_mutex_lock(&f->mu);
-    int i = find(f, name);
-    if (i >= 0) f->names[i][0] = 0;
-    pthread_mutex_unlock(&f->mu);
-    return i < 0 ? ORC_ENOTFOUND : ORC_OK;
-}
-
-static int fake_head(provider *p, const char *name, uint64_t *size, orc_err *e)
-{
-    fake *f = (fake *)p;
-    if (f->fail) return orc_fail(e, ORC_ETRANSIENT, "fake %s down", p->name);
-    if (f->head_denied) return orc_fail(e, ORC_EAUTH, "fake %s: 403", p->name);
-    return ORC_ENOTFOUND;
-}
-
-static int fake_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
-{
-    return ORC_OK;
-}
-
-static void fake_free(provider *p)
-{
-    fake *f = (fake *)p;
-    for (int i = 0; i < f->n; i++)
-        orc_buf_dispose(&f->data[i]);
-    free(f);
-}
-
-static const struct provider_ops fake_ops = {"fake",   0,         fake_put,  fake_get,
-                                             fake_del, fake_head, fake_list, fake_free};
-
-static fake *fake_new(const char *name)
-{
-    fake *f = orc_calloc(1, sizeof(*f));
-    f->base.ops = &fake_ops;
-    snprintf(f->base.name, sizeof(f->base.name), "%s", name);
-    f->base.down_after = 3;
-    pthread_mutex_init(&f->mu, NULL);
-    return f;
-}
-
-static bool holds(fake *f, const char *name)
-{
-    return find(f, name) >= 0;
-}
 
 typedef struct world {
-    fake *f[4];
+    provider *f[4]; /* fakes/fake_provider.h */
     place *pl;
 } world;
 
@@ -127,8 +28,7 @@ static void world_make(world *w, int copies, int min_copies)
     char name[8];
     for (int i = 0; i < 4; i++) {
         snprintf(name, sizeof(name), "f%d", i);
-        w->f[i] = fake_new(name);
-        p[i] = &w->f[i]->base;
+        w->f[i] = p[i] = fake_provider_new(name);
     }
     place_policy pol = {copies, min_copies, 1};
     orc_err e;
@@ -139,14 +39,14 @@ static void world_free(world *w)
 {
     place_free(w->pl);
     for (int i = 0; i < 4; i++)
-        provider_free(&w->f[i]->base);
+        provider_free(w->f[i]);
 }
 
 static int count_holders(world *w, const char *name)
 {
     int n = 0;
     for (int i = 0; i < 4; i++)
-        n += holds(w->f[i], name);
+        n += fake_has(w->f[i], name);
     return n;
 }
 
@@ -166,7 +66,7 @@ static void test_write_puts_n_copies_on_distinct_providers(void **state)
         assert_int_not_equal(ids[0], ids[1]);
         assert_int_equal(count_holders(&w, name), 2);
         for (int i = 0; i < 4; i++)
-            load[i] += holds(w.f[i], name);
+            load[i] += fake_has(w.f[i], name);
     }
     for (int i = 0; i < 4; i++)
         assert_true(load[i] > 5); /* rendezvous spreads the load */
@@ -177,7 +77,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
 {
     world w;
     world_make(&w, 2, 2);
-    w.f[0]->fail = 1;
+    fake_set_fail(w.f[0], ORC_ETRANSIENT);
     uint32_t ids[META_MAX_COPIES];
     int n;
     orc_err e;
@@ -186,18 +86,18 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
         snprintf(name, sizeof(name), "d%02d", k);
         assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
-        assert_false(holds(w.f[0], name));
+        assert_false(fake_has(w.f[0], name));
     }
-    assert_false(provider_is_up(&w.f[0]->base));
-    uint64_t attempts = w.f[0]->base.puts;
+    assert_false(provider_is_up(w.f[0]));
+    uint64_t attempts = w.f[0]->puts;
     for (int k = 20; k < 30; k++) { /* down: skipped, not even tried */
         snprintf(name, sizeof(name), "d%02d", k);
         assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
     }
-    assert_int_equal(w.f[0]->base.puts, attempts);
-    w.f[0]->fail = 0;
-    provider_probe(&w.f[0]->base); /* answers again: up */
-    assert_true(provider_is_up(&w.f[0]->base));
+    assert_int_equal(w.f[0]->puts, attempts);
+    fake_set_fail(w.f[0], 0);
+    provider_probe(w.f[0]); /* answers again: up */
+    assert_true(provider_is_up(w.f[0]));
     world_free(&w);
 }
 
@@ -208,10 +108,11 @@ static void test_min_copies_allows_fewer_and_refuses_below(void **state)
     uint32_t ids[META_MAX_COPIES];
     int n;
     orc_err e;
-    w.f[0]->fail = w.f[1]->fail = 1;
+    fake_set_fail(w.f[0], ORC_ETRANSIENT);
+    fake_set_fail(w.f[1], ORC_ETRANSIENT);
     assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 2); /* under-replicated but accepted */
-    w.f[2]->fail = 1;
+    fake_set_fail(w.f[2], ORC_ETRANSIENT);
     assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, NULL, ids, &n, &e),
                      ORC_ETRANSIENT);
     assert_int_equal(n, 0);
@@ -220,9 +121,10 @@ static void test_min_copies_allows_fewer_and_refuses_below(void **state)
     world_free(&w);
 }
 
-static int verify_ok_unless_bad(void *ctx, orc_buf *d, orc_err *e)
+/* The copies below hold "G"; anything else is a bad copy. */
+static int verify_is_g(void *ctx, orc_buf *d, orc_err *e)
 {
-    return d->len && d->ptr[0] == 'B' ? orc_fail(e, ORC_ECORRUPT, "bad copy") : ORC_OK;
+    return d->len != 1 || d->ptr[0] != 'G' ? orc_fail(e, ORC_ECORRUPT, "bad copy") : ORC_OK;
 }
 
 static void test_read_falls_through_corrupt_and_missing_copies(void **state)
@@ -235,30 +137,29 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 3);
     /* corrupt one copy, delete another */
-    fake *bad = NULL, *gone = NULL;
+    provider *bad = NULL, *gone = NULL;
     for (int i = 0; i < 4; i++) {
-        if (!holds(w.f[i], "r1")) continue;
+        if (!fake_has(w.f[i], "r1")) continue;
         if (!bad)
             bad = w.f[i];
         else if (!gone)
             gone = w.f[i];
     }
-    bad->data[find(bad, "r1")].ptr[0] = 'B';
-    fake_del(&gone->base, "r1", NULL);
+    assert_true(fake_corrupt_blob(bad, "r1"));
+    assert_int_equal(provider_del(gone, "r1", NULL), ORC_OK);
     orc_buf out;
     orc_buf_init(&out, 0);
     for (int k = 0; k < 5; k++) {
-        assert_int_equal(
-            place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_ok_unless_bad, NULL, &out, &e), 0);
+        assert_int_equal(place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_is_g, NULL, &out, &e),
+                         0);
         assert_int_equal(out.len, 1);
         assert_int_equal(out.ptr[0], 'G');
     }
-    /* every copy bad: an error, never the bytes */
+    /* every copy bad: an error, never the bytes (bad's is already) */
     for (int i = 0; i < 4; i++)
-        if (holds(w.f[i], "r1")) w.f[i]->data[find(w.f[i], "r1")].ptr[0] = 'B';
-    assert_int_equal(
-        place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_ok_unless_bad, NULL, &out, &e),
-        ORC_ECORRUPT);
+        if (w.f[i] != bad && fake_has(w.f[i], "r1")) assert_true(fake_corrupt_blob(w.f[i], "r1"));
+    assert_int_equal(place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_is_g, NULL, &out, &e),
+                     ORC_ECORRUPT);
     assert_int_equal(out.len, 0);
     orc_buf_dispose(&out);
     world_free(&w);
@@ -272,8 +173,8 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
     int n, m;
     orc_err e;
     for (int i = 0; i < 4; i++)
-        w.f[i]->fail = 1;
-    w.f[3]->fail = 0;
+        fake_set_fail(w.f[i], ORC_ETRANSIENT);
+    fake_set_fail(w.f[3], 0);
     assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     /* every other provider still failing: the repair fails, the one copy stays */
@@ -282,8 +183,8 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
         ORC_ETRANSIENT);
     assert_int_equal(count_holders(&w, "p1"), 1);
     for (int i = 0; i < 3; i++) {
-        w.f[i]->fail = 0;
-        provider_probe(&w.f[i]->base);
+        fake_set_fail(w.f[i], 0);
+        provider_probe(w.f[i]);
     }
     assert_int_equal(
         place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e), 0);
@@ -296,16 +197,16 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
 
 static void test_probe_counts_any_answer_even_403_as_up(void **state)
 {
-    fake *f = fake_new("p");
-    f->fail = 1;
+    provider *f = fake_provider_new("p");
+    fake_set_fail(f, ORC_ETRANSIENT);
     for (int i = 0; i < 3; i++)
-        provider_probe(&f->base);
-    assert_false(provider_is_up(&f->base)); /* transport errors: stays down */
-    f->fail = 0;
-    f->head_denied = 1;
-    provider_probe(&f->base);
-    assert_true(provider_is_up(&f->base));
-    provider_free(&f->base);
+        provider_probe(f);
+    assert_false(provider_is_up(f)); /* transport errors: stays down */
+    fake_set_fail(f, 0);
+    fake_fail_next(f, FAKE_HEAD, 1, ORC_EAUTH); /* HEAD answers 403, as S3 without list rights */
+    provider_probe(f);
+    assert_true(provider_is_up(f));
+    provider_free(f);
 }
 
 static void test_policy_parse(void **state)
@@ -334,7 +235,7 @@ static int note_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
     struct intent_log *l = ctx;
     (void)e;
     for (int i = 0; i < n; i++) {
-        assert_int_equal(holds(l->w->f[ids[i] - 1], "pend"), 0); /* not sent yet */
+        assert_int_equal(fake_has(l->w->f[ids[i] - 1], "pend"), 0); /* not sent yet */
         l->ids[l->n++] = ids[i];
     }
     return 0;
@@ -351,7 +252,6 @@ static void test_copies_are_announced_before_they_are_sent(void **state)
     (void)state;
     world w;
     world_make(&w, 2, 1);
-    w.f[0]->fail = w.f[1]->fail = w.f[2]->fail = 0;
     struct intent_log log = {&w, {0}, 0};
     place_intent in = {note_intent, &log};
     uint32_t ids[META_MAX_COPIES];
@@ -369,12 +269,12 @@ static void test_copies_are_announced_before_they_are_sent(void **state)
         assert_true(ids[i] == order[0] || ids[i] == order[1]);
     place_delete(w.pl, "pend", NULL, 0, NULL);
     log.n = 0;
-    w.f[first - 1]->fail = 1;
+    fake_set_fail(w.f[first - 1], ORC_ETRANSIENT);
     assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
     assert_int_equal(log.n, 3);
     assert_int_equal(n, 2);
     /* A refused announcement sends nothing. */
-    w.f[first - 1]->fail = 0;
+    fake_set_fail(w.f[first - 1], 0);
     place_delete(w.pl, "pend", NULL, 0, NULL);
     place_intent no = {refuse_intent, NULL};
     assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &no, ids, &n, &e), ORC_EIO);

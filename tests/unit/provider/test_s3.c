@@ -1,7 +1,7 @@
 /* Unit tests for the S3/GCS provider (src/provider/s3.c) and its HTTP client
- * (src/provider/http_client.c), against a tiny scripted HTTP listener on
- * 127.0.0.1: it records each request (method, path, query, headers, body) and
- * answers from a script the test sets up. Signatures are checked with the
+ * (src/provider/http_client.c), against the scripted HTTP listener of
+ * support/http_script.h: it records each request (method, path, query,
+ * headers, body) and answers from a script the test sets up. Signatures are checked with the
  * server-side verifier (s3/sigv4.h), so curl's signing is checked too. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,207 +25,10 @@
 
 #include "provider/http_client.h"
 #include "provider/provider.h"
+#include "support/http_script.h"
 #include "s3/sigv4.h"
 #include "util/alloc.h"
 #include "util/hex.h"
-
-#define MAX_REQS 32
-#define REQ_HEAD_MAX 16384
-
-typedef struct reply {
-    int status;
-    const char *headers; /* extra "Name: value\r\n" lines, may be NULL */
-    const char *body;    /* may be NULL; for HEAD only its length is sent */
-} reply;
-
-typedef struct rec {
-    char method[16];
-    char path[1536];
-    char query[1536];
-    char head[REQ_HEAD_MAX]; /* header lines, as received */
-    uint8_t *body;
-    size_t body_len;
-} rec;
-
-typedef struct server {
-    int lfd, port;
-    pthread_t th;
-    pthread_mutex_t mu;
-    bool keep_alive;
-    reply script[MAX_REQS];
-    size_t nscript;
-    rec reqs[MAX_REQS];
-    size_t nreqs;
-    int conns;
-} server;
-
-/* ---- the listener ---- */
-
-static bool send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0) return false;
-        c += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Value of header name in a recorded header block, copied to out; false if absent. */
-static bool head_get(const char *head, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    for (const char *l = head; *l;) {
-        const char *end = strstr(l, "\r\n");
-        if (!end) break;
-        if ((size_t)(end - l) > nl && strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
-            const char *v = l + nl + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(out, cap, "%.*s", (int)(end - v), v);
-            return true;
-        }
-        l = end + 2;
-    }
-    return false;
-}
-
-/* Reads one request from fd into r, given leftover bytes in buf[0..*have).
- * Returns false on EOF or a malformed request. */
-static bool read_request(int fd, char *buf, size_t cap, size_t *have, rec *r)
-{
-    char *eoh;
-    while (!(eoh = memmem(buf, *have, "\r\n\r\n", 4))) {
-        if (*have == cap) return false;
-        ssize_t n = recv(fd, buf + *have, cap - *have, 0);
-        if (n <= 0) return false;
-        *have += (size_t)n;
-    }
-    size_t hlen = (size_t)(eoh - buf) + 4;
-    const char *line_end = strstr(buf, "\r\n");
-    char target[1536];
-    *eoh = 0;
-    if (sscanf(buf, "%15s %1535s", r->method, target) != 2) return false;
-    char *q = strchr(target, '?');
-    if (q) *q++ = 0;
-    snprintf(r->path, sizeof(r->path), "%s", target);
-    snprintf(r->query, sizeof(r->query), "%s", q ? q : "");
-    snprintf(r->head, sizeof(r->head), "%s\r\n", line_end + 2);
-
-    char v[64];
-    size_t clen = head_get(r->head, "content-length", v, sizeof(v)) ? strtoul(v, NULL, 10) : 0;
-    if (head_get(r->head, "expect", v, sizeof(v)) && strcasecmp(v, "100-continue") == 0)
-        send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    r->body = malloc(clen + 1);
-    r->body_len = clen;
-    size_t got = *have - hlen < clen ? *have - hlen : clen;
-    memcpy(r->body, buf + hlen, got);
-    while (got < clen) {
-        ssize_t n = recv(fd, r->body + got, clen - got, 0);
-        if (n <= 0) return false;
-        got += (size_t)n;
-    }
-    size_t used = hlen + (*have - hlen < clen ? *have - hlen : clen);
-    memmove(buf, buf + used, *have - used);
-    *have -= used;
-    return true;
-}
-
-static void send_reply(server *s, int fd, const rec *r, const reply *rp)
-{
-    const char *body = rp->body ? rp->body : "";
-    char head[2048];
-    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d Scripted\r\nContent-Length: %zu\r\n%s%s\r\n",
-                     rp->status, strlen(body), rp->headers ? rp->headers : "",
-                     s->keep_alive ? "" : "Connection: close\r\n");
-    send_all(fd, head, (size_t)n);
-    if (strcmp(r->method, "HEAD") != 0) send_all(fd, body, strlen(body));
-}
-
-static void serve_conn(server *s, int fd)
-{
-    static char buf[REQ_HEAD_MAX * 2];
-    size_t have = 0;
-    for (;;) {
-        rec r = {0};
-        if (!read_request(fd, buf, sizeof(buf), &have, &r)) {
-            free(r.body);
-            return;
-        }
-        pthread_mutex_lock(&s->mu);
-        size_t i = s->nreqs;
-        reply rp = i < s->nscript ? s->script[i] : (reply){400, NULL, "<Code>NoScript</Code>"};
-        if (i < MAX_REQS) {
-            s->reqs[i] = r;
-            s->nreqs++;
-        } else {
-            free(r.body);
-        }
-        pthread_mutex_unlock(&s->mu);
-        send_reply(s, fd, &r, &rp);
-        if (!s->keep_alive) return;
-    }
-}
-
-static void *server_main(void *arg)
-{
-    server *s = arg;
-    for (;;) {
-        int fd = accept(s->lfd, NULL, NULL);
-        if (fd < 0) return NULL;
-        struct timeval tv = {5, 0}; /* never hang the suite on a confused client */
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        pthread_mutex_lock(&s->mu);
-        s->conns++;
-        pthread_mutex_unlock(&s->mu);
-        serve_conn(s, fd);
-        close(fd);
-    }
-}
-
-static server *server_start(bool keep_alive)
-{
-    server *s = orc_calloc(1, sizeof(*s));
-    pthread_mutex_init(&s->mu, NULL);
-    s->keep_alive = keep_alive;
-    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->lfd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->lfd, 16), 0);
-    socklen_t al = sizeof(a);
-    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(pthread_create(&s->th, NULL, server_main, s), 0);
-    return s;
-}
-
-static void server_stop(server *s)
-{
-    shutdown(s->lfd, SHUT_RDWR); /* wakes accept() */
-    pthread_join(s->th, NULL);
-    close(s->lfd);
-    for (size_t i = 0; i < s->nreqs; i++)
-        free(s->reqs[i].body);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-}
-
-static void script(server *s, int status, const char *headers, const char *body)
-{
-    assert_true(s->nscript < MAX_REQS);
-    s->script[s->nscript++] = (reply){status, headers, body};
-}
-
-static size_t nreqs(server *s)
-{
-    pthread_mutex_lock(&s->mu);
-    size_t n = s->nreqs;
-    pthread_mutex_unlock(&s->mu);
-    return n;
-}
 
 /* ---- helpers ---- */
 
@@ -234,7 +37,7 @@ static size_t nreqs(server *s)
 #define NAME "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 typedef struct fixture {
-    server *srv;
+    http_script *srv;
     provider *p;
     char endpoint[64];
 } fixture;
@@ -256,7 +59,7 @@ static int open_provider(const char *type, const fixture *f, const provider_kv *
 static int setup_with(void **state, bool keep_alive)
 {
     fixture *f = orc_calloc(1, sizeof(*f));
-    f->srv = server_start(keep_alive);
+    f->srv = http_script_start(keep_alive);
     snprintf(f->endpoint, sizeof(f->endpoint), "http://127.0.0.1:%d", f->srv->port);
     orc_err e = {0};
     assert_int_equal(open_provider("s3", f, NULL, 0, &f->p, &e), ORC_OK);
@@ -278,7 +81,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     provider_free(f->p); /* closes pooled connections, so the listener sees EOF */
-    server_stop(f->srv);
+    http_script_stop(f->srv);
     free(f);
     return 0;
 }
@@ -293,7 +96,8 @@ static int lookup_secret(void *ctx, const char *access_key, char *secret, size_t
 }
 
 /* Verifies r's signature with the server-side verifier, as a strict S3 would. */
-static enum s3_error verify_with(const rec *r, const char *secret, sigv4_result *out, orc_err *e)
+static enum s3_error verify_with(const http_script_rec *r, const char *secret, sigv4_result *out,
+                                 orc_err *e)
 {
     s3_header hs[32];
     char names[32][64], values[32][512];
@@ -316,7 +120,7 @@ static enum s3_error verify_with(const rec *r, const char *secret, sigv4_result 
     return sigv4_verify(&rq, lookup_secret, NULL, out, e);
 }
 
-static void assert_signed_with(const rec *r, const char *secret, const char *region)
+static void assert_signed_with(const http_script_rec *r, const char *secret, const char *region)
 {
     sigv4_result out;
     orc_err e = {0};
@@ -338,13 +142,13 @@ static void sha256_hex(const void *p, size_t n, char out[65])
 static void test_put_sends_prefixed_path_payload_hash_and_valid_signature(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, "ETag: \"x\"\r\n", NULL);
+    http_script_add(f->srv, 200, "ETag: \"x\"\r\n", NULL);
     const char body[] = "sealed chunk bytes \x01\x02\x03";
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, NAME, (const uint8_t *)body, sizeof(body), &e), ORC_OK);
 
-    assert_int_equal(nreqs(f->srv), 1);
-    rec *r = &f->srv->reqs[0];
+    assert_int_equal(http_script_nreqs(f->srv), 1);
+    http_script_rec *r = &f->srv->reqs[0];
     assert_string_equal(r->method, "PUT");
     assert_string_equal(r->path, "/bkt/orchard/" NAME);
     assert_string_equal(r->query, "");
@@ -353,10 +157,10 @@ static void test_put_sends_prefixed_path_payload_hash_and_valid_signature(void *
 
     char want[65], got[128], auth[1024], date[32], cred[128];
     sha256_hex(body, sizeof(body), want);
-    assert_true(head_get(r->head, "x-amz-content-sha256", got, sizeof(got)));
+    assert_true(http_script_header(r->head, "x-amz-content-sha256", got, sizeof(got)));
     assert_string_equal(got, want);
-    assert_true(head_get(r->head, "authorization", auth, sizeof(auth)));
-    assert_true(head_get(r->head, "x-amz-date", date, sizeof(date)));
+    assert_true(http_script_header(r->head, "authorization", auth, sizeof(auth)));
+    assert_true(http_script_header(r->head, "x-amz-date", date, sizeof(date)));
     snprintf(cred, sizeof(cred), "Credential=" AK "/%.8s/us-east-1/s3/aws4_request", date);
     assert_non_null(strstr(auth, cred));
     assert_non_null(strstr(auth, "SignedHeaders="));
@@ -372,19 +176,19 @@ static void test_put_sends_prefixed_path_payload_hash_and_valid_signature(void *
 static void test_large_put_arrives_whole_and_signed(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, NULL);
+    http_script_add(f->srv, 200, NULL, NULL);
     size_t n = (2u << 20) + 3;
     uint8_t *body = orc_malloc(n);
     for (size_t i = 0; i < n; i++)
         body[i] = (uint8_t)(i * 131 + (i >> 9));
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, NAME, body, n, &e), ORC_OK);
-    rec *r = &f->srv->reqs[0];
+    http_script_rec *r = &f->srv->reqs[0];
     assert_int_equal(r->body_len, n);
     assert_memory_equal(r->body, body, n);
     char want[65], got[128];
     sha256_hex(body, n, want);
-    assert_true(head_get(r->head, "x-amz-content-sha256", got, sizeof(got)));
+    assert_true(http_script_header(r->head, "x-amz-content-sha256", got, sizeof(got)));
     assert_string_equal(got, want);
     assert_signed_with(r, SK, "us-east-1");
     free(body);
@@ -393,11 +197,11 @@ static void test_large_put_arrives_whole_and_signed(void **state)
 static void test_empty_put_sends_empty_body_hash(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, NULL);
+    http_script_add(f->srv, 200, NULL, NULL);
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, NAME, NULL, 0, &e), ORC_OK);
     char got[128];
-    assert_true(head_get(f->srv->reqs[0].head, "x-amz-content-sha256", got, sizeof(got)));
+    assert_true(http_script_header(f->srv->reqs[0].head, "x-amz-content-sha256", got, sizeof(got)));
     assert_string_equal(got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert_int_equal(f->srv->reqs[0].body_len, 0);
     assert_signed_with(&f->srv->reqs[0], SK, "us-east-1");
@@ -406,10 +210,10 @@ static void test_empty_put_sends_empty_body_hash(void **state)
 static void test_ranged_get_sends_range_header_and_keeps_asked_bytes(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 206, "Content-Range: bytes 1-3/10\r\n", "bcd");
-    script(f->srv, 206, "Content-Range: bytes 7-9/10\r\n", "hij");
+    http_script_add(f->srv, 206, "Content-Range: bytes 1-3/10\r\n", "bcd");
+    http_script_add(f->srv, 206, "Content-Range: bytes 7-9/10\r\n", "hij");
     /* A server that ignores Range sends the whole object: only the range is kept. */
-    script(f->srv, 200, NULL, "abcdefghij");
+    http_script_add(f->srv, 200, NULL, "abcdefghij");
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_err e = {0};
@@ -418,17 +222,17 @@ static void test_ranged_get_sends_range_header_and_keeps_asked_bytes(void **stat
     assert_int_equal(provider_get(f->p, NAME, 1, 3, &out, &e), ORC_OK);
     assert_int_equal(out.len, 3);
     assert_memory_equal(out.ptr, "bcd", 3);
-    rec *r = &f->srv->reqs[0];
+    http_script_rec *r = &f->srv->reqs[0];
     assert_string_equal(r->method, "GET");
     assert_string_equal(r->path, "/bkt/orchard/" NAME);
-    assert_true(head_get(r->head, "range", v, sizeof(v)));
+    assert_true(http_script_header(r->head, "range", v, sizeof(v)));
     assert_string_equal(v, "bytes=1-3");
     assert_signed_with(r, SK, "us-east-1");
 
     assert_int_equal(provider_get(f->p, NAME, 7, UINT64_MAX, &out, &e), ORC_OK);
     assert_int_equal(out.len, 6);
     assert_memory_equal(out.ptr, "bcdhij", 6);
-    assert_true(head_get(f->srv->reqs[1].head, "range", v, sizeof(v)));
+    assert_true(http_script_header(f->srv->reqs[1].head, "range", v, sizeof(v)));
     assert_string_equal(v, "bytes=7-");
 
     orc_buf_reset(&out);
@@ -441,15 +245,15 @@ static void test_ranged_get_sends_range_header_and_keeps_asked_bytes(void **stat
 static void test_full_get_sends_no_range_and_unsigned_empty_hash(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, "whole");
+    http_script_add(f->srv, 200, NULL, "whole");
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_err e = {0};
     assert_int_equal(provider_get(f->p, NAME, 0, UINT64_MAX, &out, &e), ORC_OK);
     assert_string_equal((char *)out.ptr, "whole");
     char v[128];
-    assert_false(head_get(f->srv->reqs[0].head, "range", v, sizeof(v)));
-    assert_true(head_get(f->srv->reqs[0].head, "x-amz-content-sha256", v, sizeof(v)));
+    assert_false(http_script_header(f->srv->reqs[0].head, "range", v, sizeof(v)));
+    assert_true(http_script_header(f->srv->reqs[0].head, "x-amz-content-sha256", v, sizeof(v)));
     assert_string_equal(v, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     orc_buf_dispose(&out);
 }
@@ -457,7 +261,7 @@ static void test_full_get_sends_no_range_and_unsigned_empty_hash(void **state)
 static void test_range_past_end_416_is_zero_bytes(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 416, NULL, "<Error><Code>InvalidRange</Code></Error>");
+    http_script_add(f->srv, 416, NULL, "<Error><Code>InvalidRange</Code></Error>");
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_err e = {0};
@@ -469,8 +273,9 @@ static void test_range_past_end_416_is_zero_bytes(void **state)
 static void test_missing_chunk_is_enotfound_on_get_and_head(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 404, NULL, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>");
-    script(f->srv, 404, NULL, NULL);
+    http_script_add(f->srv, 404, NULL,
+                    "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>");
+    http_script_add(f->srv, 404, NULL, NULL);
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_err e = {0};
@@ -480,14 +285,14 @@ static void test_missing_chunk_is_enotfound_on_get_and_head(void **state)
     assert_non_null(strstr(e.msg, "NoSuchKey"));
     uint64_t size = 7;
     assert_int_equal(provider_head(f->p, NAME, &size, &e), ORC_ENOTFOUND);
-    assert_int_equal(nreqs(f->srv), 2); /* 404 is final */
+    assert_int_equal(http_script_nreqs(f->srv), 2); /* 404 is final */
     orc_buf_dispose(&out);
 }
 
 static void test_head_returns_content_length(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, "0123456789012");
+    http_script_add(f->srv, 200, NULL, "0123456789012");
     orc_err e = {0};
     uint64_t size = 0;
     assert_int_equal(provider_head(f->p, NAME, &size, &e), ORC_OK);
@@ -499,7 +304,7 @@ static void test_head_returns_content_length(void **state)
 static void test_delete_sends_delete_and_accepts_204(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 204, NULL, NULL);
+    http_script_add(f->srv, 204, NULL, NULL);
     orc_err e = {0};
     assert_int_equal(provider_del(f->p, NAME, &e), ORC_OK);
     assert_string_equal(f->srv->reqs[0].method, "DELETE");
@@ -513,19 +318,19 @@ static void test_bad_chunk_name_is_einval_without_request(void **state)
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, "../x", (const uint8_t *)"a", 1, &e), ORC_EINVAL);
     assert_int_equal(provider_del(f->p, "", &e), ORC_EINVAL);
-    assert_int_equal(nreqs(f->srv), 0);
+    assert_int_equal(http_script_nreqs(f->srv), 0);
 }
 
 static void test_slowdown_503_twice_then_200_succeeds_on_third_attempt(void **state)
 {
     fixture *f = *state;
     const char *slow = "<Error><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>";
-    script(f->srv, 503, NULL, slow);
-    script(f->srv, 503, NULL, slow);
-    script(f->srv, 200, NULL, NULL);
+    http_script_add(f->srv, 503, NULL, slow);
+    http_script_add(f->srv, 503, NULL, slow);
+    http_script_add(f->srv, 200, NULL, NULL);
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, NAME, (const uint8_t *)"data", 4, &e), ORC_OK);
-    assert_int_equal(nreqs(f->srv), 3);
+    assert_int_equal(http_script_nreqs(f->srv), 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(f->srv->reqs[i].body_len, 4); /* each retry resends the body */
         assert_memory_equal(f->srv->reqs[i].body, "data", 4);
@@ -535,10 +340,10 @@ static void test_slowdown_503_twice_then_200_succeeds_on_third_attempt(void **st
 static void test_403_is_final_and_message_names_provider_without_secret(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 403, NULL, "<Error><Code>SignatureDoesNotMatch</Code></Error>");
+    http_script_add(f->srv, 403, NULL, "<Error><Code>SignatureDoesNotMatch</Code></Error>");
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, NAME, (const uint8_t *)"data", 4, &e), ORC_EAUTH);
-    assert_int_equal(nreqs(f->srv), 1);
+    assert_int_equal(http_script_nreqs(f->srv), 1);
     assert_non_null(strstr(e.msg, "cloud1"));
     assert_non_null(strstr(e.msg, "403"));
     assert_non_null(strstr(e.msg, "SignatureDoesNotMatch"));
@@ -549,22 +354,22 @@ static void test_403_is_final_and_message_names_provider_without_secret(void **s
 static void test_other_4xx_is_final_einval(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 400, NULL, "<Error><Code>InvalidArgument</Code></Error>");
+    http_script_add(f->srv, 400, NULL, "<Error><Code>InvalidArgument</Code></Error>");
     orc_err e = {0};
     assert_int_equal(provider_put(f->p, NAME, (const uint8_t *)"d", 1, &e), ORC_EINVAL);
-    assert_int_equal(nreqs(f->srv), 1);
+    assert_int_equal(http_script_nreqs(f->srv), 1);
 }
 
 static void test_get_respects_buffer_ceiling_without_retry(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, "0123456789");
+    http_script_add(f->srv, 200, NULL, "0123456789");
     orc_buf out;
     orc_buf_init(&out, 4);
     orc_err e = {0};
     assert_int_equal(provider_get(f->p, NAME, 0, UINT64_MAX, &out, &e), ORC_ENOSPC);
     assert_int_equal(out.len, 0);
-    assert_int_equal(nreqs(f->srv), 1);
+    assert_int_equal(http_script_nreqs(f->srv), 1);
     orc_buf_dispose(&out);
 }
 
@@ -586,18 +391,19 @@ static int collect(void *ctx, const char *name, uint64_t size)
 static void test_list_follows_continuation_token_across_two_pages(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL,
-           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-           "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-           "<Name>bkt</Name><Prefix>orchard/</Prefix><KeyCount>2</KeyCount>"
-           "<IsTruncated>true</IsTruncated><NextContinuationToken>tok/1+=</NextContinuationToken>"
-           "<Contents><Key>orchard/aaaa</Key><Size>10</Size></Contents>"
-           "<Contents><Key>orchard/not-a-chunk.txt</Key><Size>3</Size></Contents>"
-           "</ListBucketResult>");
-    script(f->srv, 200, NULL,
-           "<ListBucketResult><IsTruncated>false</IsTruncated>"
-           "<Contents><Key>orchard/bbbb</Key><Size>1048576</Size></Contents>"
-           "</ListBucketResult>");
+    http_script_add(
+        f->srv, 200, NULL,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<Name>bkt</Name><Prefix>orchard/</Prefix><KeyCount>2</KeyCount>"
+        "<IsTruncated>true</IsTruncated><NextContinuationToken>tok/1+=</NextContinuationToken>"
+        "<Contents><Key>orchard/aaaa</Key><Size>10</Size></Contents>"
+        "<Contents><Key>orchard/not-a-chunk.txt</Key><Size>3</Size></Contents>"
+        "</ListBucketResult>");
+    http_script_add(f->srv, 200, NULL,
+                    "<ListBucketResult><IsTruncated>false</IsTruncated>"
+                    "<Contents><Key>orchard/bbbb</Key><Size>1048576</Size></Contents>"
+                    "</ListBucketResult>");
     listed l = {0};
     orc_err e = {0};
     assert_int_equal(provider_list(f->p, collect, &l, &e), ORC_OK);
@@ -607,7 +413,7 @@ static void test_list_follows_continuation_token_across_two_pages(void **state)
     assert_string_equal(l.names[1], "bbbb");
     assert_int_equal(l.sizes[1], 1048576);
 
-    assert_int_equal(nreqs(f->srv), 2);
+    assert_int_equal(http_script_nreqs(f->srv), 2);
     assert_string_equal(f->srv->reqs[0].path, "/bkt");
     assert_string_equal(f->srv->reqs[0].query, "list-type=2&prefix=orchard%2F");
     assert_string_equal(f->srv->reqs[1].query,
@@ -619,23 +425,24 @@ static void test_list_follows_continuation_token_across_two_pages(void **state)
 static void test_list_callback_stop_value_is_returned(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL,
-           "<ListBucketResult><IsTruncated>true</IsTruncated>"
-           "<NextContinuationToken>t</NextContinuationToken>"
-           "<Contents><Key>orchard/aaaa</Key><Size>1</Size></Contents></ListBucketResult>");
+    http_script_add(
+        f->srv, 200, NULL,
+        "<ListBucketResult><IsTruncated>true</IsTruncated>"
+        "<NextContinuationToken>t</NextContinuationToken>"
+        "<Contents><Key>orchard/aaaa</Key><Size>1</Size></Contents></ListBucketResult>");
     listed l = {.n = 8}; /* full: collect stops at once */
     orc_err e = {0};
     assert_int_equal(provider_list(f->p, collect, &l, &e), -100);
-    assert_int_equal(nreqs(f->srv), 1);
+    assert_int_equal(http_script_nreqs(f->srv), 1);
 }
 
 static void test_list_rejects_bad_xml_and_bad_size(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, "<ListBucketResult><Contents>");
-    script(f->srv, 200, NULL,
-           "<ListBucketResult><Contents><Key>orchard/aa</Key><Size>-1</Size></Contents>"
-           "</ListBucketResult>");
+    http_script_add(f->srv, 200, NULL, "<ListBucketResult><Contents>");
+    http_script_add(f->srv, 200, NULL,
+                    "<ListBucketResult><Contents><Key>orchard/aa</Key><Size>-1</Size></Contents>"
+                    "</ListBucketResult>");
     listed l = {0};
     orc_err e = {0};
     assert_int_equal(provider_list(f->p, collect, &l, &e), ORC_EIO);
@@ -646,16 +453,16 @@ static void test_list_rejects_bad_xml_and_bad_size(void **state)
 static void test_pooled_handle_reuses_one_connection(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 200, NULL, "a");
-    script(f->srv, 200, NULL, NULL);
-    script(f->srv, 204, NULL, NULL);
+    http_script_add(f->srv, 200, NULL, "a");
+    http_script_add(f->srv, 200, NULL, NULL);
+    http_script_add(f->srv, 204, NULL, NULL);
     orc_buf out;
     orc_buf_init(&out, 0);
     orc_err e = {0};
     assert_int_equal(provider_get(f->p, NAME, 0, UINT64_MAX, &out, &e), ORC_OK);
     assert_int_equal(provider_put(f->p, NAME, (const uint8_t *)"b", 1, &e), ORC_OK);
     assert_int_equal(provider_del(f->p, NAME, &e), ORC_OK);
-    assert_int_equal(nreqs(f->srv), 3);
+    assert_int_equal(http_script_nreqs(f->srv), 3);
     pthread_mutex_lock(&f->srv->mu);
     assert_int_equal(f->srv->conns, 1);
     pthread_mutex_unlock(&f->srv->mu);
@@ -681,7 +488,7 @@ static void test_concurrent_requests_share_the_handle_pool(void **state)
 {
     fixture *f = *state;
     for (int i = 0; i < 20; i++)
-        script(f->srv, 200, NULL, NULL);
+        http_script_add(f->srv, 200, NULL, NULL);
     pthread_t th[4];
     putter t[4];
     for (int i = 0; i < 4; i++) {
@@ -692,7 +499,7 @@ static void test_concurrent_requests_share_the_handle_pool(void **state)
         pthread_join(th[i], NULL);
         assert_int_equal(t[i].failures, 0);
     }
-    assert_int_equal(nreqs(f->srv), 20);
+    assert_int_equal(http_script_nreqs(f->srv), 20);
 }
 
 /* ---- open ---- */
@@ -709,7 +516,7 @@ static void test_secret_key_env_is_resolved_at_open(void **state)
     orc_err e = {0};
     assert_int_equal(provider_open("s3", "envcloud", kv, 4, &p, &e), ORC_OK);
     unsetenv("ORC_TEST_S3_SECRET"); /* resolved at open: later changes do not matter */
-    script(f->srv, 200, NULL, NULL);
+    http_script_add(f->srv, 200, NULL, NULL);
     assert_int_equal(provider_put(p, NAME, (const uint8_t *)"x", 1, &e), ORC_OK);
     assert_string_equal(f->srv->reqs[0].path, "/bkt/" NAME); /* no prefix configured */
     assert_signed_with(&f->srv->reqs[0], "secret-from-env", "us-east-1");
@@ -757,10 +564,10 @@ static void test_gcs_signs_with_auto_region(void **state)
     orc_err e = {0};
     assert_int_equal(provider_open("gcs", "gcs1", kv, 4, &p, &e), ORC_OK);
     assert_int_equal(provider_caps(p) & PROVIDER_CAP_RANGE, PROVIDER_CAP_RANGE);
-    script(f->srv, 200, NULL, NULL);
+    http_script_add(f->srv, 200, NULL, NULL);
     assert_int_equal(provider_put(p, NAME, (const uint8_t *)"x", 1, &e), ORC_OK);
     char auth[1024];
-    assert_true(head_get(f->srv->reqs[0].head, "authorization", auth, sizeof(auth)));
+    assert_true(http_script_header(f->srv->reqs[0].head, "authorization", auth, sizeof(auth)));
     assert_non_null(strstr(auth, "/auto/s3/aws4_request"));
     assert_string_equal(f->srv->reqs[0].path, "/gbkt/" NAME);
     assert_signed_with(&f->srv->reqs[0], SK, "auto");
@@ -774,8 +581,8 @@ static void test_client_counts_attempts_and_extracts_error_code(void **state)
     fixture *f = *state;
     const char *slow = "<Error><Code>SlowDown</Code></Error>";
     for (int i = 0; i < 3; i++)
-        script(f->srv, 503, NULL, slow);
-    script(f->srv, 200, NULL, "ok");
+        http_script_add(f->srv, 503, NULL, slow);
+    http_script_add(f->srv, 200, NULL, "ok");
     pclient_opts o = {.max_attempts = 3, .backoff_base_ms = 1, .backoff_cap_ms = 2};
     pclient *c = NULL;
     orc_err e = {0};
@@ -807,7 +614,7 @@ static void test_client_counts_attempts_and_extracts_error_code(void **state)
 static void test_client_reports_x_ms_error_code_header(void **state)
 {
     fixture *f = *state;
-    script(f->srv, 409, "x-ms-error-code: BlobAlreadyExists\r\n", NULL);
+    http_script_add(f->srv, 409, "x-ms-error-code: BlobAlreadyExists\r\n", NULL);
     pclient *c = NULL;
     orc_err e = {0};
     assert_int_equal(pclient_new("az", NULL, &c, &e), ORC_OK);

@@ -1,0 +1,73 @@
+/* The object layer's door for buckets, users and the admin view, and the
+ * store's life cycle: what the S3 front asks about who owns what and who may
+ * sign, with the rules (ownership, S3's re-create semantics, sealed secrets)
+ * kept here, below the protocol. Included by object/object.h. */
+#ifndef ORC_OBJECT_ACCESS_H
+#define ORC_OBJECT_ACCESS_H
+
+#include "object/object.h"
+
+/* ---- the store (store.c) ---- */
+/* A store over an open metadata store, placement and sealing keys (kept by
+ * pointer, not owned: they must outlive it), chunking parameters (copied) and
+ * the garbage collector's grace period. Freed with object_store_free (NULL
+ * is fine). */
+store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_params *params,
+                        int64_t gc_grace_ms);
+void object_store_free(store *s);
+
+/* ---- buckets (bucket.c) ---- */
+/* Buckets owned by owner, ordered by name; *out is malloc'ed (free()). */
+int object_bucket_list(store *s, int64_t owner, meta_bucket **out, size_t *n, orc_err *e);
+/* Creates bucket name for owner in region (name checked by the caller with
+ * bucket_name_valid). A bucket the owner already holds in us-east-1 is
+ * created again with success (S3's legacy behaviour there). ORC_EEXISTS
+ * with detail ORC_D_BUCKET_OWNED: the owner holds it (another region);
+ * plain ORC_EEXISTS: someone else does. */
+int object_bucket_create(store *s, const char *name, int64_t owner, const char *region, orc_err *e);
+/* Looks bucket name up, whoever owns it. ORC_ENOTFOUND if there is none. */
+int object_bucket_get(store *s, const char *name, meta_bucket *out, orc_err *e);
+/* As object_bucket_get, for a request by owner: ORC_EAUTH when the bucket
+ * belongs to someone else (*out is filled then too). */
+int object_bucket_owned(store *s, const char *name, int64_t owner, meta_bucket *out, orc_err *e);
+/* Deletes owner's bucket name: ORC_ENOTFOUND, ORC_EAUTH (someone else's) or
+ * ORC_ECONFLICT (it holds objects). */
+int object_bucket_delete(store *s, const char *name, int64_t owner, orc_err *e);
+
+/* ---- users (user.c) ---- */
+/* The user with access_key, into *user, and their secret, opened from its
+ * sealed form, into secret (NUL-terminated; cap bytes with the NUL).
+ * ORC_ENOTFOUND: no such key. ORC_ECORRUPT: the stored secret does not open
+ * (a wrong master secret) or does not fit cap; the message names the user,
+ * never the secret. The caller wipes secret after use. */
+int object_user_secret(store *s, const char *access_key, meta_user *user, char *secret, size_t cap,
+                       orc_err *e);
+
+/* ---- the admin view (admin.c) ---- */
+/* One provider as the admin sees it: health and counters since the start,
+ * and what the metadata says it stores. Plain values, copied. */
+typedef struct object_provider_view {
+    char name[64];
+    char type[16]; /* "fs", "s3", "azure", ... */
+    bool up;
+    int consecutive_failures;
+    uint64_t puts, gets, dels, errors, timeouts, corrupt, bytes_in, bytes_out;
+    double p50_ms, p90_ms, p99_ms; /* 0 before the first call */
+    uint64_t chunks, bytes;        /* copies it holds; 0 when the metadata did not answer */
+} object_provider_view;
+
+typedef struct object_admin_view {
+    object_provider_view *providers; /* in configuration order (owned) */
+    size_t n;
+    int copies;                /* per chunk, as placed */
+    uint64_t under_replicated; /* chunks with fewer copies (what repair will do) */
+} object_admin_view;
+
+/* Fills *out (dispose with object_admin_view_dispose, also on failure). Every
+ * provider is listed even when the metadata fails to answer for one: its
+ * counts are then 0 and the first such failure is returned (with e), so that
+ * the view still shows health while the database is unwell. */
+int object_admin_view_get(store *s, object_admin_view *out, orc_err *e);
+void object_admin_view_dispose(object_admin_view *v);
+
+#endif
