@@ -60,7 +60,7 @@ void s3_checksum_dispose(s3_checksum *c);
  * followed by "-N", as the object's x-amz-checksum-* header. */
 #define S3_CHECKSUM_UPLOAD_LINE "x-amz-checksum-algorithm: "
 #define S3_CHECKSUM_STORED_MAX 64    /* "NAME:base64" of a part, NUL included */
-#define S3_CHECKSUM_COMPOSITE_MAX 64 /* "base64-N", NUL included */
+#define S3_CHECKSUM_COMPOSITE_MAX 72 /* "base64-N" (N up to 20 digits), NUL included */
 
 /* CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type
  * (either may be NULL) into *alg. Only composite checksums are kept (S3's
