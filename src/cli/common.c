@@ -136,7 +136,10 @@ int cli_open_data(const orc_config *c, seal_keys *keys, meta **m, orc_err *e)
     OPENSSL_cleanse(master, sizeof(master));
     if (rc) return rc;
     snprintf(path, sizeof(path), "%s/meta.db", c->data);
-    return meta_open_sqlite(path, m, e);
+    /* The one metadata store type so far; a [meta] section would pass its
+     * type and keys here (meta.h, meta_open). */
+    const meta_kv kv[] = {{"path", path}};
+    return meta_open("sqlite", kv, 1, m, e);
 }
 
 static void random_key(char *out, size_t len, const char *alphabet)

@@ -1,9 +1,11 @@
 /* The metadata store: users, buckets, objects, their chunk manifests, chunks,
  * and where each chunk's copies live.
  *
- * This is the door callers use; backends implement meta_impl.h (SQLite now,
- * PostgreSQL later). All functions are safe to call from many threads at once
- * on one handle. Every state change that must be atomic is one call here, so
+ * This is the door callers use: meta_open picks an implementation by type
+ * name from the registry in meta.c, and every meta_* call goes through the
+ * wrappers there to the implementation's ops table (meta_impl.h; SQLite now in
+ * sqlite*.c, PostgreSQL later). All functions are safe to call from many
+ * threads at once on one handle. Every state change that must be atomic is one call here, so
  * one transaction: an object version switch, a chunk becoming live with its
  * copies, a garbage-collection mark.
  *
@@ -85,7 +87,7 @@ typedef struct meta_object {
 /* A conditional write (S3's If-None-Match and If-Match on PUT), checked in
  * the transaction that switches the version, so two racing writers cannot
  * both pass. A failed condition is ORC_ECONFLICT with detail ORC_D_PRECONDITION
- * (util/err.h); its message starts with META_PRECONDITION for the log. */
+ * (util/err.h); test the detail, never the message. */
 enum meta_put_cond_kind {
     META_PUT_ALWAYS = 0,
     META_PUT_IF_ABSENT,     /* If-None-Match: * */
@@ -97,7 +99,6 @@ typedef struct meta_put_cond {
     int kind;      /* enum meta_put_cond_kind; zero: unconditional */
     char etag[64]; /* IF_MATCH, IF_NONE_MATCH: the ETag, unquoted */
 } meta_put_cond;
-#define META_PRECONDITION "PreconditionFailed" /* message text only: test e->detail */
 
 /* What object_put records; chunk ids in object order (a chunk may repeat). */
 typedef struct meta_object_new {
@@ -118,9 +119,22 @@ typedef struct meta_object_new {
     int64_t start_ms;
 } meta_object_new;
 
-/* Opens (creating and migrating the schema as needed) the SQLite store at
- * path, in WAL mode with synchronous=FULL: a returned commit is durable. */
+/* One "key = value" pair of the store's configuration. */
+typedef struct meta_kv {
+    const char *key, *value;
+} meta_kv;
+
+/* Opens a store of the given type with its config pairs. Types:
+ *  - "sqlite": key "path", the database file, created and its schema migrated
+ *    as needed; WAL mode with synchronous=FULL, so a returned commit is durable.
+ * ORC_EINVAL: an unknown type (the message lists the known ones), or a missing
+ * or unknown key. */
+int meta_open(const char *type, const meta_kv *kv, size_t nkv, meta **out, orc_err *e);
+/* meta_open("sqlite") of the database at path. */
 int meta_open_sqlite(const char *path, meta **out, orc_err *e);
+/* "sqlite", ...: the type m was opened with. */
+const char *meta_type(const meta *m);
+/* Accepts NULL. Every call on m must have returned. */
 void meta_close(meta *m);
 
 /* ---- providers: stable small ids for names in the config ---- */

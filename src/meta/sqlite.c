@@ -3,7 +3,14 @@
  * its prepared statements cached. Every change that must be atomic (an object
  * version switch, a chunk going live with its copies, a GC mark) is one
  * BEGIN IMMEDIATE transaction, so the chunk life cycle in meta.h holds across
- * crashes and concurrent uploads. */
+ * crashes and concurrent uploads.
+ *
+ * This file holds the schema and its migrations, the statement table, the
+ * pool and transactions, open and close, and the ops table (meta_sqlite_ops)
+ * meta_open("sqlite") hands out; the operations live one concept per file:
+ * sqlite_user.c, sqlite_bucket.c, sqlite_stats.c (provider ids, counts),
+ * sqlite_chunk.c (chunk life cycle, GC, repair), sqlite_object.c,
+ * sqlite_header.c, sqlite_multipart.c, sqlite_completed.c. */
 #include "meta/sqlite_int.h"
 
 #include <inttypes.h>
@@ -25,11 +32,11 @@
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
  *   holds for any UTF-8 and the prefix listing is an index range scan;
- * - manifest rows are keyed by the chunk's start offset: sq_object_put enforces
+ * - manifest rows are keyed by the chunk's start offset: sq_version_put enforces
  *   that chunks tile the object, so a ranged read seeks straight to its first
  *   chunk instead of scanning the whole manifest;
  * - manifest.chunk_id has no foreign key on purpose: refcount is what guards
- *   a referenced chunk (gc_mark only takes refcount 0, sq_object_put only takes
+ *   a referenced chunk (gc_mark only takes refcount 0, sq_version_put only takes
  *   LIVE), and a foreign key would need an index on manifest(chunk_id), paid
  *   on every PUT, to let gc_forget delete a chunk;
  * - the partial indexes keep the collector's scans to the chunks it may take. */
@@ -388,8 +395,9 @@ done:
     return rc;
 }
 
-int sq_acquire(meta *m, struct conn **out, orc_err *e)
+int sq_acquire(meta *mm, struct conn **out, orc_err *e)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     pthread_mutex_lock(&m->mu);
     while (!m->idle && m->nconns >= POOL_MAX)
         pthread_cond_wait(&m->cv, &m->mu);
@@ -422,8 +430,9 @@ static void reset_all(struct conn *c)
         if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
 }
 
-void sq_release(meta *m, struct conn *c)
+void sq_release(meta *mm, struct conn *c)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     reset_all(c);
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_lock(&m->mu);
@@ -435,8 +444,9 @@ void sq_release(meta *m, struct conn *c)
 
 /* Writes use BEGIN IMMEDIATE: taking the write lock up front means a
  * transaction never has to upgrade a read lock, which can deadlock. */
-int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
+int sq_tx_begin(meta *mm, struct conn *c, int mode, orc_err *e)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     sqlite3_stmt *s = NULL;
     int rc = ORC_OK;
     if (mode != TX_READ) pthread_mutex_lock(&m->wmu);
@@ -454,8 +464,9 @@ int sq_tx_begin(meta *m, struct conn *c, int mode, orc_err *e)
 }
 
 /* Commits if rc is ORC_OK, else rolls back; returns the outcome. */
-int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e)
+int sq_tx_end(meta *mm, struct conn *c, int mode, int rc, orc_err *e)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     sqlite3_stmt *s = NULL;
     if (rc == ORC_OK) {
         reset_all(c);
@@ -470,8 +481,16 @@ int sq_tx_end(meta *m, struct conn *c, int mode, int rc, orc_err *e)
     return rc;
 }
 
-int meta_open_sqlite(const char *path, meta **out, orc_err *e)
+/* meta_open_fn for "sqlite": the one key is "path". */
+int meta_sqlite_open(const meta_kv *kv, size_t nkv, meta **out, orc_err *e)
 {
+    const char *path = NULL;
+    for (size_t i = 0; i < nkv; i++) {
+        if (strcmp(kv[i].key, "path") != 0)
+            return orc_fail(e, ORC_EINVAL,
+                            "metadata store sqlite: unknown key '%.32s' (known: path)", kv[i].key);
+        path = kv[i].value;
+    }
     if (!path || !*path) return orc_fail(e, ORC_EINVAL, "metadata database path is empty");
     if (!sqlite3_threadsafe())
         return orc_fail(e, ORC_EINTERNAL, "metadata: SQLite was built without thread support");
@@ -482,21 +501,22 @@ int meta_open_sqlite(const char *path, meta **out, orc_err *e)
         conn_close(c);
         return rc;
     }
-    meta *m = orc_calloc(1, sizeof(*m));
+    struct sq_meta *m = orc_calloc(1, sizeof(*m));
+    m->base.ops = &meta_sqlite_ops;
     m->path = orc_strdup(path);
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     pthread_mutex_init(&m->wmu, NULL);
     m->idle = c;
     m->nconns = 1;
-    *out = m;
+    *out = &m->base;
     return ORC_OK;
 }
 
 /* Every connection must be back in the pool: no call may be running. */
-void meta_close(meta *m)
+static void sq_close(meta *mm)
 {
-    if (!m) return;
+    struct sq_meta *m = (struct sq_meta *)mm;
     while (m->idle) {
         struct conn *c = m->idle;
         m->idle = c->next;
@@ -509,405 +529,50 @@ void meta_close(meta *m)
     free(m);
 }
 
-/* ---- providers ---- */
+/* ---- the ops table: every op of meta_impl.h, in its order ---- */
 
-/* 1 and *id if name is known, 0 if not, or an error. */
-static int provider_find(struct conn *c, const char *name, int64_t *id, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_PROVIDER_GET, &s, e);
-    if (rc) return rc;
-    if (sq_bind_text(s, 1, name)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_row(c, s, "provider lookup", e)) == 1) {
-        *id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-    }
-    return rc;
-}
-
-static int provider_add(struct conn *c, const char *name, int64_t *id, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_PROVIDER_ADD, &s, e);
-    if (rc) return rc;
-    if (sq_bind_text(s, 1, name)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_run(c, s, "provider add", e))) return rc;
-    rc = provider_find(c, name, id, e);
-    return rc == 1 ? ORC_OK : rc ? rc : orc_fail(e, ORC_EINTERNAL, "provider %s vanished", name);
-}
-
-int meta_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e)
-{
-    if (!name || !*name) return orc_fail(e, ORC_EINVAL, "provider name is empty");
-    struct conn *c;
-    int64_t v = 0;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    rc = provider_find(c, name, &v, e);
-    if (rc == 0 && (rc = sq_tx_begin(m, c, TX_WRITE, e)) == 0)
-        rc = sq_tx_end(m, c, TX_WRITE, provider_add(c, name, &v, e), e);
-    sq_release(m, c);
-    if (rc < 0) return rc;
-    if (v <= 0 || v > UINT32_MAX)
-        return orc_fail(e, ORC_EINTERNAL, "provider %s has id %" PRId64 " out of range", name, v);
-    *id = (uint32_t)v;
-    return ORC_OK;
-}
-
-/* ---- users ---- */
-
-static int read_user(sqlite3_stmt *s, meta_user *u, orc_err *e)
-{
-    memset(u, 0, sizeof(*u));
-    u->id = sqlite3_column_int64(s, 0);
-    sq_copy_text(u->name, sizeof(u->name), s, 1);
-    sq_copy_text(u->access_key, sizeof(u->access_key), s, 2);
-    int n = sqlite3_column_bytes(s, 3);
-    if (n < 0 || (size_t)n > sizeof(u->secret_sealed))
-        return orc_fail(e, ORC_EIO, "metadata: user %s has a %d-byte sealed secret", u->name, n);
-    if (n) memcpy(u->secret_sealed, sqlite3_column_blob(s, 3), (size_t)n);
-    u->secret_sealed_len = (size_t)n;
-    u->created_ms = sqlite3_column_int64(s, 4);
-    return ORC_OK;
-}
-
-int meta_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
-                  size_t sealed_len, int64_t *id, orc_err *e)
-{
-    if (!name || !*name || strlen(name) >= sizeof(((meta_user *)0)->name))
-        return orc_fail(e, ORC_EINVAL, "user name must be 1 to 63 bytes");
-    if (!access_key || !*access_key || strlen(access_key) >= sizeof(((meta_user *)0)->access_key))
-        return orc_fail(e, ORC_EINVAL, "access key must be 1 to 127 bytes");
-    if (!sealed || sealed_len == 0 || sealed_len > sizeof(((meta_user *)0)->secret_sealed))
-        return orc_fail(e, ORC_EINVAL, "sealed secret must be 1 to 256 bytes");
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
-    if (!(rc = sq_stmt(c, ST_USER_ADD, &s, e))) {
-        if (sq_bind_text(s, 1, name) || sq_bind_text(s, 2, access_key) ||
-            sqlite3_bind_blob(s, 3, sealed, (int)sealed_len, SQLITE_STATIC) ||
-            sqlite3_bind_int64(s, 4, orc_now_ms()))
-            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        else
-            rc = sq_run(c, s, "user add", e);
-        if (rc == ORC_EEXISTS)
-            orc_fail(e, rc, "a user named %s or with that access key already exists", name);
-        if (!rc && id) *id = sqlite3_last_insert_rowid(c->db);
-    }
-    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-/* One user by access key or name (text) or else by id. */
-static int user_one(meta *m, enum st q, const char *text, int64_t id, meta_user *out, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_stmt(c, q, &s, e))) goto done;
-    if (text ? sq_bind_text(s, 1, text) : sqlite3_bind_int64(s, 1, id)) {
-        rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        goto done;
-    }
-    rc = sq_row(c, s, "user lookup", e);
-    if (rc == 1) {
-        rc = read_user(s, out, e);
-        sqlite3_reset(s);
-    } else if (rc == 0) {
-        rc = text ? orc_fail(e, ORC_ENOTFOUND, "no user %s", text)
-                  : orc_fail(e, ORC_ENOTFOUND, "no user with id %" PRId64, id);
-    }
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-int meta_user_by_key(meta *m, const char *access_key, meta_user *out, orc_err *e)
-{
-    return user_one(m, ST_USER_BY_KEY, access_key ? access_key : "", 0, out, e);
-}
-
-int meta_user_by_name(meta *m, const char *name, meta_user *out, orc_err *e)
-{
-    return user_one(m, ST_USER_BY_NAME, name ? name : "", 0, out, e);
-}
-
-int meta_user_by_id(meta *m, int64_t id, meta_user *out, orc_err *e)
-{
-    return user_one(m, ST_USER_BY_ID, NULL, id, out, e);
-}
-
-int meta_user_list(meta *m, meta_user **out, size_t *n, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    meta_user *v = NULL;
-    size_t len = 0, cap = 0;
-    *out = NULL;
-    *n = 0;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_stmt(c, ST_USER_LIST, &s, e))) goto done;
-    while ((rc = sq_row(c, s, "user list", e)) == 1) {
-        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
-        if ((rc = read_user(s, &v[len++], e))) break;
-    }
-done:
-    sq_release(m, c);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = len;
-    return ORC_OK;
-}
-
-int meta_user_remove(meta *m, const char *name, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
-    if (!(rc = sq_stmt(c, ST_USER_DEL, &s, e))) {
-        rc = sq_bind_text(s, 1, name) ? sq_db_fail(c->db, SQLITE_ERROR, "bind", e)
-                                      : sq_run(c, s, "user remove", e);
-        if (rc == ORC_ECONFLICT)
-            orc_fail(e, rc, "user %s still owns buckets: delete them first", name);
-        else if (!rc && sqlite3_changes(c->db) == 0)
-            rc = orc_fail(e, ORC_ENOTFOUND, "no user %s", name);
-    }
-    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-int meta_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t sealed_len,
-                         orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    if (!sealed || sealed_len == 0 || sealed_len > sizeof(((meta_user *)0)->secret_sealed))
-        return orc_fail(e, ORC_EINVAL, "sealed secret must be 1 to %zu bytes",
-                        sizeof(((meta_user *)0)->secret_sealed));
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
-    if (!(rc = sq_stmt(c, ST_USER_SET_SECRET, &s, e))) {
-        rc = sq_bind_text(s, 1, name) ||
-                     sqlite3_bind_blob(s, 2, sealed, (int)sealed_len, SQLITE_TRANSIENT)
-                 ? sq_db_fail(c->db, SQLITE_ERROR, "bind", e)
-                 : sq_run(c, s, "user set secret", e);
-        if (!rc && sqlite3_changes(c->db) == 0) rc = orc_fail(e, ORC_ENOTFOUND, "no user %s", name);
-    }
-    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-/* ---- buckets ---- */
-
-static void read_bucket(sqlite3_stmt *s, meta_bucket *b)
-{
-    memset(b, 0, sizeof(*b));
-    b->id = sqlite3_column_int64(s, 0);
-    sq_copy_text(b->name, sizeof(b->name), s, 1);
-    b->owner = sqlite3_column_int64(s, 2);
-    sq_copy_text(b->region, sizeof(b->region), s, 3);
-    b->created_ms = sqlite3_column_int64(s, 4);
-}
-
-int meta_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e)
-{
-    if (!name || !*name || strlen(name) > META_BUCKET_MAX)
-        return orc_fail(e, ORC_EINVAL, "bucket name must be 1 to %d bytes", META_BUCKET_MAX);
-    if (!region) region = "";
-    if (strlen(region) >= sizeof(((meta_bucket *)0)->region))
-        return orc_fail(e, ORC_EINVAL, "region name '%.40s' is too long", region);
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
-    if (!(rc = sq_stmt(c, ST_BUCKET_ADD, &s, e))) {
-        if (sq_bind_text(s, 1, name) || sqlite3_bind_int64(s, 2, owner) ||
-            sq_bind_text(s, 3, region) || sqlite3_bind_int64(s, 4, orc_now_ms()))
-            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        else
-            rc = sq_run(c, s, "bucket create", e);
-        if (rc == ORC_EEXISTS)
-            orc_fail(e, rc, "bucket %s already exists", name);
-        else if (rc == ORC_ECONFLICT) /* the owner foreign key */
-            rc = orc_fail(e, ORC_ENOTFOUND, "no user with id %" PRId64 " to own bucket %s", owner,
-                          name);
-    }
-    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-int meta_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_stmt(c, ST_BUCKET_GET, &s, e))) goto done;
-    if (sq_bind_text(s, 1, name)) {
-        rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        goto done;
-    }
-    rc = sq_row(c, s, "bucket lookup", e);
-    if (rc == 1) {
-        read_bucket(s, out);
-        sqlite3_reset(s);
-        rc = ORC_OK;
-    } else if (rc == 0) {
-        rc = orc_fail(e, ORC_ENOTFOUND, "no bucket %s", name);
-    }
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-static int bucket_delete(struct conn *c, const char *name, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    meta_bucket b;
-    int rc = sq_stmt(c, ST_BUCKET_GET, &s, e);
-    if (rc) return rc;
-    if (sq_bind_text(s, 1, name)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_row(c, s, "bucket lookup", e)) <= 0)
-        return rc ? rc : orc_fail(e, ORC_ENOTFOUND, "no bucket %s", name);
-    read_bucket(s, &b);
-    sqlite3_reset(s);
-
-    if ((rc = sq_stmt(c, ST_BUCKET_NONEMPTY, &s, e))) return rc;
-    if (sqlite3_bind_int64(s, 1, b.id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_row(c, s, "bucket check", e)) < 0) return rc;
-    if (rc == 1) {
-        sqlite3_reset(s);
-        return orc_fail(e, ORC_ECONFLICT, "bucket %s is not empty", name);
-    }
-    if ((rc = sq_stmt(c, ST_BUCKET_DEL, &s, e))) return rc;
-    if (sqlite3_bind_int64(s, 1, b.id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    return sq_run(c, s, "bucket delete", e);
-}
-
-int meta_bucket_delete(meta *m, const char *name, orc_err *e)
-{
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, bucket_delete(c, name, e), e);
-    sq_release(m, c);
-    return rc;
-}
-
-int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    meta_bucket *v = NULL;
-    size_t len = 0, cap = 0;
-    *out = NULL;
-    *n = 0;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_stmt(c, ST_BUCKET_LIST, &s, e))) goto done;
-    if (sqlite3_bind_int64(s, 1, owner)) {
-        rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        goto done;
-    }
-    while ((rc = sq_row(c, s, "bucket list", e)) == 1) {
-        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
-        read_bucket(s, &v[len++]);
-    }
-done:
-    sq_release(m, c);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = len;
-    return ORC_OK;
-}
-
-int meta_stats_get(meta *m, meta_stats *out, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    memset(out, 0, sizeof(*out));
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_stmt(c, ST_STATS, &s, e))) goto done;
-    if ((rc = sq_row(c, s, "stats", e)) == 1) {
-        out->objects = (uint64_t)sqlite3_column_int64(s, 0);
-        out->chunks = (uint64_t)sqlite3_column_int64(s, 1);
-        out->chunk_refs = (uint64_t)sqlite3_column_int64(s, 2);
-        out->bytes_logical = (uint64_t)sqlite3_column_int64(s, 3);
-        out->bytes_stored = (uint64_t)sqlite3_column_int64(s, 4);
-        sqlite3_reset(s);
-        rc = ORC_OK;
-    } else if (rc == 0) {
-        rc = orc_fail(e, ORC_EINTERNAL, "metadata stats: no sq_row");
-    }
-done:
-    sq_release(m, c);
-    return rc;
-}
-
-/* ---- provider usage (admin view): rare, so prepared per call ---- */
-
-static int count_query(meta *m, const char *query, int64_t arg, uint64_t *a, uint64_t *b,
-                       orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (sqlite3_prepare_v2(c->db, query, -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 1, arg) != SQLITE_OK)
-        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "prepare", e);
-    else if (sqlite3_step(s) != SQLITE_ROW)
-        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "count", e);
-    else {
-        *a = (uint64_t)sqlite3_column_int64(s, 0);
-        if (b) *b = (uint64_t)sqlite3_column_int64(s, 1);
-    }
-    sqlite3_finalize(s);
-    sq_release(m, c);
-    return rc;
-}
-
-int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
-                        orc_err *e)
-{
-    return count_query(m,
-                       "SELECT count(*), coalesce(sum(c.sealed_len), 0) FROM chunk_copies cc "
-                       "JOIN chunks c ON c.id = cc.chunk_id WHERE cc.provider_id = ?1"
-                       " AND cc.state = 1",
-                       provider_id, chunks, bytes, e);
-}
-
-int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
-{
-    return count_query(m,
-                       /* What repair repairs (meta_repair_list): referenced
-                        * chunks only; garbage waits for the collector. */
-                       "SELECT count(*) FROM chunks WHERE state = 1 AND refcount > 0 AND "
-                       "(SELECT count(*) FROM chunk_copies WHERE chunk_id = chunks.id"
-                       " AND state = 1) < ?1",
-                       copies, n, NULL, e);
-}
+const meta_ops meta_sqlite_ops = {
+    .type = "sqlite",
+    .close = sq_close,
+    .provider_id = sq_provider_id,
+    .user_add = sq_user_add,
+    .user_by_key = sq_user_by_key,
+    .user_by_name = sq_user_by_name,
+    .user_by_id = sq_user_by_id,
+    .user_list = sq_user_list,
+    .user_remove = sq_user_remove,
+    .user_set_secret = sq_user_set_secret,
+    .bucket_create = sq_bucket_create,
+    .bucket_get = sq_bucket_get,
+    .bucket_delete = sq_bucket_delete,
+    .bucket_list = sq_bucket_list,
+    .chunk_claim = sq_chunk_claim,
+    .chunk_commit = sq_chunk_commit,
+    .chunk_copies_pending = sq_chunk_copies_pending,
+    .chunk_abandon = sq_chunk_abandon,
+    .object_put = sq_object_put,
+    .object_get = sq_object_get,
+    .object_extents = sq_object_extents,
+    .object_delete = sq_object_delete,
+    .object_list = sq_object_list,
+    .object_copy = sq_object_copy,
+    .object_set_header = sq_object_set_header,
+    .gc_mark = sq_gc_mark,
+    .gc_forget = sq_gc_forget,
+    .stats_get = sq_stats_get,
+    .provider_usage = sq_provider_usage,
+    .under_replicated = sq_under_replicated,
+    .repair_list = sq_repair_list,
+    .chunk_add_copies = sq_chunk_add_copies,
+    .upload_create = sq_upload_create,
+    .upload_get = sq_upload_get,
+    .part_put = sq_part_put,
+    .part_list = sq_part_list,
+    .upload_complete = sq_upload_complete,
+    .upload_completed = sq_upload_completed,
+    .upload_abort = sq_upload_abort,
+    .upload_list = sq_upload_list,
+    .upload_expire = sq_upload_expire,
+    .object_part = sq_object_part,
+    .part_set_checksum = sq_part_set_checksum,
+};

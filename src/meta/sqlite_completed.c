@@ -38,8 +38,8 @@ int sq_completed_add(struct conn *c, int64_t bucket_id, const char *key, const c
     return rc;
 }
 
-int meta_upload_completed(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
-                          int64_t now_ms, meta_completed *out, orc_err *e)
+int sq_upload_completed(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                        int64_t now_ms, meta_completed *out, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;

@@ -70,8 +70,8 @@ done:
     return rc;
 }
 
-int meta_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
-                           const char *value, orc_err *e)
+int sq_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
+                         const char *value, orc_err *e)
 {
     if (!key || !name || !*name || strchr(name, '\n') || (value && strchr(value, '\n')))
         return orc_fail(e, ORC_EINVAL, "bad stored header");

@@ -1,7 +1,8 @@
-/* What the SQLite metadata store's files share: the connection pool and
- * transaction helpers (sqlite.c), the statement table, the row helpers
- * (sqlite_util.c) and what the multipart file takes from the object file. Not for other layers:
- * they use meta.h. */
+/* What the SQLite metadata store's files share: the handle, the connection
+ * pool and transaction helpers (sqlite.c), the statement table, the row
+ * helpers (sqlite_util.c), what the files take from each other, and the ops
+ * each defines for the table in sqlite.c. Not for other layers: they use
+ * meta.h (and implementations, meta_impl.h). */
 #ifndef ORC_META_SQLITE_INT_H
 #define ORC_META_SQLITE_INT_H
 
@@ -9,7 +10,7 @@
 #include <stdbool.h>
 #include <sqlite3.h>
 
-#include "meta/meta.h"
+#include "meta/meta_impl.h"
 
 enum st {
     ST_BEGIN,
@@ -105,7 +106,9 @@ struct conn {
     struct conn *next;          /* in the idle list */
 };
 
-struct meta {
+/* The store's handle; m->base.ops is &meta_sqlite_ops. */
+struct sq_meta {
+    meta base;
     char *path;
     pthread_mutex_t mu; /* guards idle and nconns */
     pthread_cond_t cv;  /* signalled when a connection is returned */
@@ -128,8 +131,9 @@ enum { TX_READ, TX_WRITE, TX_WRITE_LAZY };
 /* Helpers shared by the files; each is documented where it is defined.
  * Dependencies run one way: every file uses sqlite.c (pool, statements,
  * transactions) and sqlite_util.c (plumbing, which uses nothing here);
- * sqlite_multipart.c also uses the object side below, since completing an
- * upload makes an object version; sqlite_object.c uses no multipart code. */
+ * sqlite_object.c uses the chunk rows of sqlite_chunk.c; sqlite_multipart.c
+ * also uses the object side below, since completing an upload makes an
+ * object version; sqlite_object.c uses no multipart code. */
 /* sqlite.c */
 int sq_acquire(meta *m, struct conn **out, orc_err *e);
 void sq_release(meta *m, struct conn *c);
@@ -147,15 +151,93 @@ bool sq_prefix_successor(const char *prefix, char *out, size_t cap);
 int sq_row(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
 int sq_run(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
 const char *sq_state_name(int state);
+/* sqlite_chunk.c: a chunk row's CHUNK_COLS from column col into *k (no
+ * copies); one copy's provider id from column col appended to k; and the
+ * error for a chunk that is not in state want (ORC_ENOTFOUND, ORC_ECONFLICT). */
+void sq_read_chunk(sqlite3_stmt *s, int col, meta_chunk *k);
+void sq_add_copy(sqlite3_stmt *s, int col, meta_chunk *k);
+int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e);
 /* sqlite_object.c */
 int sq_check_object_new(const meta_object_new *o, orc_err *e);
-int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e);
-int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
-                  orc_err *e);
+int sq_version_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                   orc_err *e);
 int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t start_ms, orc_err *e);
 /* sqlite_completed.c: records a completed upload, in the complete's write
  * transaction, and forgets those older than META_COMPLETED_KEEP_MS. */
 int sq_completed_add(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
                      const char *etag, int64_t now_ms, orc_err *e);
+
+/* The ops of meta_sqlite_ops (sqlite.c), one file per concept; each is the
+ * meta.h function of the same name without "meta_" (see meta_impl.h). They
+ * are external only so that the one const table in sqlite.c can name them:
+ * nothing outside meta/sqlite*.c declares or calls them. */
+extern const meta_ops meta_sqlite_ops;
+/* sqlite_user.c */
+int sq_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
+                size_t sealed_len, int64_t *id, orc_err *e);
+int sq_user_by_key(meta *m, const char *access_key, meta_user *out, orc_err *e);
+int sq_user_by_name(meta *m, const char *name, meta_user *out, orc_err *e);
+int sq_user_by_id(meta *m, int64_t id, meta_user *out, orc_err *e);
+int sq_user_list(meta *m, meta_user **out, size_t *n, orc_err *e);
+int sq_user_remove(meta *m, const char *name, orc_err *e);
+int sq_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t sealed_len,
+                       orc_err *e);
+/* sqlite_bucket.c */
+int sq_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e);
+int sq_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e);
+int sq_bucket_delete(meta *m, const char *name, orc_err *e);
+int sq_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e);
+/* sqlite_stats.c */
+int sq_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e);
+int sq_stats_get(meta *m, meta_stats *out, orc_err *e);
+int sq_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes, orc_err *e);
+int sq_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e);
+/* sqlite_chunk.c */
+int sq_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
+                   uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new, orc_err *e);
+int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
+int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
+                            orc_err *e);
+int sq_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
+int sq_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
+int sq_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
+                   orc_err *e);
+int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+/* sqlite_object.c */
+int sq_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
+int sq_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                  uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e);
+int sq_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to, meta_extent **ext,
+                      size_t *next, orc_err *e);
+int sq_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e);
+int sq_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
+                   bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e);
+int sq_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e);
+/* sqlite_multipart.c */
+int sq_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                     int64_t initiator, const char *content_type, const char *headers,
+                     int64_t created_ms, orc_err *e);
+int sq_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                  meta_upload *out, orc_err *e);
+int sq_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e);
+int sq_part_list(meta *m, int64_t bucket_id, const char *key, const char *upload_id, int after,
+                 size_t limit, meta_part **out, size_t *n, orc_err *e);
+int sq_upload_complete(meta *m, int64_t bucket_id, meta_complete *mc, orc_err *e);
+int sq_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id, orc_err *e);
+int sq_upload_list(meta *m, int64_t bucket_id, const char *prefix, const char *from_key,
+                   const char *from_upload, size_t limit, meta_upload **out, size_t *n, orc_err *e);
+int sq_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e);
+int sq_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
+                   int *nparts, uint64_t *start, uint64_t *size, orc_err *e);
+int sq_part_set_checksum(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                         int number, const char *etag, int64_t mtime_ms, const char *checksum,
+                         orc_err *e);
+/* sqlite_completed.c */
+int sq_upload_completed(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                        int64_t now_ms, meta_completed *out, orc_err *e);
+/* sqlite_header.c */
+int sq_object_set_header(meta *m, int64_t bucket_id, const char *key, const char *name,
+                         const char *value, orc_err *e);
 
 #endif

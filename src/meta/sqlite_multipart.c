@@ -33,15 +33,6 @@ static void read_upload(sqlite3_stmt *s, meta_upload *u)
     u->created_ms = sqlite3_column_int64(s, 7);
 }
 
-void meta_upload_dispose(meta_upload *u)
-{
-    if (!u) return;
-    free(u->key);
-    free(u->content_type);
-    free(u->headers);
-    u->key = u->content_type = u->headers = NULL;
-}
-
 static int no_upload(const char *upload_id, orc_err *e)
 {
     return orc_fail(e, ORC_ENOTFOUND, "no multipart upload %.80s", upload_id);
@@ -96,9 +87,9 @@ static int upload_create(struct conn *c, int64_t bucket_id, const char *key, con
     return rc;
 }
 
-int meta_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
-                       int64_t initiator, const char *content_type, const char *headers,
-                       int64_t created_ms, orc_err *e)
+int sq_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                     int64_t initiator, const char *content_type, const char *headers,
+                     int64_t created_ms, orc_err *e)
 {
     int rc = check_upload_args(key, upload_id, e);
     if (rc) return rc;
@@ -113,8 +104,8 @@ int meta_upload_create(meta *m, int64_t bucket_id, const char *key, const char *
     return rc;
 }
 
-int meta_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
-                    meta_upload *out, orc_err *e)
+int sq_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                  meta_upload *out, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
     int rc = check_upload_args(key, upload_id, e);
@@ -213,7 +204,7 @@ static int part_put(struct conn *c, int64_t bucket_id, const meta_part_new *p, o
     return part_manifest_add(c, up, p, e);
 }
 
-int meta_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e)
+int sq_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e)
 {
     int rc = check_upload_args(p->key, p->upload_id, e);
     if (rc) return rc;
@@ -265,8 +256,8 @@ static int part_list(struct conn *c, int64_t bucket_id, const char *key, const c
     return ORC_OK;
 }
 
-int meta_part_list(meta *m, int64_t bucket_id, const char *key, const char *upload_id, int after,
-                   size_t limit, meta_part **out, size_t *n, orc_err *e)
+int sq_part_list(meta *m, int64_t bucket_id, const char *key, const char *upload_id, int after,
+                 size_t limit, meta_part **out, size_t *n, orc_err *e)
 {
     *out = NULL;
     *n = 0;
@@ -382,11 +373,11 @@ static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc,
         .nchunks = st.n,
         .start_ms = mc->start_ms,
     };
-    /* sq_object_put re-checks every chunk is LIVE and takes the object's
+    /* sq_version_put re-checks every chunk is LIVE and takes the object's
      * references before upload_drop releases the parts': a chunk never
      * passes through 0 for good in between. */
     if ((rc = sq_check_object_new(&o, e)) ||
-        (rc = sq_object_put(c, bucket_id, &o, &mc->object_id, e)))
+        (rc = sq_version_put(c, bucket_id, &o, &mc->object_id, e)))
         goto done;
     /* Superseded by a version whose request started later (object_id 0):
      * the upload still completes and goes, as in S3, but changes nothing. */
@@ -411,7 +402,7 @@ done:
     return rc;
 }
 
-int meta_upload_complete(meta *m, int64_t bucket_id, meta_complete *mc, orc_err *e)
+int sq_upload_complete(meta *m, int64_t bucket_id, meta_complete *mc, orc_err *e)
 {
     mc->fault = META_COMPLETE_OK;
     mc->fault_part = 0;
@@ -442,8 +433,7 @@ static int upload_abort(struct conn *c, int64_t bucket_id, const char *key, cons
     return rc;
 }
 
-int meta_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
-                      orc_err *e)
+int sq_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *upload_id, orc_err *e)
 {
     int rc = check_upload_args(key, upload_id, e);
     if (rc) return rc == ORC_EINVAL ? no_upload(upload_id ? upload_id : "", e) : rc;
@@ -455,9 +445,8 @@ int meta_upload_abort(meta *m, int64_t bucket_id, const char *key, const char *u
     return rc;
 }
 
-int meta_upload_list(meta *m, int64_t bucket_id, const char *prefix, const char *from_key,
-                     const char *from_upload, size_t limit, meta_upload **out, size_t *n,
-                     orc_err *e)
+int sq_upload_list(meta *m, int64_t bucket_id, const char *prefix, const char *from_key,
+                   const char *from_upload, size_t limit, meta_upload **out, size_t *n, orc_err *e)
 {
     char upper[META_KEY_MAX + 1];
     *out = NULL;
@@ -524,7 +513,7 @@ static int upload_expire(struct conn *c, int64_t cutoff_ms, size_t limit, size_t
     return rc;
 }
 
-int meta_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e)
+int sq_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_err *e)
 {
     *n = 0;
     struct conn *c;
@@ -537,8 +526,8 @@ int meta_upload_expire(meta *m, int64_t cutoff_ms, size_t limit, size_t *n, orc_
     return rc;
 }
 
-int meta_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
-                     int *nparts, uint64_t *start, uint64_t *size, orc_err *e)
+int sq_object_part(meta *m, int64_t bucket_id, const char *key, int number, int64_t *object_id,
+                   int *nparts, uint64_t *start, uint64_t *size, orc_err *e)
 {
     *object_id = 0;
     *nparts = 0;
@@ -602,9 +591,9 @@ static int part_set_checksum(struct conn *c, int64_t bucket_id, const char *key,
     return rc;
 }
 
-int meta_part_set_checksum(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
-                           int number, const char *etag, int64_t mtime_ms, const char *checksum,
-                           orc_err *e)
+int sq_part_set_checksum(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
+                         int number, const char *etag, int64_t mtime_ms, const char *checksum,
+                         orc_err *e)
 {
     int rc = check_upload_args(key, upload_id, e);
     if (rc) return rc == ORC_EINVAL ? no_upload(upload_id ? upload_id : "", e) : rc;

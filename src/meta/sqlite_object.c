@@ -1,8 +1,8 @@
-/* The SQLite metadata store, objects side: chunks and their life cycle,
- * object versions and manifests, listing, garbage collection, CopyObject and
- * repair bookkeeping (sqlite_header.c edits a version's stored headers). See
- * sqlite.c for the connection pool and transactions, sqlite_int.h for what is
- * shared. */
+/* The SQLite metadata store, objects: versions and their manifests (the
+ * switch that takes the new version's chunk references and releases the old
+ * one's), ranged manifest reads, listing and CopyObject (sqlite_header.c edits
+ * a version's stored headers; chunks and the collector are sqlite_chunk.c).
+ * See sqlite.c for the pool and transactions, sqlite_int.h for what is shared. */
 #include "meta/sqlite_int.h"
 
 #include <inttypes.h>
@@ -14,255 +14,6 @@
 #include "util/alloc.h"
 #include "util/hex.h"
 #include "util/time.h"
-
-/* ---- chunks ---- */
-
-/* Fills *k (no copies) from CHUNK_COLS starting at column col. */
-static void read_chunk(sqlite3_stmt *s, int col, meta_chunk *k)
-{
-    memset(k, 0, sizeof(*k));
-    k->id = sqlite3_column_int64(s, col);
-    if (sqlite3_column_bytes(s, col + 1) == (int)sizeof(k->hash))
-        memcpy(k->hash, sqlite3_column_blob(s, col + 1), sizeof(k->hash));
-    k->plain_len = (uint32_t)sqlite3_column_int64(s, col + 2);
-    k->sealed_len = (uint32_t)sqlite3_column_int64(s, col + 3);
-    k->format = (uint8_t)sqlite3_column_int(s, col + 4);
-    k->key_version = (uint32_t)sqlite3_column_int64(s, col + 5);
-    k->state = sqlite3_column_int(s, col + 6);
-}
-
-/* Adds the provider id in column col, if any, to k's copies. */
-static void add_copy(sqlite3_stmt *s, int col, meta_chunk *k)
-{
-    if (sqlite3_column_type(s, col) != SQLITE_NULL && k->ncopies < META_MAX_COPIES)
-        k->copies[k->ncopies++] = (uint32_t)sqlite3_column_int64(s, col);
-}
-
-static int load_copies(struct conn *c, meta_chunk *k, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_CHUNK_COPIES, &s, e);
-    if (rc) return rc;
-    if (sqlite3_bind_int64(s, 1, k->id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    k->ncopies = 0;
-    while ((rc = sq_row(c, s, "chunk copies", e)) == 1)
-        add_copy(s, 0, k);
-    return rc;
-}
-
-/* Explains why chunk id is not in the state `want`. */
-int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_CHUNK_STATE, &s, e);
-    if (rc) return rc;
-    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_row(c, s, "chunk state", e)) < 0) return rc;
-    if (rc == 0) return orc_fail(e, ORC_ENOTFOUND, "chunk %" PRId64 " does not exist", id);
-    int state = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
-    return orc_fail(e, ORC_ECONFLICT, "chunk %" PRId64 " is %s, not %s", id, sq_state_name(state),
-                    sq_state_name(want));
-}
-
-static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_len,
-                       uint32_t sealed_len, uint8_t format, uint32_t key_version, meta_chunk *out,
-                       bool *is_new, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int64_t now = orc_now_ms();
-    int rc = sq_stmt(c, ST_CHUNK_BY_HASH, &s, e);
-    if (rc) return rc;
-    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC))
-        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_row(c, s, "chunk lookup", e)) < 0) return rc;
-    if (rc == 1) {
-        read_chunk(s, 0, out);
-        sqlite3_reset(s);
-        if (out->state == META_CHUNK_PENDING) { /* given up by its writer? */
-            if ((rc = sq_stmt(c, ST_CHUNK_TAKE_OVER, &s, e))) return rc;
-            if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
-                return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-            if ((rc = sq_run(c, s, "chunk take over", e))) return rc;
-            if (sqlite3_changes(c->db) == 1) { /* ours now; its pending copies stay */
-                *is_new = true;
-                return ORC_OK;
-            }
-        }
-        if (out->state != META_CHUNK_LIVE) {
-            char hex[17];
-            hex_encode(hash, 8, hex);
-            return orc_fail(e, ORC_EBUSY, "chunk %s... is %s; retry shortly", hex,
-                            sq_state_name(out->state));
-        }
-        *is_new = false;
-        if ((rc = sq_stmt(c, ST_CHUNK_TOUCH, &s, e))) return rc;
-        if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
-            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        if ((rc = sq_run(c, s, "chunk touch", e))) return rc;
-        return load_copies(c, out, e);
-    }
-    if ((rc = sq_stmt(c, ST_CHUNK_ADD, &s, e))) return rc;
-    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC) || sqlite3_bind_int64(s, 2, plain_len) ||
-        sqlite3_bind_int64(s, 3, sealed_len) || sqlite3_bind_int(s, 4, format) ||
-        sqlite3_bind_int64(s, 5, key_version) || sqlite3_bind_int64(s, 6, now))
-        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_run(c, s, "chunk insert", e))) return rc;
-    memset(out, 0, sizeof(*out));
-    out->id = sqlite3_last_insert_rowid(c->db);
-    memcpy(out->hash, hash, sizeof(out->hash));
-    out->plain_len = plain_len;
-    out->sealed_len = sealed_len;
-    out->format = format;
-    out->key_version = key_version;
-    out->state = META_CHUNK_PENDING;
-    *is_new = true;
-    return ORC_OK;
-}
-
-int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                     uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
-                     orc_err *e)
-{
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e))) {
-        rc = chunk_claim(c, hash, plain_len, sealed_len, format, key_version, out, is_new, e);
-        rc = sq_tx_end(m, c, TX_WRITE_LAZY, rc, e);
-    }
-    sq_release(m, c);
-    return rc;
-}
-
-static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
-                        orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_CHUNK_LIVE, &s, e);
-    if (rc) return rc;
-    if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, orc_now_ms()))
-        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_run(c, s, "chunk commit", e))) return rc;
-    if (sqlite3_changes(c->db) == 0) return sq_not_in_state(c, chunk_id, META_CHUNK_PENDING, e);
-    if ((rc = sq_stmt(c, ST_COPY_ADD, &s, e))) return rc;
-    for (int i = 0; i < n; i++) {
-        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
-            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        if ((rc = sq_run(c, s, "chunk copy", e)) == ORC_ECONFLICT)
-            return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": unknown provider id %" PRIu32,
-                            chunk_id, providers[i]);
-        if (rc) return rc;
-    }
-    return ORC_OK;
-}
-
-int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
-{
-    /* A live chunk without copies would be reused by dedup and unreadable. */
-    if (n < 1 || n > META_MAX_COPIES || !providers)
-        return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": %d copies; need 1 to %d", chunk_id, n,
-                        META_MAX_COPIES);
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
-        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_commit(c, chunk_id, providers, n, e), e);
-    sq_release(m, c);
-    return rc;
-}
-
-/* Deletes chunk id if it is in state (its copies cascade). */
-static int chunk_drop(struct conn *c, int64_t id, int state, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_CHUNK_DROP, &s, e);
-    if (rc) return rc;
-    if (sqlite3_bind_int64(s, 1, id) || sqlite3_bind_int(s, 2, state))
-        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_run(c, s, "chunk delete", e))) return rc;
-    return sqlite3_changes(c->db) ? ORC_OK : sq_not_in_state(c, id, state, e);
-}
-
-static int chunk_drop_tx(meta *m, int64_t id, int state, orc_err *e)
-{
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
-        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_drop(c, id, state, e), e);
-    sq_release(m, c);
-    return rc;
-}
-
-/* A PENDING chunk with copies recorded may have bytes on those providers
- * (a write that timed out can still land): it is not forgotten but left
- * PENDING with touched_ms 0, which the collector takes at its next pass
- * (deleting those copies) and a claim of the same content takes over: it
- * writes the same bytes under the same name (content-derived), so the old
- * pending rows stay true. */
-static int chunk_abandon(struct conn *c, int64_t id, orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_COPY_ANY, &s, e);
-    if (rc) return rc;
-    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_row(c, s, "chunk copies", e)) < 0) return rc;
-    sqlite3_reset(s);
-    if (rc == 0) return chunk_drop(c, id, META_CHUNK_PENDING, e);
-    if ((rc = sq_stmt(c, ST_CHUNK_GIVE_UP, &s, e))) return rc;
-    if (sqlite3_bind_int64(s, 1, id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-    if ((rc = sq_run(c, s, "chunk abandon", e))) return rc;
-    return sqlite3_changes(c->db) ? ORC_OK : sq_not_in_state(c, id, META_CHUNK_PENDING, e);
-}
-
-int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
-{
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
-        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_abandon(c, chunk_id, e), e);
-    sq_release(m, c);
-    return rc;
-}
-
-static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
-                          orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_COPY_PENDING, &s, e);
-    for (int i = 0; !rc && i < n; i++) {
-        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
-            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        if ((rc = sq_run(c, s, "pending copy", e)) == ORC_ECONFLICT)
-            return orc_fail(e, ORC_ENOTFOUND,
-                            "chunk %" PRId64 " or provider %" PRIu32 " does not exist", chunk_id,
-                            providers[i]);
-    }
-    return rc;
-}
-
-int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                              orc_err *e)
-{
-    if (n < 0 || (n && !providers))
-        return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": bad provider list", chunk_id);
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    /* A full (fsynced) commit: the record must survive a crash that happens
-     * while the provider is writing, or the copy would be an orphan. */
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, copies_pending(c, chunk_id, providers, n, e), e);
-    sq_release(m, c);
-    return rc;
-}
-
-int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e)
-{
-    return chunk_drop_tx(m, chunk_id, META_CHUNK_DELETING, e);
-}
 
 /* ---- objects ---- */
 
@@ -364,17 +115,17 @@ static int put_cond_check(struct conn *c, int64_t bucket_id, const char *key,
     sqlite3_reset(s);
     if (cond->kind == META_PUT_IF_ABSENT && exists)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s exists", key);
+                               "PreconditionFailed: object %s exists", key);
     if (cond->kind == META_PUT_IF_MATCH && (!exists || strcmp(etag, cond->etag) != 0))
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s %s", key,
+                               "PreconditionFailed: object %s %s", key,
                                exists ? "has another ETag" : "does not exist");
     if (cond->kind == META_PUT_IF_EXISTS && !exists)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s does not exist", key);
+                               "PreconditionFailed: object %s does not exist", key);
     if (cond->kind == META_PUT_IF_NONE_MATCH && exists && strcmp(etag, cond->etag) == 0)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": object %s has that ETag", key);
+                               "PreconditionFailed: object %s has that ETag", key);
     return ORC_OK;
 }
 
@@ -394,8 +145,8 @@ int sq_superseded(struct conn *c, int64_t bucket_id, const char *key, int64_t st
     return cur > start_ms;
 }
 
-int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
-                  orc_err *e)
+int sq_version_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, int64_t *id,
+                   orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int64_t old = 0, start = o->start_ms ? o->start_ms : orc_now_ms();
@@ -433,14 +184,14 @@ int sq_object_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, i
     return ORC_OK;
 }
 
-int meta_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e)
+int sq_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e)
 {
     int rc = sq_check_object_new(o, e);
     if (rc) return rc;
     struct conn *c;
     if ((rc = sq_acquire(m, &c, e))) return rc;
     if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, sq_object_put(c, bucket_id, o, id, e), e);
+        rc = sq_tx_end(m, c, TX_WRITE, sq_version_put(c, bucket_id, o, id, e), e);
     sq_release(m, c);
     return rc;
 }
@@ -457,15 +208,6 @@ static void read_object(sqlite3_stmt *s, meta_object *o)
     o->content_type = sq_dup_text(s, 5);
     o->headers = sq_dup_text(s, 6);
     o->mtime_ms = sqlite3_column_int64(s, 7);
-}
-
-void meta_object_dispose(meta_object *o)
-{
-    if (!o) return;
-    free(o->key);
-    free(o->content_type);
-    free(o->headers);
-    o->key = o->content_type = o->headers = NULL;
 }
 
 /* The extents of object obj overlapping [from, to), each with its copies. */
@@ -486,10 +228,10 @@ static int extents_get(struct conn *c, int64_t obj, uint64_t from, uint64_t to, 
         if (len == 0 || v[len - 1].offset != start) {
             if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
             v[len].offset = start;
-            read_chunk(s, 1, &v[len].chunk);
+            sq_read_chunk(s, 1, &v[len].chunk);
             len++;
         }
-        add_copy(s, 8, &v[len - 1].chunk);
+        sq_add_copy(s, 8, &v[len - 1].chunk);
     }
     if (rc) {
         free(v);
@@ -518,8 +260,8 @@ static int object_get(struct conn *c, int64_t bucket_id, const char *key, bool w
     return rc;
 }
 
-int meta_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
-                    uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e)
+int sq_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
+                  uint64_t to, meta_object *out, meta_extent **ext, size_t *next, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
     if (ext) *ext = NULL;
@@ -562,8 +304,8 @@ static int version_stored(struct conn *c, const meta_object *v, orc_err *e)
     return rc;
 }
 
-int meta_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to,
-                        meta_extent **ext, size_t *next, orc_err *e)
+int sq_object_extents(meta *m, const meta_object *v, uint64_t from, uint64_t to, meta_extent **ext,
+                      size_t *next, orc_err *e)
 {
     *ext = NULL;
     *next = 0;
@@ -600,7 +342,7 @@ static int object_delete(struct conn *c, int64_t bucket_id, const char *key, orc
     return object_drop(c, id, e);
 }
 
-int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
+int sq_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
 {
     if (!key) return orc_fail(e, ORC_EINVAL, "object key is missing");
     struct conn *c;
@@ -612,8 +354,8 @@ int meta_object_delete(meta *m, int64_t bucket_id, const char *key, orc_err *e)
     return rc;
 }
 
-int meta_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
-                     bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
+int sq_object_list(meta *m, int64_t bucket_id, const char *prefix, const char *from,
+                   bool from_inclusive, size_t limit, meta_object **out, size_t *n, orc_err *e)
 {
     char upper[META_KEY_MAX + 1];
     *out = NULL;
@@ -666,68 +408,6 @@ done:
     *out = v;
     *n = len;
     return ORC_OK;
-}
-
-/* ---- garbage collection ---- */
-
-static int gc_mark(struct conn *c, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n,
-                   orc_err *e)
-{
-    sqlite3_stmt *s = NULL;
-    meta_chunk *v = NULL;
-    size_t len = 0, cap = 0;
-    int64_t already = 0;
-    int rc = sq_stmt(c, ST_GC_COUNT, &s, e);
-    if (rc) return rc;
-    if ((rc = sq_row(c, s, "gc count", e)) < 0) return rc;
-    if (rc == 1) {
-        already = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-    }
-    /* Chunks left DELETING by an interrupted sq_run count against the limit,
-     * so one call never hands out much more than limit chunks. */
-    if ((uint64_t)already < limit) {
-        if ((rc = sq_stmt(c, ST_GC_MARK, &s, e))) return rc;
-        if (sqlite3_bind_int64(s, 1, cutoff_ms) ||
-            sqlite3_bind_int64(s, 2, sq_clamp64(limit - (uint64_t)already)))
-            return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        if ((rc = sq_run(c, s, "gc mark", e))) return rc;
-    }
-    if ((rc = sq_stmt(c, ST_GC_DELETING, &s, e))) return rc;
-    while ((rc = sq_row(c, s, "gc list", e)) == 1) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        if (len == 0 || v[len - 1].id != id) {
-            if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-            read_chunk(s, 0, &v[len++]);
-        }
-        add_copy(s, 7, &v[len - 1]);
-    }
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = len;
-    return ORC_OK;
-}
-
-int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e)
-{
-    *out = NULL;
-    *n = 0;
-    struct conn *c;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (!(rc = sq_tx_begin(m, c, TX_WRITE, e))) {
-        rc = sq_tx_end(m, c, TX_WRITE, gc_mark(c, cutoff_ms, limit, out, n, e), e);
-        if (rc) { /* the commit failed after the list was built */
-            free(*out);
-            *out = NULL;
-            *n = 0;
-        }
-    }
-    sq_release(m, c);
-    return rc;
 }
 
 /* ---- copy (CopyObject): a new manifest over the same chunks ---- */
@@ -816,7 +496,7 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     if (rc) return rc;
     if (a->src_etag && strcmp(out->etag, a->src_etag) != 0)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_SOURCE_CHANGED,
-                               META_PRECONDITION ": copy source %s changed", a->src_key);
+                               "PreconditionFailed: copy source %s changed", a->src_key);
     if ((rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e))) return rc;
     if (sqlite3_bind_int64(s, 1, a->dst_bucket)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_row(c, s, "bucket lookup", e)) < 0) return rc;
@@ -851,7 +531,7 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     return ORC_OK;
 }
 
-int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
+int sq_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
     if (!a->src_key || !a->dst_key || !*a->dst_key || strlen(a->dst_key) > META_KEY_MAX)
@@ -863,84 +543,5 @@ int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, 
         rc = sq_tx_end(m, c, TX_WRITE, object_copy(c, a, out, e), e);
     sq_release(m, c);
     if (rc) meta_object_dispose(out);
-    return rc;
-}
-
-/* ---- repair: chunks with fewer copies than the placement wants ---- */
-
-int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
-                     size_t *n, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    meta_chunk *v = NULL;
-    size_t len = 0;
-    *out = NULL;
-    *n = 0;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT " CHUNK_COLS
-                           " FROM chunks AS c WHERE c.state = 1 AND c.refcount > 0 AND c.id > ?1 "
-                           "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id"
-                           " AND state = 1) < ?2 "
-                           "ORDER BY c.id LIMIT ?3",
-                           -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 1, after_id) || sqlite3_bind_int(s, 2, copies) ||
-        sqlite3_bind_int64(s, 3, (int64_t)limit)) {
-        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "repair list", e);
-        goto done;
-    }
-    v = orc_calloc(limit ? limit : 1, sizeof(*v));
-    while (len < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        read_chunk(s, 0, &v[len++]);
-    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? ORC_OK : sq_db_fail(c->db, rc, "repair list", e);
-    sqlite3_finalize(s);
-    s = NULL;
-    for (size_t i = 0; !rc && i < len; i++)
-        rc = load_copies(c, &v[i], e);
-done:
-    sqlite3_finalize(s);
-    sq_release(m, c);
-    if (rc) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = len;
-    return ORC_OK;
-}
-
-int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
-{
-    struct conn *c;
-    sqlite3_stmt *s = NULL;
-    int rc = sq_acquire(m, &c, e);
-    if (rc) return rc;
-    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
-    /* Only a LIVE chunk: the collector owns a DELETING one and would not
-     * know about copies added now. */
-    if (!(rc = sq_stmt(c, ST_CHUNK_STATE, &s, e))) {
-        if (sqlite3_bind_int64(s, 1, chunk_id))
-            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        else if ((rc = sq_row(c, s, "chunk state", e)) == 1) {
-            int state = sqlite3_column_int(s, 0);
-            sqlite3_reset(s);
-            rc = state == META_CHUNK_LIVE ? ORC_OK
-                                          : sq_not_in_state(c, chunk_id, META_CHUNK_LIVE, e);
-        } else if (rc == 0) {
-            rc = orc_fail(e, ORC_ENOTFOUND, "chunk %" PRId64 " does not exist", chunk_id);
-        }
-    }
-    for (int i = 0; !rc && i < n; i++) {
-        if ((rc = sq_stmt(c, ST_COPY_ADD, &s, e))) break;
-        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
-            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
-        else
-            rc = sq_run(c, s, "copy add", e);
-    }
-    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
-done:
-    sq_release(m, c);
     return rc;
 }

@@ -1,9 +1,8 @@
-/* Unit tests for ranged manifest reads (meta_object_extents and the range of
- * meta_object_get, src/meta/sqlite_object.c): a range of an object with
- * 10,000 extents returns exactly the extents overlapping it, reads only
- * those manifest rows (SQLite's VM step counter, read through the internal
- * header, tells a seek from a scan), and a version replaced between the
- * object read and the extent read is refused rather than mixed. */
+/* Unit test of the SQLite store's ranged manifest read (src/meta/sqlite_object.c):
+ * a range of an object with 10,000 extents reads only the manifest rows it
+ * needs (SQLite's VM step counter, read through the internal header, tells a
+ * seek from a scan). What every store returns for a range is the contract's
+ * (tests/unit/support/meta_contract_extents.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,28 +92,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Checks x[0..n) is exactly the extents overlapping [from, to). */
-static void assert_overlapping(fixture *f, uint64_t from, uint64_t to, const meta_extent *x,
-                               size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < NEXT; i++) {
-        uint64_t end = f->offs[i] + f->len[i % NCHUNK];
-        if (f->offs[i] >= to || end <= from) continue;
-        assert_true(k < n);
-        assert_int_equal(x[k].offset, f->offs[i]);
-        assert_int_equal(x[k].chunk.id, f->ids[i]);
-        assert_int_equal(x[k].chunk.plain_len, f->len[i % NCHUNK]);
-        assert_int_equal(x[k].chunk.ncopies, 1);
-        k++;
-    }
-    assert_int_equal(n, k);
-}
-
 /* VM steps the extent statement took on every idle connection since the
  * last call (the test is single-threaded, so every connection is idle). */
-static uint64_t extent_steps(meta *m)
+static uint64_t extent_steps(meta *mm)
 {
+    struct sq_meta *m = (struct sq_meta *)mm;
     uint64_t n = 0;
     pthread_mutex_lock(&m->mu);
     for (struct conn *c = m->idle; c; c = c->next)
@@ -122,50 +104,6 @@ static uint64_t extent_steps(meta *m)
             n += (uint64_t)sqlite3_stmt_status(c->st[ST_EXTENTS], SQLITE_STMTSTATUS_VM_STEP, 1);
     pthread_mutex_unlock(&m->mu);
     return n;
-}
-
-static void test_range_returns_exactly_the_overlapping_extents(void **state)
-{
-    fixture *f = *state;
-    orc_err e = {0};
-    meta_object o;
-    meta_extent *x;
-    size_t n;
-    const uint64_t k = 5003, a = f->offs[k], b = f->offs[k + 1], z = f->size;
-    const struct {
-        uint64_t from, to;
-        size_t n;
-    } cases[] = {
-        {a + 1, a + 3, 1}, /* inside one extent */
-        {a, b, 1},         /* exactly one extent */
-        {a, a + 1, 1},     /* an extent's first byte */
-        {b - 1, b, 1},     /* an extent's last byte */
-        {b - 1, b + 1, 2}, /* spanning two */
-        {a - 1, b + 1, 3}, /* the last byte before, one extent, the first after */
-        {0, 1, 1},         /* the object's first byte */
-        {z - 1, z, 1},     /* the object's last byte */
-        {z - 1, UINT64_MAX, 1},
-        {0, z, NEXT},          /* whole */
-        {0, UINT64_MAX, NEXT}, /* whole, open-ended */
-        {z, UINT64_MAX, 0},    /* past the end */
-        {a, a, 0},             /* empty */
-    };
-    assert_int_equal(meta_object_get(f->m, f->bucket, "big", false, 0, 0, &o, NULL, NULL, &e), 0);
-    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        assert_int_equal(meta_object_extents(f->m, &o, cases[c].from, cases[c].to, &x, &n, &e), 0);
-        assert_int_equal(n, cases[c].n);
-        assert_overlapping(f, cases[c].from, cases[c].to, x, n);
-        free(x);
-        /* meta_object_get's range goes through the same query. */
-        meta_object g;
-        assert_int_equal(meta_object_get(f->m, f->bucket, "big", true, cases[c].from, cases[c].to,
-                                         &g, &x, &n, &e),
-                         0);
-        assert_overlapping(f, cases[c].from, cases[c].to, x, n);
-        free(x);
-        meta_object_dispose(&g);
-    }
-    meta_object_dispose(&o);
 }
 
 /* A 1-byte range near the end seeks to its row: a scan of the manifest from
@@ -192,46 +130,10 @@ static void test_one_byte_range_reads_only_its_rows(void **state)
     meta_object_dispose(&o);
 }
 
-/* Ids are reused, so a replaced version is known by its ETag, size and time
- * too: reading its extents is refused, never answered with the new one's. */
-static void test_replaced_or_deleted_version_is_refused(void **state)
-{
-    fixture *f = *state;
-    orc_err e = {0};
-    meta_object v1, v2;
-    meta_extent *x;
-    size_t n;
-    put(f, "k", "v1", 3, f->offs[3]);
-    assert_int_equal(meta_object_get(f->m, f->bucket, "k", false, 0, 0, &v1, NULL, NULL, &e), 0);
-    put(f, "k", "v2", 2, f->offs[2]);
-    assert_int_equal(meta_object_get(f->m, f->bucket, "k", false, 0, 0, &v2, NULL, NULL, &e), 0);
-    assert_int_equal(meta_object_extents(f->m, &v1, 0, UINT64_MAX, &x, &n, &e), ORC_ECONFLICT);
-    assert_null(x);
-    assert_int_equal(n, 0);
-    /* The current row's id with another ETag (or size) is another version. */
-    meta_object fake = v2;
-    snprintf(fake.etag, sizeof(fake.etag), "v1");
-    assert_int_equal(meta_object_extents(f->m, &fake, 0, UINT64_MAX, &x, &n, &e), ORC_ECONFLICT);
-    fake = v2;
-    fake.size = f->offs[3];
-    assert_int_equal(meta_object_extents(f->m, &fake, 0, UINT64_MAX, &x, &n, &e), ORC_ECONFLICT);
-    assert_int_equal(meta_object_extents(f->m, &v2, 0, UINT64_MAX, &x, &n, &e), ORC_OK);
-    assert_int_equal(n, 2);
-    free(x);
-    assert_int_equal(meta_object_delete(f->m, f->bucket, "k", &e), ORC_OK);
-    assert_int_equal(meta_object_extents(f->m, &v2, 0, UINT64_MAX, &x, &n, &e), ORC_ECONFLICT);
-    meta_object_dispose(&v1);
-    meta_object_dispose(&v2);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_range_returns_exactly_the_overlapping_extents, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(test_one_byte_range_reads_only_its_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replaced_or_deleted_version_is_refused, setup,
-                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
-/* Unit tests for schema version 4 (issue 9): copies recorded PENDING before
- * they are written, so the collector knows every provider that may hold
- * bytes; "latest request start wins" in the version switch of a PUT, a copy
- * and a multipart complete; the under-replicated count of what repair
- * repairs; and the migration of a version 3 database. */
+/* The metadata store contract (meta_contract.h), pending copies and request
+ * start times (issue 9): copies recorded PENDING before they are written, so
+ * the collector knows every provider that may hold bytes; "latest request
+ * start wins" in the version switch of a PUT, a copy and a multipart
+ * complete; the under-replicated count of what repair repairs. (The
+ * migration of a version 3 SQLite database is in tests/unit/meta/test_sqlite.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,14 +14,12 @@
 
 #include <cmocka.h>
 
-#include "support/meta_tmp.h"
-#include <sqlite3.h>
+#include "support/meta_contract.h"
 
 #include "meta/meta.h"
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    void *ctx; /* the implementation's, for close */
     meta *m;
     int64_t bucket;
     uint32_t prov[3];
@@ -31,8 +30,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof(*f));
     orc_err e = {0};
     int64_t owner;
-    meta_tmp_open(f->dir, sizeof(f->dir), "/tmp/orchard-pend-XXXXXX", f->path, sizeof(f->path),
-                  &f->m);
+    meta_contract_open(&f->m, &f->ctx);
     assert_int_equal(meta_user_add(f->m, "bob", "AKBOB", (const uint8_t *)"s", 1, &owner, &e), 0);
     assert_int_equal(meta_bucket_create(f->m, "docs", owner, "us-east-1", &e), 0);
     meta_bucket b;
@@ -48,7 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    meta_tmp_remove(f->m, f->dir, f->path);
+    meta_contract_close(f->m, f->ctx);
     free(f);
     return 0;
 }
@@ -244,55 +242,16 @@ static void test_under_replicated_ignores_unreferenced_chunks(void **state)
     assert_int_equal(n, 1);
 }
 
-/* A version 3 database (no copy state, no start time, no completed
- * uploads) opens as the newest version with its copies LIVE and its objects
- * replaceable. */
-static void test_migration_from_version_3(void **state)
-{
-    fixture *f = *state;
-    orc_err e = {0};
-    meta_chunk k;
-    int64_t id = claim(f, 6, &k), obj;
-    assert_int_equal(meta_chunk_commit(f->m, id, f->prov, 2, &e), 0);
-    put(f, "old", "v3", id, 0, &obj);
-    meta_close(f->m);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "ALTER TABLE chunk_copies DROP COLUMN state;"
-                                  "ALTER TABLE objects DROP COLUMN started_ms;"
-                                  "DROP TABLE completed_uploads;"
-                                  "PRAGMA user_version = 3;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    meta_object o;
-    meta_extent *x = NULL;
-    size_t nx = 0;
-    assert_int_equal(meta_object_get(f->m, f->bucket, "old", true, 0, UINT64_MAX, &o, &x, &nx, &e),
-                     0);
-    assert_int_equal(nx, 1);
-    assert_int_equal(x[0].chunk.ncopies, 2);
-    free(x);
-    meta_object_dispose(&o);
-    put(f, "old", "v4", 0, 1, &obj);
-    assert_true(obj > 0);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_pending_copy_is_collected_but_never_read, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_abandon_with_pending_copies_hands_chunk_to_collector,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_put_started_earlier_is_superseded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_copy_and_complete_started_earlier_are_superseded, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_under_replicated_ignores_unreferenced_chunks, setup,
+                                    teardown),
+};
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pending_copy_is_collected_but_never_read, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_abandon_with_pending_copies_hands_chunk_to_collector,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_put_started_earlier_is_superseded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_copy_and_complete_started_earlier_are_superseded,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_under_replicated_ignores_unreferenced_chunks, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_version_3, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+const meta_contract_group meta_contract_pending = {"pending copies and request start times", tests,
+                                                   sizeof(tests) / sizeof(tests[0])};

@@ -1,4 +1,5 @@
-/* Unit tests for meta_object_copy and conditional meta_object_put: a copy is a
+/* The metadata store contract (meta_contract.h), CopyObject and conditional
+ * writes: meta_object_copy and conditional meta_object_put. A copy is a
  * new manifest over the same chunks with one more reference each, the
  * destination's previous version is released, copying onto itself changes
  * only metadata, and failed conditions change nothing. */
@@ -13,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include "support/meta_tmp.h"
+#include "support/meta_contract.h"
 
 #include "meta/meta.h"
 
 typedef struct fixture {
-    char dir[64], path[128];
+    void *ctx; /* the implementation's, for close */
     meta *m;
     int64_t owner, b1, b2;
     uint32_t prov[2];
@@ -37,8 +38,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     orc_err e = {0};
-    meta_tmp_open(f->dir, sizeof(f->dir), "/tmp/orchard-copy-XXXXXX", f->path, sizeof(f->path),
-                  &f->m);
+    meta_contract_open(&f->m, &f->ctx);
     assert_int_equal(meta_user_add(f->m, "bob", "AKBOB", (const uint8_t *)"s", 1, &f->owner, &e),
                      ORC_OK);
     f->b1 = bucket(f, "one");
@@ -52,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    meta_tmp_remove(f->m, f->dir, f->path);
+    meta_contract_close(f->m, f->ctx);
     free(f);
     return 0;
 }
@@ -207,10 +207,11 @@ static void test_copy_onto_itself_changes_only_metadata(void **state)
     meta_object_dispose(&o);
 }
 
-static void expect_precondition(int rc, const orc_err *e)
+/* A refused copy: ECONFLICT with the detail the front maps to its answer. */
+static void expect_refused(int rc, const orc_err *e, int detail)
 {
     assert_int_equal(rc, ORC_ECONFLICT);
-    assert_int_equal(strncmp(e->msg, META_PRECONDITION, strlen(META_PRECONDITION)), 0);
+    assert_int_equal(e->detail, detail);
 }
 
 static void test_failed_copy_conditions_change_nothing(void **state)
@@ -224,13 +225,13 @@ static void test_failed_copy_conditions_change_nothing(void **state)
 
     meta_object_copy_args a = args(f, "s", f->b2, "d");
     a.src_etag = "changed";
-    expect_precondition(meta_object_copy(f->m, &a, &out, &e), &e);
+    expect_refused(meta_object_copy(f->m, &a, &out, &e), &e, ORC_D_SOURCE_CHANGED);
     a.src_etag = NULL;
     a.cond.kind = META_PUT_IF_ABSENT;
-    expect_precondition(meta_object_copy(f->m, &a, &out, &e), &e);
+    expect_refused(meta_object_copy(f->m, &a, &out, &e), &e, ORC_D_PRECONDITION);
     a.cond.kind = META_PUT_IF_MATCH;
     snprintf(a.cond.etag, sizeof(a.cond.etag), "other");
-    expect_precondition(meta_object_copy(f->m, &a, &out, &e), &e);
+    expect_refused(meta_object_copy(f->m, &a, &out, &e), &e, ORC_D_PRECONDITION);
     assert_int_equal(refs(f), 2);
     meta_object o;
     size_t n;
@@ -286,11 +287,12 @@ static void test_conditional_put(void **state)
     int64_t c = live_chunk(f, 5, 100), d = live_chunk(f, 6, 100);
     meta_put_cond absent = {.kind = META_PUT_IF_ABSENT}, match = {.kind = META_PUT_IF_MATCH};
     snprintf(match.etag, sizeof(match.etag), "e1");
-    expect_precondition(put(f, f->b1, "k", "e0", &c, 1, match, &e), &e); /* absent key */
+    expect_refused(put(f, f->b1, "k", "e0", &c, 1, match, &e), &e,
+                   ORC_D_PRECONDITION); /* absent key */
     assert_int_equal(put(f, f->b1, "k", "e1", &c, 1, absent, &e), ORC_OK);
-    expect_precondition(put(f, f->b1, "k", "e2", &d, 1, absent, &e), &e);
+    expect_refused(put(f, f->b1, "k", "e2", &d, 1, absent, &e), &e, ORC_D_PRECONDITION);
     assert_int_equal(put(f, f->b1, "k", "e2", &d, 1, match, &e), ORC_OK);
-    expect_precondition(put(f, f->b1, "k", "e3", &c, 1, match, &e), &e); /* stale */
+    expect_refused(put(f, f->b1, "k", "e3", &c, 1, match, &e), &e, ORC_D_PRECONDITION); /* stale */
     assert_int_equal(refs(f), 1);
     meta_object o;
     size_t n;
@@ -299,19 +301,15 @@ static void test_conditional_put(void **state)
     meta_object_dispose(&o);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_copy_shares_chunks_and_counts_references, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_copy_replaces_destination_and_releases_it, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_copy_onto_itself_changes_only_metadata, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failed_copy_conditions_change_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_failed_conditions_carry_their_detail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_copy_shares_chunks_and_counts_references, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_copy_replaces_destination_and_releases_it, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_copy_onto_itself_changes_only_metadata, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_copy_conditions_change_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_conditions_carry_their_detail, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
+};
+
+const meta_contract_group meta_contract_copy = {"CopyObject and conditional writes", tests,
+                                                sizeof(tests) / sizeof(tests[0])};
