@@ -39,7 +39,7 @@ int object_put_cond_check(store *s, int64_t bucket_id, const char *key, const me
     meta_object_dispose(&o);
     if (fails)
         return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                               META_PRECONDITION ": the write's condition fails on %s", key);
+                               "the write's condition fails on %s", key);
     return ORC_OK;
 }
 

@@ -68,7 +68,7 @@ static int source_conditions(void *ctx, const meta_object *src, orc_err *e)
                  http_header(r->rq, "x-amz-copy-source-if-unmodified-since")};
     if (s3_cond_eval(&c, src->etag, src->mtime_ms, (int64_t)time(NULL)) == S3_COND_PASS) return 0;
     return orc_fail_detail(e, ORC_ECONFLICT, ORC_D_PRECONDITION,
-                           META_PRECONDITION ": x-amz-copy-source-if-* fails on the source");
+                           "x-amz-copy-source-if-* fails on the source");
 }
 
 /* Whether the request sends any x-amz-copy-source-if-* header. */
