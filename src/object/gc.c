@@ -2,7 +2,7 @@
  * cycle (meta.h) makes this safe against uploads that dedup onto a chunk: a
  * chunk is only marked after the grace period without a claim, and once
  * marked it is never handed to an upload. */
-#include "object/object.h"
+#include "object/object_int.h"
 
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
  * Up to READ_AHEAD chunks are fetched at once on the placement layer's I/O
  * threads, in order of need, so the sender finds the next chunk ready and a
  * slow single read does not stall the stream. */
-#include "object/object.h"
+#include "object/object_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -241,8 +241,6 @@ int object_mp_list(store *s, int64_t bucket_id, const object_mp_list_args *a,
 void object_mp_list_result_dispose(object_mp_list_result *r);
 
 #include "object/upload.h" /* the uploads the front names (upload.c) */
-/* private: goes once no s3/ file uses the fields */
-#include "object/object_int.h"
 
 #include "object/access.h"
 #include "object/version.h" /* current versions: conditions, delete, tags, parts, copy */

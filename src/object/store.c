@@ -6,6 +6,10 @@
 
 #include "util/alloc.h"
 
+/* A chunk's copies, as placement chooses them, must all fit its record. */
+_Static_assert(PLACE_MAX_COPIES <= META_MAX_COPIES,
+               "placement chooses more copies than meta records");
+
 store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_params *params,
                         int64_t gc_grace_ms)
 {

@@ -2,7 +2,7 @@
  * up, aborting it, listing and matching its parts, and keeping a part's
  * checksum. Each turns a missing upload into ORC_D_NO_SUCH_UPLOAD, so that
  * the front tells it apart from a missing bucket or key. */
-#include "object/object.h"
+#include "object/object_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The current version of a key: lookups, write conditions, delete and the
  * tag set (version.h). Thin over meta/ where the store already answers the
  * question; what S3 means by each request is decided here, not in s3/. */
-#include "object/object.h"
+#include "object/object_int.h"
 
 #include <string.h>
 

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "meta/meta.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/queue.h"
@@ -63,12 +62,12 @@ int place_policy_parse(const char *s, place_policy *out, orc_err *e)
     int n = 0;
     if (!*p) return orc_fail(e, ORC_EINVAL, "placement '%s': expected replicate:N", s);
     for (; *p; p++) {
-        if (*p < '0' || *p > '9' || n > META_MAX_COPIES)
-            return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, META_MAX_COPIES);
+        if (*p < '0' || *p > '9' || n > PLACE_MAX_COPIES)
+            return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, PLACE_MAX_COPIES);
         n = n * 10 + (*p - '0');
     }
-    if (n < 1 || n > META_MAX_COPIES)
-        return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, META_MAX_COPIES);
+    if (n < 1 || n > PLACE_MAX_COPIES)
+        return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, PLACE_MAX_COPIES);
     out->copies = n;
     return ORC_OK;
 }
@@ -339,10 +338,10 @@ static bool read_before(const struct slot *a, const struct slot *b)
 int place_read(place *pl, const char *name, uint64_t size, const uint32_t *ids, int nids,
                place_verify_fn verify, void *ctx, orc_buf *out, orc_err *e)
 {
-    struct slot *cand[META_MAX_COPIES];
+    struct slot *cand[PLACE_MAX_COPIES];
     int n = 0, rc = ORC_ENOTFOUND;
     bool all_missing = true;
-    for (int i = 0; i < nids && n < META_MAX_COPIES; i++) {
+    for (int i = 0; i < nids && n < PLACE_MAX_COPIES; i++) {
         struct slot *s = slot_by_id(pl, ids[i]);
         if (s) cand[n++] = s;
     }

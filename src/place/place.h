@@ -20,6 +20,8 @@
 #include "util/err.h"
 
 #define PLACE_MAX_PROVIDERS 64
+/* Most copies of one chunk (object/ checks it fits PLACE_MAX_COPIES). */
+#define PLACE_MAX_COPIES 16
 
 typedef struct place place;
 
@@ -29,7 +31,7 @@ typedef struct place_policy {
     int probe_interval; /* seconds between probes of a down provider */
 } place_policy;
 
-/* Parses "replicate:N" (1 <= N <= META_MAX_COPIES) into out->copies; the
+/* Parses "replicate:N" (1 <= N <= PLACE_MAX_COPIES) into out->copies; the
  * other fields are left as they are. */
 int place_policy_parse(const char *s, place_policy *out, orc_err *e);
 
@@ -56,7 +58,7 @@ typedef struct place_intent {
 
 /* Writes data under name to `copies` distinct providers that are up, in
  * parallel, each durably. intent (may be NULL) hears of each copy first. A failed provider is
- * replaced by the next up one in rendezvous order. Fills ids (room for META_MAX_COPIES) with the
+ * replaced by the next up one in rendezvous order. Fills ids (room for PLACE_MAX_COPIES) with the
  * providers that hold a copy: at least min_copies of them (fewer than copies means the chunk is
  * under-replicated and repair will add copies). Fails with ORC_ETRANSIENT, after deleting any
  * partial copies, below min_copies. */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "object/object.h"
+#include "object/object_int.h" /* struct store: the fake builds one directly */
 
 #define FAKE_STORE_MAX_PROVIDERS 8
 /* The chunking fake stores use: min, avg, max. */
