@@ -46,7 +46,7 @@ static void providers_text(s3_req *r, const object_admin_view *v)
     http_respond(r->rq, 200, "text/plain", body, len);
 }
 
-static void provider_json(orc_buf *b, const object_provider_view *p)
+static void admin_provider_json(orc_buf *b, const object_provider_view *p)
 {
     orc_buf_puts(b, "{\"name\":", NULL);
     json_str(b, p->name);
@@ -73,7 +73,7 @@ static void providers_json(s3_req *r, const object_admin_view *v)
     orc_buf_puts(&b, "{\"providers\":[", NULL);
     for (size_t i = 0; i < v->n; i++) {
         if (i) orc_buf_puts(&b, ",", NULL);
-        provider_json(&b, &v->providers[i]);
+        admin_provider_json(&b, &v->providers[i]);
     }
     orc_buf_printf(&b, NULL, "],\"copies\":%d,\"under_replicated\":%llu}\n", v->copies,
                    (unsigned long long)v->under_replicated);

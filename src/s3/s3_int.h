@@ -88,7 +88,10 @@ void s3_wake(void *rq);
 /* Hands (decoded) body bytes to the operation's consumer (body.c). */
 int s3_body_consume(s3_req *r, const uint8_t *data, size_t len);
 
-/* ---- query arguments (front.c) ---- */
+/* ---- query arguments (query.c) ---- */
+/* Whether every name and value of query string q decodes to text without
+ * NUL (parse_target refuses the request otherwise: InvalidURI). */
+bool s3_query_valid(const char *q);
 /* Decoded value of a query parameter (owned by the caller: free()), or NULL.
  * A parameter without '=' has the value "". */
 char *s3_query_get(const s3_req *r, const char *name);
