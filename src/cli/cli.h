@@ -5,6 +5,7 @@
 #include "chunk/seal.h"
 #include "cli/config.h"
 #include "meta/meta.h"
+#include "object/object.h"
 
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
@@ -38,8 +39,8 @@ int cli_open_data(const orc_config *c, seal_keys *keys, meta **m, orc_err *e);
 int cli_user_name_check(const char *name, orc_err *e);
 
 /* Adds a user (name checked with cli_user_name_check) with the given keys (generated when NULL),
- * sealing the secret with the master secret. The keys used are written to ak/sk. */
-int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *ak_in,
-                 const char *sk_in, char ak[128], char sk[128], orc_err *e);
+ * through object_user_add (which seals the secret). The keys used are written to ak/sk. */
+int cli_user_add(store *st, const char *name, const char *ak_in, const char *sk_in, char ak[128],
+                 char sk[128], orc_err *e);
 
 #endif

@@ -165,11 +165,9 @@ int cli_user_name_check(const char *name, orc_err *e)
                     name, n > 40 ? "..." : "", CLI_USER_NAME_MAX);
 }
 
-int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *ak_in,
-                 const char *sk_in, char ak[128], char sk[128], orc_err *e)
+int cli_user_add(store *st, const char *name, const char *ak_in, const char *sk_in, char ak[128],
+                 char sk[128], orc_err *e)
 {
-    uint8_t sealed[256];
-    int64_t id;
     if (cli_user_name_check(name, e)) return e->code;
     if (ak_in) {
         snprintf(ak, 128, "%s", ak_in);
@@ -181,11 +179,5 @@ int cli_user_add(meta *m, const seal_keys *keys, const char *name, const char *a
         snprintf(sk, 128, "%s", sk_in);
     else
         random_key(sk, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
-    size_t n = strlen(sk);
-    if (!*ak || strlen(ak) >= 128 || n < 8 || n + SEAL_SECRET_OVERHEAD > sizeof(sealed))
-        return orc_fail(e, ORC_EINVAL, "access key must be 1-127 characters, secret 8-200");
-    int rc = seal_secret(keys, (const uint8_t *)sk, n, sealed, e);
-    if (!rc) rc = meta_user_add(m, name, ak, sealed, n + SEAL_SECRET_OVERHEAD, &id, e);
-    OPENSSL_cleanse(sealed, sizeof(sealed));
-    return rc;
+    return object_user_add(st, name, ak, sk, e);
 }

@@ -69,38 +69,31 @@ static void *gc_main(void *arg)
 /* The first user: keys from the config/environment, or from DATA/credentials,
  * or generated now and written there. What an operator needs to know goes to
  * banner, printed once the start has succeeded. */
-static int ensure_admin(const orc_config *c, meta *m, const seal_keys *keys, char *banner,
-                        size_t cap, orc_err *e)
+static int ensure_admin(const orc_config *c, store *st, char *banner, size_t cap, orc_err *e)
 {
     char path[PATH_MAX + 16], ak[128], sk[128];
     meta_user u;
     snprintf(path, sizeof(path), "%s/credentials", c->data);
     if (c->access_key[0]) { /* check_config: the secret is there too */
-        if (meta_user_by_key(m, c->access_key, &u, NULL) == 0) {
+        if (object_user_by_key(st, c->access_key, &u, NULL) == 0) {
             /* Known key: make the configured secret the one in force. */
-            uint8_t sealed[256];
-            size_t n = strlen(c->secret_key);
-            if (n + SEAL_SECRET_OVERHEAD > sizeof(sealed))
-                return orc_fail(e, ORC_EINVAL, "secret key too long");
-            if (seal_secret(keys, (const uint8_t *)c->secret_key, n, sealed, e) ||
-                meta_user_set_secret(m, u.name, sealed, n + SEAL_SECRET_OVERHEAD, e))
-                return e->code;
-        } else if (meta_user_by_name(m, "admin", &u, NULL) == 0) {
+            if (object_user_set_secret(st, u.name, c->secret_key, e)) return e->code;
+        } else if (object_user_by_name(st, "admin", &u, NULL) == 0) {
             return orc_fail(e, ORC_EINVAL,
                             "the admin user already has access key %s; the configured key %s is "
                             "unknown (add it with 'orchard user add')",
                             u.access_key, c->access_key);
-        } else if (cli_user_add(m, keys, "admin", c->access_key, c->secret_key, ak, sk, e)) {
+        } else if (cli_user_add(st, "admin", c->access_key, c->secret_key, ak, sk, e)) {
             return e->code;
         }
         snprintf(banner, cap, "access_key: %s\n", c->access_key);
         return ORC_OK;
     }
-    if (meta_user_by_name(m, "admin", &u, NULL) == 0) {
+    if (object_user_by_name(st, "admin", &u, NULL) == 0) {
         snprintf(banner, cap, "access_key: %s\nsecret_key: (in %s)\n", u.access_key, path);
         return ORC_OK;
     }
-    if (cli_user_add(m, keys, "admin", NULL, NULL, ak, sk, e)) return e->code;
+    if (cli_user_add(st, "admin", NULL, NULL, ak, sk, e)) return e->code;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         dprintf(fd, "access_key = %s\nsecret_key = %s\n", ak, sk);
@@ -247,11 +240,10 @@ static int serve_start(struct serve *s, orc_err *e)
     if (cli_data_lock(c->data, &s->dd, e)) return e->code;
     s->locked = true;
     if (cli_open_data(c, &s->keys, &s->m, e) || open_providers(c, s->m, s->provs, s->ids, e) ||
-        place_new(s->provs, s->ids, c->nproviders, &s->pol, &s->pl, e) ||
-        ensure_admin(c, s->m, &s->keys, s->banner, sizeof(s->banner), e))
+        place_new(s->provs, s->ids, c->nproviders, &s->pol, &s->pl, e))
         return e->code;
-
     s->st = object_store_new(s->m, s->pl, &s->keys, &c->cdc, c->gc_grace * 1000);
+    if (ensure_admin(c, s->st, s->banner, sizeof(s->banner), e)) return e->code;
     s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL};
     http_app app;
     s3_http_app(&s->svc, &app);

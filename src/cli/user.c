@@ -36,6 +36,7 @@ int cli_user(int argc, char **argv)
     const char *verb = argv[2];
     seal_keys keys;
     meta *m = NULL;
+    store *st = NULL;
     orc_err e = {0};
     int status = 1;
     bool add = !strcmp(verb, "add"), list = !strcmp(verb, "list"), rm = !strcmp(verb, "remove");
@@ -50,9 +51,10 @@ int cli_user(int argc, char **argv)
         goto fail;
     }
     if (cli_open_data(&c, &keys, &m, &e)) goto fail;
+    st = object_store_new(m, NULL, &keys, NULL, 0); /* users only: no placement */
     if (add) {
         char ak[128], sk[128];
-        if (cli_user_add(m, &keys, pos[0], c.access_key[0] ? c.access_key : NULL,
+        if (cli_user_add(st, pos[0], c.access_key[0] ? c.access_key : NULL,
                          c.secret_key[0] ? c.secret_key : NULL, ak, sk, &e)) {
             if (e.code == ORC_EEXISTS)
                 snprintf(e.msg, sizeof(e.msg), "user '%s' or that access key exists already",
@@ -64,7 +66,7 @@ int cli_user(int argc, char **argv)
     } else if (list) {
         meta_user *us = NULL;
         size_t n = 0;
-        if (meta_user_list(m, &us, &n, &e)) goto fail;
+        if (object_user_list(st, &us, &n, &e)) goto fail;
         for (size_t i = 0; i < n; i++) {
             char when[32];
             orc_time_iso8601(us[i].created_ms, when);
@@ -72,7 +74,7 @@ int cli_user(int argc, char **argv)
         }
         free(us);
     } else {
-        if (meta_user_remove(m, pos[0], &e)) {
+        if (object_user_remove(st, pos[0], &e)) {
             if (e.code == ORC_ENOTFOUND) snprintf(e.msg, sizeof(e.msg), "no user '%s'", pos[0]);
             goto fail;
         }
@@ -83,6 +85,7 @@ int cli_user(int argc, char **argv)
 fail:
     fprintf(stderr, "orchard user %s: %s\n", verb, e.msg);
 done:
+    object_store_free(st);
     meta_close(m);
     if (m) seal_keys_wipe(&keys);
     config_dispose(&c);

@@ -11,7 +11,9 @@
 /* A store over an open metadata store, placement and sealing keys (kept by
  * pointer, not owned: they must outlive it), chunking parameters (copied) and
  * the garbage collector's grace period. Freed with object_store_free (NULL
- * is fine). */
+ * is fine). A store for user administration alone (`orchard user`) has no
+ * placement and no chunking: pl and params NULL; only the users functions
+ * below may be called on it. */
 store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_params *params,
                         int64_t gc_grace_ms);
 void object_store_free(store *s);
@@ -42,6 +44,28 @@ int object_bucket_delete(store *s, const char *name, int64_t owner, orc_err *e);
  * never the secret. The caller wipes secret after use. */
 int object_user_secret(store *s, const char *access_key, meta_user *user, char *secret, size_t cap,
                        orc_err *e);
+/* The limits on a user's keys: an access key of 1..OBJECT_ACCESS_KEY_MAX
+ * bytes, a secret of OBJECT_SECRET_MIN..OBJECT_SECRET_MAX. */
+#define OBJECT_ACCESS_KEY_MAX 127
+#define OBJECT_SECRET_MIN 8
+#define OBJECT_SECRET_MAX 200
+/* Adds user name (its spelling checked by the caller) with access_key and
+ * secret, the secret sealed under the master secret before it is stored.
+ * ORC_EINVAL: a key out of the limits above; ORC_EEXISTS: the name or the
+ * access key is taken. */
+int object_user_add(store *s, const char *name, const char *access_key, const char *secret,
+                    orc_err *e);
+/* Makes secret (sealed, as for object_user_add) the one in force for user
+ * name. ORC_ENOTFOUND: no such user; ORC_EINVAL: out of the limits. */
+int object_user_set_secret(store *s, const char *name, const char *secret, orc_err *e);
+/* The user with access_key, or named name: ORC_ENOTFOUND if none. The sealed
+ * secret in *out is not for the caller (a plain value: nothing to dispose). */
+int object_user_by_key(store *s, const char *access_key, meta_user *out, orc_err *e);
+int object_user_by_name(store *s, const char *name, meta_user *out, orc_err *e);
+/* Every user, ordered by name; *out is malloc'ed (free()). */
+int object_user_list(store *s, meta_user **out, size_t *n, orc_err *e);
+/* Removes user name: ORC_ENOTFOUND, or ORC_ECONFLICT while they own buckets. */
+int object_user_remove(store *s, const char *name, orc_err *e);
 
 /* ---- the admin view (admin.c) ---- */
 /* One provider as the admin sees it: health and counters since the start,

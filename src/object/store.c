@@ -17,7 +17,7 @@ store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_par
     s->m = m;
     s->pl = pl;
     s->keys = keys;
-    s->cdc = *params;
+    if (params) s->cdc = *params;
     s->gc_grace_ms = gc_grace_ms;
     return s;
 }

@@ -210,6 +210,46 @@ static void test_user_secret_under_another_master_is_corrupt_and_not_told(void *
     assert_null(strstr(e.msg, "dave-secret-456")); /* never the secret */
 }
 
+/* orchard user and the first start: a store without placement manages users,
+ * the secret goes in sealed and comes out through object_user_secret. */
+static void test_user_admin_on_a_store_without_placement(void **state)
+{
+    fix *f = *state;
+    orc_err e = {0};
+    meta_user u, *us = NULL;
+    size_t n = 0;
+    char secret[128];
+    store *users = object_store_new(f->m, NULL, &f->keys, NULL, 0);
+    assert_int_equal(object_user_add(users, "erin", "AKERIN", "erin-secret-1", &e), ORC_OK);
+    assert_int_equal(object_user_add(users, "erin2", "AKERIN", "erin-secret-2", &e), ORC_EEXISTS);
+    assert_int_equal(object_user_add(users, "frank", "AKFRANK", "short", &e), ORC_EINVAL);
+    assert_int_equal(object_user_by_key(users, "AKFRANK", &u, &e), ORC_ENOTFOUND);
+    char longkey[OBJECT_ACCESS_KEY_MAX + 2];
+    memset(longkey, 'K', sizeof(longkey) - 1);
+    longkey[sizeof(longkey) - 1] = 0;
+    assert_int_equal(object_user_add(users, "frank", longkey, "frank-secret", &e), ORC_EINVAL);
+    /* never stored in the clear */
+    assert_int_equal(object_user_by_name(users, "erin", &u, &e), ORC_OK);
+    assert_string_equal(u.access_key, "AKERIN");
+    assert_null(memmem(u.secret_sealed, u.secret_sealed_len, "erin-secret-1", 13));
+    assert_int_equal(object_user_secret(f->s, "AKERIN", &u, secret, sizeof(secret), &e), ORC_OK);
+    assert_string_equal(secret, "erin-secret-1");
+    /* a new secret is the one in force */
+    assert_int_equal(object_user_set_secret(users, "erin", "erin-secret-new", &e), ORC_OK);
+    assert_int_equal(object_user_secret(f->s, "AKERIN", &u, secret, sizeof(secret), &e), ORC_OK);
+    assert_string_equal(secret, "erin-secret-new");
+    assert_int_equal(object_user_set_secret(users, "nobody", "some-secret", &e), ORC_ENOTFOUND);
+    assert_int_equal(object_user_list(users, &us, &n, &e), ORC_OK);
+    assert_int_equal(n, 3); /* alice, bob, erin */
+    assert_string_equal(us[2].name, "erin");
+    free(us);
+    assert_int_equal(object_user_remove(users, "erin", &e), ORC_OK);
+    assert_int_equal(object_user_remove(users, "erin", &e), ORC_ENOTFOUND);
+    assert_int_equal(object_user_secret(f->s, "AKERIN", &u, secret, sizeof(secret), &e),
+                     ORC_ENOTFOUND);
+    object_store_free(users);
+}
+
 static void test_admin_view_lists_providers_and_usage(void **state)
 {
     fix *f = *state;
@@ -252,6 +292,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_secret_opens_the_sealed_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_user_secret_under_another_master_is_corrupt_and_not_told, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_admin_on_a_store_without_placement, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_admin_view_lists_providers_and_usage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
