@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev
-      libexpat1-dev libinih-dev libcurl4-openssl-dev)
+      libexpat1-dev libinih-dev libcurl4-openssl-dev libisal-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev python3-pytest python3-boto3 python3-botocore python3-awscrt awscli curl
           python3-azure s3cmd rclone)
