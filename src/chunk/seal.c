@@ -132,21 +132,40 @@ void chunk_hash(const uint8_t *data, size_t len, uint8_t h[32])
         ssl_die("SHA-256");
 }
 
-void seal_name(const seal_keys *k, const uint8_t h[32], char name[SEAL_NAME_LEN + 1])
+/* HMAC-SHA256 under the naming key of the n parts, in hex. */
+static void name_mac(const seal_keys *k, const uint8_t *const *part, const size_t *len, int n,
+                     char name[SEAL_NAME_LEN + 1])
 {
     uint8_t mac[32];
-    size_t n = 0;
+    size_t got = 0;
     EVP_MAC_CTX *mctx = algs_ready() ? EVP_MAC_CTX_new(alg_hmac) : NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
         OSSL_PARAM_construct_end(),
     };
-    if (!mctx || EVP_MAC_init(mctx, k->name_key, sizeof(k->name_key), params) != 1 ||
-        EVP_MAC_update(mctx, h, 32) != 1 || EVP_MAC_final(mctx, mac, &n, sizeof(mac)) != 1 ||
-        n != sizeof(mac))
+    bool ok = mctx && EVP_MAC_init(mctx, k->name_key, sizeof(k->name_key), params) == 1;
+    for (int i = 0; ok && i < n; i++)
+        ok = EVP_MAC_update(mctx, part[i], len[i]) == 1;
+    if (!ok || EVP_MAC_final(mctx, mac, &got, sizeof(mac)) != 1 || got != sizeof(mac))
         ssl_die("HMAC-SHA256");
     EVP_MAC_CTX_free(mctx);
     hex_encode(mac, sizeof(mac), name);
+}
+
+void seal_name(const seal_keys *k, const uint8_t h[32], char name[SEAL_NAME_LEN + 1])
+{
+    const uint8_t *part[] = {h};
+    const size_t len[] = {32};
+    name_mac(k, part, len, 1, name);
+}
+
+void seal_fragment_name(const seal_keys *k, const uint8_t h[32], uint8_t index,
+                        char name[SEAL_NAME_LEN + 1])
+{
+    static const char tag[] = "orchard-fragment";
+    const uint8_t *part[] = {(const uint8_t *)tag, h, &index};
+    const size_t len[] = {sizeof(tag) - 1, 32, 1};
+    name_mac(k, part, len, 3, name);
 }
 
 static void put_u32be(uint8_t *p, uint32_t v)

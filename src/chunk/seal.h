@@ -69,6 +69,13 @@ void chunk_hash(const uint8_t *data, size_t len, uint8_t h[32]);
 
 /* The provider object name for chunk h: SEAL_NAME_LEN hex chars and a NUL. */
 void seal_name(const seal_keys *k, const uint8_t h[32], char name[SEAL_NAME_LEN + 1]);
+/* The provider object name of erasure-code fragment index of chunk
+ * h: HMAC-SHA256(naming key, "orchard-fragment" | h | index) in hex, so a
+ * provider cannot tell which chunk a fragment belongs to, which fragment it
+ * is, or that two fragments are of one chunk; and no fragment's name is a
+ * chunk's name. */
+void seal_fragment_name(const seal_keys *k, const uint8_t h[32], uint8_t index,
+                        char name[SEAL_NAME_LEN + 1]);
 
 /* The sealed size (format SEAL_FORMAT) of a chunk of plain_len bytes: what
  * seal_chunk writes, providers store and chunks.sealed_len records. Never

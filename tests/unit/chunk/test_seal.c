@@ -567,6 +567,37 @@ static void test_seal_name_is_lowercase_hex_not_the_hash(void **state)
     assert_string_not_equal(name, hh);
 }
 
+/* Fragment names: one per index, none equal to another or to the chunk's
+ * name, none showing the hash; and the known answer (Python's hmac over
+ * "orchard-fragment" | SHA-256("x") | 3 under the name key of
+ * test_seal_derivations_match_known_answers). */
+static void test_fragment_names_are_distinct_and_blind(void **state)
+{
+    (void)state;
+    seal_keys k;
+    keys(&k, 0, 1);
+    uint8_t h[32];
+    chunk_hash((const uint8_t *)"x", 1, h);
+    char chunk[SEAL_NAME_LEN + 1], frag[16][SEAL_NAME_LEN + 1], hh[65], again[SEAL_NAME_LEN + 1];
+    seal_name(&k, h, chunk);
+    hex_encode(h, 32, hh);
+    for (int i = 0; i < 16; i++) {
+        seal_fragment_name(&k, h, (uint8_t)i, frag[i]);
+        assert_int_equal(strlen(frag[i]), SEAL_NAME_LEN);
+        for (size_t j = 0; j < SEAL_NAME_LEN; j++)
+            assert_non_null(strchr("0123456789abcdef", frag[i][j]));
+        assert_string_not_equal(frag[i], chunk);
+        assert_string_not_equal(frag[i], hh);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(frag[i], frag[j]);
+    }
+    seal_fragment_name(&k, h, 3, again);
+    assert_string_equal(again, frag[3]);
+    assert_string_equal(frag[3],
+                        "0cc1da84fd930baccc0e89893071b5e112cd34ee780bec4073aace2f47c6b7f1");
+    seal_keys_wipe(&k);
+}
+
 /* Computed once, and cross-checked against an independent implementation
  * (Python's hashlib, hmac and cryptography's HKDF and AESGCM, with a Python
  * Padme for v2). If any of these
@@ -695,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_seal_v1_chunks_still_open),
         cmocka_unit_test(test_seal_open_checks_the_recorded_format),
         cmocka_unit_test(test_seal_name_is_lowercase_hex_not_the_hash),
+        cmocka_unit_test(test_fragment_names_are_distinct_and_blind),
         cmocka_unit_test(test_seal_derivations_match_known_answers),
         cmocka_unit_test(test_seal_keys_wipe_clears_key_material),
         cmocka_unit_test(test_seal_secret_round_trips_with_random_nonce),
