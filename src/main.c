@@ -10,6 +10,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve},
     {"user", cli_user},
+    {"bucket", cli_bucket},
     {"providers", cli_providers},
 };
 
@@ -27,6 +28,9 @@ static const char help[] =
     "        create a user; prints its access key and secret\n"
     "  user list [--data DIR] [--config FILE]\n"
     "  user remove NAME [--data DIR] [--config FILE]\n"
+    "  bucket class BUCKET [CLASS | --clear] [--data DIR] [--config FILE]\n"
+    "        show or set the storage class a bucket's new objects get without\n"
+    "        x-amz-storage-class\n"
     "  providers [--endpoint URL] [--json] [--data DIR] [--config FILE]\n"
     "        a running server's providers: up or down, latency, errors, chunks and bytes\n"
     "  COMMAND --help\n"

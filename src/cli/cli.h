@@ -9,6 +9,7 @@
 
 int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
+int cli_bucket(int argc, char **argv);
 int cli_providers(int argc, char **argv);
 
 #define CLI_MAX_POS 8        /* positional arguments a subcommand may get */

@@ -16,6 +16,7 @@ void config_defaults(orc_config *c)
     snprintf(c->data, sizeof(c->data), "./orchard-data");
     snprintf(c->region, sizeof(c->region), "us-east-1");
     snprintf(c->placement, sizeof(c->placement), "replicate:2");
+    snprintf(c->storage_class, sizeof(c->storage_class), "STANDARD");
     snprintf(c->log_level, sizeof(c->log_level), "info");
     c->cdc = (cdc_params){CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT};
     c->gc_interval = 60;
@@ -69,6 +70,7 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "region")) return set_str(c->region, sizeof(c->region), v);
     if (!strcmp(k, "domain")) return set_str(c->domain, sizeof(c->domain), v);
     if (!strcmp(k, "placement")) return set_str(c->placement, sizeof(c->placement), v);
+    if (!strcmp(k, "storage_class")) return set_str(c->storage_class, sizeof(c->storage_class), v);
     if (!strcmp(k, "access_key")) return set_str(c->access_key, sizeof(c->access_key), v);
     if (!strcmp(k, "secret_key")) return set_str(c->secret_key, sizeof(c->secret_key), v);
     if (!strcmp(k, "log_level")) return set_str(c->log_level, sizeof(c->log_level), v);
@@ -104,6 +106,17 @@ static config_provider *provider_section(orc_config *c, const char *name)
     return p;
 }
 
+static config_class *class_section(orc_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nclasses; i++)
+        if (!strcmp(c->classes[i].name, name)) return &c->classes[i];
+    if (c->nclasses == CONFIG_MAX_CLASSES || strlen(name) >= sizeof(c->classes[0].name) || !*name)
+        return NULL;
+    config_class *k = &c->classes[c->nclasses++];
+    snprintf(k->name, sizeof(k->name), "%s", name);
+    return k;
+}
+
 static int on_entry(void *user, const char *section, const char *key, const char *value)
 {
     struct load_ctx *l = user;
@@ -128,6 +141,18 @@ static int on_entry(void *user, const char *section, const char *key, const char
             p->kv[p->nkv++].value = orc_strdup(value);
             rc = 0;
         }
+    } else if (!strncmp(section, "class.", 6)) {
+        config_class *k = class_section(l->c, section + 6);
+        if (!k) {
+            orc_fail(l->e, ORC_EINVAL, "%s: bad or too many storage class sections at [%s]",
+                     l->path, section);
+            return 0;
+        }
+        if (strcmp(key, "placement") != 0) {
+            orc_fail(l->e, ORC_EINVAL, "%s: unknown key '%s' in [%s]", l->path, key, section);
+            return 0;
+        }
+        rc = set_str(k->placement, sizeof(k->placement), value);
     } else {
         orc_fail(l->e, ORC_EINVAL, "%s: unknown section [%s]", l->path, section);
         return 0;
@@ -179,6 +204,16 @@ int config_finish(orc_config *c, orc_err *e)
     for (size_t i = 0; i < c->nproviders; i++)
         if (!c->providers[i].type[0])
             return orc_fail(e, ORC_EINVAL, "provider %s: missing 'type ='", c->providers[i].name);
+    for (size_t i = 0; i < c->nclasses; i++)
+        if (!c->classes[i].placement[0])
+            return orc_fail(e, ORC_EINVAL, "storage class %s: missing 'placement ='",
+                            c->classes[i].name);
+    if (!class_section(c, c->storage_class))
+        return orc_fail(e, ORC_EINVAL,
+                        "default storage class '%.40s': empty, too long, or over %d classes",
+                        c->storage_class, CONFIG_MAX_CLASSES);
+    config_class *d = class_section(c, c->storage_class);
+    if (!d->placement[0]) snprintf(d->placement, sizeof(d->placement), "%s", c->placement);
     if (c->nproviders == 0) { /* embedded default: three disks under the data dir */
         for (int i = 1; i <= 3; i++) {
             config_provider *p = &c->providers[c->nproviders++];

@@ -20,6 +20,13 @@ typedef struct config_provider {
     size_t nkv;
 } config_provider;
 
+/* A [class.NAME] section: an S3 storage class and where its chunks go. */
+#define CONFIG_MAX_CLASSES 16
+typedef struct config_class {
+    char name[33];
+    char placement[32];
+} config_class;
+
 typedef struct orc_config {
     char listen[64];
     char data[PATH_MAX];
@@ -41,6 +48,12 @@ typedef struct orc_config {
     long deadline_base_ms, deadline_per_mib_ms;
     config_provider providers[PLACE_MAX_PROVIDERS];
     size_t nproviders;
+    /* Storage classes; storage_class names the default one, which is
+     * [server] placement unless a [class.NAME] section of it says otherwise
+     * (config_finish adds it). */
+    char storage_class[33];
+    config_class classes[CONFIG_MAX_CLASSES];
+    size_t nclasses;
 } orc_config;
 
 void config_defaults(orc_config *c);
@@ -49,7 +62,8 @@ int config_load(orc_config *c, const char *path, orc_err *e);
 /* The same over text[0..len) (NUL bytes included, as a file may hold them);
  * name stands for the path in messages. */
 int config_load_mem(orc_config *c, const char *text, size_t len, const char *name, orc_err *e);
-/* Fills in what depends on others (default providers under data). */
+/* Fills in what depends on others (default providers under data, the
+ * default storage class). */
 int config_finish(orc_config *c, orc_err *e);
 void config_dispose(orc_config *c);
 

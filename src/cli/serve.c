@@ -204,7 +204,8 @@ struct serve {
     meta *m;
     provider *provs[PLACE_MAX_PROVIDERS];
     uint32_t ids[PLACE_MAX_PROVIDERS];
-    place_policy pol;
+    place_policy pol; /* the default class's */
+    object_class_def classes[CONFIG_MAX_CLASSES];
     place *pl;
     store *st;
     s3_service svc;
@@ -217,14 +218,34 @@ struct serve {
     char banner[512];
 };
 
-/* What a start can check before it touches the disk or the network. */
-static int check_config(const orc_config *c, place_policy *pol, orc_err *e)
+/* Parses every storage class's placement into s->classes; s->pol gets the
+ * default class's, which the place is made with. */
+static int parse_classes(struct serve *s, orc_err *e)
 {
+    const orc_config *c = &s->c;
+    for (size_t i = 0; i < c->nclasses; i++) {
+        object_class_def *d = &s->classes[i];
+        orc_err pe = {0};
+        d->name = c->classes[i].name;
+        d->pol = s->pol; /* min_copies, probe_interval */
+        if (place_policy_parse(c->classes[i].placement, &d->pol, &pe))
+            return orc_fail(e, ORC_EINVAL, "storage class %s: %s", d->name, pe.msg);
+        if (d->pol.kind == PLACE_REPLICATE && d->pol.min_copies > d->pol.copies)
+            d->pol.min_copies = d->pol.copies; /* min_copies 2 does not forbid replicate:1 */
+        if (!strcmp(d->name, c->storage_class)) s->pol = d->pol;
+    }
+    return ORC_OK;
+}
+
+/* What a start can check before it touches the disk or the network. */
+static int check_config(struct serve *s, orc_err *e)
+{
+    const orc_config *c = &s->c;
     if (!c->access_key[0] != !c->secret_key[0])
         return orc_fail(e, ORC_EINVAL,
                         "set both ORCHARD_ACCESS_KEY and ORCHARD_SECRET_KEY "
                         "(or access_key and secret_key)");
-    return place_policy_parse(c->placement, pol, e);
+    return parse_classes(s, e);
 }
 
 /* The order matters: nothing that can be checked first may fail after
@@ -234,8 +255,7 @@ static int serve_start(struct serve *s, orc_err *e)
     orc_config *c = &s->c;
     s->pol =
         (place_policy){.min_copies = (int)c->min_copies, .probe_interval = (int)c->probe_interval};
-    if (check_config(c, &s->pol, e) || http_options(c, &s->ho, e) ||
-        http_listen(c->listen, &s->lfd, e))
+    if (check_config(s, e) || http_options(c, &s->ho, e) || http_listen(c->listen, &s->lfd, e))
         return e->code;
     if (cli_data_lock(c->data, &s->dd, e)) return e->code;
     s->locked = true;
@@ -243,6 +263,8 @@ static int serve_start(struct serve *s, orc_err *e)
         place_new(s->provs, s->ids, c->nproviders, &s->pol, &s->pl, e))
         return e->code;
     s->st = object_store_new(s->m, s->pl, &s->keys, &c->cdc, c->gc_grace * 1000);
+    if (object_store_set_classes(s->st, s->classes, c->nclasses, c->storage_class, e))
+        return e->code;
     if (ensure_admin(c, s->st, s->banner, sizeof(s->banner), e)) return e->code;
     s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL};
     http_app app;
@@ -348,8 +370,14 @@ int cli_serve(int argc, char **argv)
     printf("data: %s\n", s.c.data);
     if (cfg_used[0]) printf("config: %s\n", cfg_used);
     fflush(stdout);
-    LOG_INFO("serving S3 on %s with %zu providers, placement %s, data %s", strstr(s.url, "://") + 3,
-             s.c.nproviders, s.c.placement, s.c.data);
+    char classes[CONFIG_MAX_CLASSES * 72] = "";
+    for (size_t i = 0, at = 0; i < s.c.nclasses && at < sizeof(classes); i++)
+        at += (size_t)snprintf(classes + at, sizeof(classes) - at, "%s%s%s=%s", i ? " " : "",
+                               s.c.classes[i].name,
+                               strcmp(s.c.classes[i].name, s.c.storage_class) ? "" : "(default)",
+                               s.c.classes[i].placement);
+    LOG_INFO("serving S3 on %s with %zu providers, storage classes %s, data %s",
+             strstr(s.url, "://") + 3, s.c.nproviders, classes, s.c.data);
 
     int sig;
     sigwait(&sigs, &sig);

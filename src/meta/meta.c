@@ -127,27 +127,36 @@ int meta_bucket_delete(meta *m, const char *name, orc_err *e)
     return m->ops->bucket_delete(m, name, e);
 }
 
+int meta_bucket_set_class(meta *m, const char *name, const char *storage_class, orc_err *e)
+{
+    if (storage_class && strlen(storage_class) > META_CLASS_MAX)
+        return orc_fail(e, ORC_EINVAL, "storage class names are at most %d bytes", META_CLASS_MAX);
+    return m->ops->bucket_set_class(m, name, storage_class, e);
+}
+
 int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e)
 {
     return m->ops->bucket_list(m, owner, out, n, e);
 }
 
 int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                     uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
-                     orc_err *e)
+                     uint8_t format, uint32_t key_version, const meta_layout *lay, meta_chunk *out,
+                     bool *is_new, orc_err *e)
 {
-    return m->ops->chunk_claim(m, hash, plain_len, sealed_len, format, key_version, out, is_new, e);
+    return m->ops->chunk_claim(m, hash, plain_len, sealed_len, format, key_version, lay, out,
+                               is_new, e);
 }
 
-int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                      int n, orc_err *e)
 {
-    return m->ops->chunk_commit(m, chunk_id, providers, n, e);
+    return m->ops->chunk_commit(m, chunk_id, providers, frags, n, e);
 }
 
-int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                              orc_err *e)
+int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
+                              const int16_t *frags, int n, orc_err *e)
 {
-    return m->ops->chunk_copies_pending(m, chunk_id, providers, n, e);
+    return m->ops->chunk_copies_pending(m, chunk_id, providers, frags, n, e);
 }
 
 int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
@@ -204,20 +213,43 @@ int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_
     return m->ops->provider_usage(m, provider_id, chunks, bytes, e);
 }
 
-int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
+int meta_under_replicated(meta *m, int legacy_width, uint64_t *n, orc_err *e)
 {
-    return m->ops->under_replicated(m, copies, n, e);
+    return m->ops->under_replicated(m, legacy_width, n, e);
 }
 
-int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
+int meta_redundancy_list(meta *m, int legacy_width, meta_redundancy **out, size_t *n, orc_err *e)
+{
+    return m->ops->redundancy_list(m, legacy_width, out, n, e);
+}
+
+int meta_repair_list(meta *m, int legacy_width, int64_t after_id, size_t limit, meta_chunk **out,
                      size_t *n, orc_err *e)
 {
-    return m->ops->repair_list(m, copies, after_id, limit, out, n, e);
+    return m->ops->repair_list(m, legacy_width, after_id, limit, out, n, e);
 }
 
-int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers,
+                          const int16_t *frags, int n, orc_err *e)
 {
-    return m->ops->chunk_add_copies(m, chunk_id, providers, n, e);
+    return m->ops->chunk_add_copies(m, chunk_id, providers, frags, n, e);
+}
+
+int meta_chunk_copy_suspect(meta *m, int64_t chunk_id, uint32_t provider, int16_t frag, orc_err *e)
+{
+    return m->ops->chunk_copy_suspect(m, chunk_id, provider, frag, e);
+}
+
+int meta_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags, int *n,
+                            orc_err *e)
+{
+    *n = 0;
+    return m->ops->chunk_pending_list(m, chunk_id, providers, frags, n, e);
+}
+
+int meta_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e)
+{
+    return m->ops->chunk_copy_forget(m, chunk_id, provider, e);
 }
 
 int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
@@ -227,10 +259,10 @@ int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, 
 
 int meta_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                        int64_t initiator, const char *content_type, const char *headers,
-                       int64_t created_ms, orc_err *e)
+                       const char *storage_class, int64_t created_ms, orc_err *e)
 {
     return m->ops->upload_create(m, bucket_id, key, upload_id, initiator, content_type, headers,
-                                 created_ms, e);
+                                 storage_class, created_ms, e);
 }
 
 int meta_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,

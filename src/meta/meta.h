@@ -38,6 +38,9 @@ typedef struct meta meta;
 
 enum meta_chunk_state { META_CHUNK_PENDING = 0, META_CHUNK_LIVE = 1, META_CHUNK_DELETING = 2 };
 
+/* Longest S3 storage class name kept (object/ checks requests against it). */
+#define META_CLASS_MAX 32
+
 typedef struct meta_user {
     int64_t id;
     char name[64];
@@ -53,7 +56,20 @@ typedef struct meta_bucket {
     int64_t owner; /* user id */
     char region[32];
     int64_t created_ms;
+    char storage_class[META_CLASS_MAX + 1]; /* default for new objects; "": the server's */
 } meta_bucket;
+
+/* How a chunk is stored (schema 6). ec_k == 0: whole copies of the sealed
+ * chunk; else ec_k data + ec_m parity fragments of it, any ec_k of which
+ * rebuild it. width: the pieces it should have (N copies, or ec_k + ec_m);
+ * 0 for a chunk written before schema 6: replicated, to as many copies as
+ * the caller's default (meta_repair_list's legacy_width). */
+typedef struct meta_layout {
+    uint8_t ec_k, ec_m, width;
+} meta_layout;
+
+/* A piece's fragment index: META_WHOLE for a whole copy, else 0..k+m-1. */
+#define META_WHOLE (-1)
 
 typedef struct meta_chunk {
     int64_t id;
@@ -62,8 +78,10 @@ typedef struct meta_chunk {
     uint8_t format;       /* SEAL_FORMAT_* it was sealed with */
     uint32_t key_version; /* master secret version */
     int state;            /* enum meta_chunk_state */
-    int ncopies;
-    uint32_t copies[META_MAX_COPIES]; /* provider ids holding a copy */
+    meta_layout layout;
+    int ncopies;                      /* pieces: whole copies and fragments */
+    uint32_t copies[META_MAX_COPIES]; /* provider ids holding a piece */
+    int16_t frags[META_MAX_COPIES];   /* copies[i]'s fragment index, or META_WHOLE */
 } meta_chunk;
 
 /* One chunk in an object's manifest, in order. */
@@ -82,6 +100,7 @@ typedef struct meta_object {
     char *headers;      /* owned; stored headers as "name: value\n" lines (x-amz-meta-*,
                            Content-Encoding, ...); may be NULL */
     int64_t mtime_ms;
+    char storage_class[META_CLASS_MAX + 1]; /* "": the server's default class */
 } meta_object;
 
 /* A conditional write (S3's If-None-Match and If-Match on PUT), checked in
@@ -105,8 +124,9 @@ typedef struct meta_object_new {
     const char *key;
     uint64_t size;
     const char *etag;
-    const char *content_type; /* may be NULL */
-    const char *headers;      /* may be NULL */
+    const char *content_type;  /* may be NULL */
+    const char *storage_class; /* may be NULL: the default class */
+    const char *headers;       /* may be NULL */
     int64_t mtime_ms;
     const int64_t *chunk_ids;
     const uint64_t *offsets;
@@ -161,30 +181,41 @@ int meta_bucket_create(meta *m, const char *name, int64_t owner, const char *reg
 int meta_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e);
 /* ORC_ENOTFOUND, or ORC_ECONFLICT if it holds objects. */
 int meta_bucket_delete(meta *m, const char *name, orc_err *e);
+/* Sets the bucket's default storage class (NULL or "": none).
+ * ORC_ENOTFOUND: no such bucket. */
+int meta_bucket_set_class(meta *m, const char *name, const char *storage_class, orc_err *e);
 /* Buckets owned by owner, by name. *out is malloc'ed. */
 int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e);
 
 /* ---- chunks ---- */
 /* Claims the chunk with this hash for an upload, in one transaction:
- *  - LIVE row: touched = now; *out filled (with copies); *is_new = false.
- *  - no row: a PENDING row is inserted with the given lengths, format and key
- *    version; *out filled (no copies); *is_new = true. The caller writes the
- *    copies, then calls meta_chunk_commit, or meta_chunk_abandon on failure.
+ *  - LIVE row: touched = now; *out filled (with copies and its own layout,
+ *    which may differ from lay: dedup reuses a chunk however it is stored);
+ *    *is_new = false.
+ *  - no row: a PENDING row is inserted with the given lengths, format, key
+ *    version and layout (NULL: whole copies, width 0); *out filled (no
+ *    copies); *is_new = true. The caller writes the pieces, then calls
+ *    meta_chunk_commit, or meta_chunk_abandon on failure.
  *  - PENDING given up by its writer (meta_chunk_abandon): taken over, as a
- *    new row (*is_new = true; its recorded copies stay PENDING).
+ *    new row with layout lay (*is_new = true; its recorded pieces stay
+ *    PENDING, each with its own fragment index).
  *  - PENDING (another upload is writing it) or DELETING: ORC_EBUSY; retry soon. */
 int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                     uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
-                     orc_err *e);
-/* PENDING -> LIVE, recording the providers that durably hold a copy. */
-int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
-/* Records, durably, that copies of a chunk are about to be written to these
- * providers (PENDING copies), before any is sent: whatever the outcome of a
+                     uint8_t format, uint32_t key_version, const meta_layout *lay, meta_chunk *out,
+                     bool *is_new, orc_err *e);
+/* Pieces are given as parallel arrays: providers[i] holds the piece with
+ * fragment index frags[i] (frags NULL: all whole copies). A provider holds at
+ * most one piece of a chunk. */
+/* PENDING -> LIVE, recording the pieces providers durably hold. */
+int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                      int n, orc_err *e);
+/* Records, durably, that pieces of a chunk are about to be written to these
+ * providers (PENDING pieces), before any is sent: whatever the outcome of a
  * write (a timeout, a late success, a crash) the collector knows where bytes
  * may be. meta_chunk_commit and meta_chunk_add_copies make them LIVE; only
- * LIVE copies are read, counted and reported. ORC_ENOTFOUND: no such chunk. */
-int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                              orc_err *e);
+ * LIVE pieces are read, counted and reported. ORC_ENOTFOUND: no such chunk. */
+int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
+                              const int16_t *frags, int n, orc_err *e);
 /* Gives up a PENDING chunk whose copies could not be written: forgotten if no
  * copy was recorded, else kept PENDING as given up: the collector deletes it
  * and its pending copies at its next pass, whatever gc_grace, and a claim of
@@ -243,18 +274,44 @@ int meta_stats_get(meta *m, meta_stats *out, orc_err *e);
 /* Copies a provider holds and their sealed bytes. */
 int meta_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
                         orc_err *e);
-/* LIVE, referenced chunks with fewer than copies LIVE copies: what repair
- * will repair (meta_repair_list). */
-int meta_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e);
-/* Up to limit LIVE, referenced chunks with id > after_id and fewer than
- * copies copies, by id, with their copies. *out is malloc'ed. Unreferenced
- * chunks are left out: they are garbage waiting for the collector, and a
- * repair racing its collection could delete a re-upload's fresh copy. */
-int meta_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
+/* LIVE, referenced chunks with fewer LIVE pieces than their width (width 0:
+ * legacy_width): what repair will repair (meta_repair_list). */
+int meta_under_replicated(meta *m, int legacy_width, uint64_t *n, orc_err *e);
+/* Redundancy by layout, for the admin view: for each layout in use (width 0
+ * reported as legacy_width), its LIVE referenced chunks and how many of
+ * them are below full redundancy. *out is malloc'ed. */
+typedef struct meta_redundancy {
+    meta_layout layout;
+    uint64_t chunks, below;
+} meta_redundancy;
+int meta_redundancy_list(meta *m, int legacy_width, meta_redundancy **out, size_t *n, orc_err *e);
+/* Up to limit LIVE, referenced chunks with id > after_id and fewer LIVE
+ * pieces than their width (0: legacy_width), by id, with their pieces. *out
+ * is malloc'ed. Unreferenced chunks are left out: they are garbage waiting
+ * for the collector, and a repair racing its collection could delete a
+ * re-upload's fresh copy. */
+int meta_repair_list(meta *m, int legacy_width, int64_t after_id, size_t limit, meta_chunk **out,
                      size_t *n, orc_err *e);
-/* Records new copies of a chunk (repair). A chunk collected meanwhile is an
- * error (foreign key): the caller deletes the copies it wrote. */
-int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+/* Records new LIVE pieces of a LIVE chunk (repair, or a write's straggler
+ * that landed after the chunk was committed), replacing a PENDING record of
+ * the same provider. A chunk collected meanwhile is an error (ORC_ENOTFOUND
+ * or ORC_ECONFLICT): the caller deletes the pieces it wrote. */
+int meta_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers,
+                          const int16_t *frags, int n, orc_err *e);
+
+/* A piece that failed verification on read (provider, fragment index or
+ * META_WHOLE): back to PENDING, so it is no longer read or counted and the
+ * chunk is below full redundancy until repair replaces it. A piece not
+ * recorded LIVE is left as it is. */
+int meta_chunk_copy_suspect(meta *m, int64_t chunk_id, uint32_t provider, int16_t frag, orc_err *e);
+/* The PENDING pieces of a LIVE chunk (a write's failed attempts, suspects):
+ * up to META_MAX_COPIES into providers/frags. Repair deletes them from
+ * their providers and then forgets them (meta_chunk_copy_forget), which
+ * frees the provider for another piece. */
+int meta_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags, int *n,
+                            orc_err *e);
+/* Forgets provider's PENDING piece of the chunk (a LIVE one is kept). */
+int meta_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
 
 /* ---- copy (CopyObject) ---- */
 /* A copy is a new manifest over the same chunks: no data moves. */
@@ -265,9 +322,10 @@ typedef struct meta_object_copy_args {
                              ECONFLICT, ORC_D_SOURCE_CHANGED); NULL: any */
     int64_t dst_bucket;
     const char *dst_key;
-    bool replace_meta;        /* false: Content-Type and headers of the source */
-    const char *content_type; /* when replace_meta; may be NULL */
-    const char *headers;      /* when replace_meta; may be NULL */
+    bool replace_meta;         /* false: Content-Type and headers of the source */
+    const char *content_type;  /* when replace_meta; may be NULL */
+    const char *headers;       /* when replace_meta; may be NULL */
+    const char *storage_class; /* the destination's; NULL: the default class */
     int64_t mtime_ms;
     meta_put_cond cond; /* on the destination, as for meta_object_put */
     int64_t start_ms;   /* as meta_object_new.start_ms */
@@ -298,10 +356,11 @@ typedef struct meta_upload {
     int64_t id; /* row id */
     char upload_id[META_UPLOAD_ID_MAX + 1];
     int64_t bucket_id;
-    char *key;          /* owned */
-    int64_t initiator;  /* user id */
-    char *content_type; /* owned; may be NULL */
-    char *headers;      /* owned; may be NULL */
+    char *key;                              /* owned */
+    int64_t initiator;                      /* user id */
+    char *content_type;                     /* owned; may be NULL */
+    char storage_class[META_CLASS_MAX + 1]; /* what the object will have; "": default */
+    char *headers;                          /* owned; may be NULL */
     int64_t created_ms;
 } meta_upload;
 
@@ -362,7 +421,7 @@ void meta_upload_dispose(meta_upload *u);
 /* Records a new upload of (bucket, key). ORC_ENOTFOUND (bucket), ORC_EEXISTS (id taken). */
 int meta_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                        int64_t initiator, const char *content_type, const char *headers,
-                       int64_t created_ms, orc_err *e);
+                       const char *storage_class, int64_t created_ms, orc_err *e);
 /* The upload with this id, which must belong to (bucket, key); ORC_ENOTFOUND. */
 int meta_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                     meta_upload *out, orc_err *e);

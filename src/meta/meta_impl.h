@@ -31,14 +31,16 @@ typedef struct meta_ops {
     int (*bucket_create)(meta *m, const char *name, int64_t owner, const char *region, orc_err *e);
     int (*bucket_get)(meta *m, const char *name, meta_bucket *out, orc_err *e);
     int (*bucket_delete)(meta *m, const char *name, orc_err *e);
+    int (*bucket_set_class)(meta *m, const char *name, const char *storage_class, orc_err *e);
     int (*bucket_list)(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e);
     /* chunks */
     int (*chunk_claim)(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                       uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new,
-                       orc_err *e);
-    int (*chunk_commit)(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
-    int (*chunk_copies_pending)(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                                orc_err *e);
+                       uint8_t format, uint32_t key_version, const meta_layout *lay,
+                       meta_chunk *out, bool *is_new, orc_err *e);
+    int (*chunk_commit)(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                        int n, orc_err *e);
+    int (*chunk_copies_pending)(meta *m, int64_t chunk_id, const uint32_t *providers,
+                                const int16_t *frags, int n, orc_err *e);
     int (*chunk_abandon)(meta *m, int64_t chunk_id, orc_err *e);
     /* objects */
     int (*object_put)(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id,
@@ -60,15 +62,21 @@ typedef struct meta_ops {
     int (*stats_get)(meta *m, meta_stats *out, orc_err *e);
     int (*provider_usage)(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes,
                           orc_err *e);
-    int (*under_replicated)(meta *m, int copies, uint64_t *n, orc_err *e);
-    int (*repair_list)(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out,
+    int (*under_replicated)(meta *m, int legacy_width, uint64_t *n, orc_err *e);
+    int (*redundancy_list)(meta *m, int legacy_width, meta_redundancy **out, size_t *n, orc_err *e);
+    int (*repair_list)(meta *m, int legacy_width, int64_t after_id, size_t limit, meta_chunk **out,
                        size_t *n, orc_err *e);
-    int (*chunk_add_copies)(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                            orc_err *e);
+    int (*chunk_add_copies)(meta *m, int64_t chunk_id, const uint32_t *providers,
+                            const int16_t *frags, int n, orc_err *e);
+    int (*chunk_copy_suspect)(meta *m, int64_t chunk_id, uint32_t provider, int16_t frag,
+                              orc_err *e);
+    int (*chunk_pending_list)(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags,
+                              int *n, orc_err *e);
+    int (*chunk_copy_forget)(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
     /* multipart uploads */
     int (*upload_create)(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                          int64_t initiator, const char *content_type, const char *headers,
-                         int64_t created_ms, orc_err *e);
+                         const char *storage_class, int64_t created_ms, orc_err *e);
     int (*upload_get)(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                       meta_upload *out, orc_err *e);
     int (*part_put)(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e);

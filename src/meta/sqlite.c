@@ -27,7 +27,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 5      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 6      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -168,9 +168,33 @@ static const char schema_v5[] =
     ") WITHOUT ROWID;\n"
     "CREATE INDEX completed_by_age ON completed_uploads(completed_ms);\n";
 
+/* Schema version 6 (issue 10): dispersal and storage classes.
+ * - A chunk records how it is stored: ec_k/ec_m (0/0: whole copies; else K
+ *   data + M parity fragments of the sealed chunk) and width, the pieces it
+ *   should have (N copies or K+M fragments); 0 is a chunk written before
+ *   version 6, replicated to the default placement's copies.
+ * - A piece (chunk_copies row) records frag, its fragment index, or -1 for a
+ *   whole copy; a chunk being re-encoded may hold both kinds. A piece's
+ *   provider name is not stored: it is derived from the chunk's hash, frag
+ *   and the naming key of the chunk's key_version (seal_name,
+ *   seal_fragment_name), so the row says exactly what a provider holds.
+ *   The primary key stays (chunk, provider): a provider holds at most one
+ *   piece of a chunk, so losing one provider loses at most one fragment.
+ * - Objects and uploads record their S3 storage class, buckets a default
+ *   one; NULL is the server's default class. */
+static const char schema_v6[] =
+    "ALTER TABLE chunks ADD COLUMN ec_k INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE chunks ADD COLUMN ec_m INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE chunks ADD COLUMN width INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE chunk_copies ADD COLUMN frag INTEGER NOT NULL DEFAULT -1"
+    " CHECK (frag BETWEEN -1 AND 255);\n"
+    "ALTER TABLE objects ADD COLUMN storage_class TEXT;\n"
+    "ALTER TABLE uploads ADD COLUMN storage_class TEXT;\n"
+    "ALTER TABLE buckets ADD COLUMN storage_class TEXT;\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                                       schema_v5};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
+                                                       schema_v4, schema_v5, schema_v6};
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -196,22 +220,36 @@ static const char *const sql[ST_COUNT] = {
     [ST_BUCKET_LIST] = "SELECT " BUCKET_COLS " FROM buckets WHERE owner = ?1 ORDER BY name",
     [ST_CHUNK_BY_HASH] = "SELECT " CHUNK_COLS " FROM chunks AS c WHERE hash = ?1",
     [ST_CHUNK_ADD] = "INSERT INTO chunks(hash, plain_len, sealed_len, format, key_version, state,"
-                     " refcount, touched_ms) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6)",
+                     " refcount, touched_ms, ec_k, ec_m, width)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?7, ?8, ?9)",
     [ST_CHUNK_TOUCH] = "UPDATE chunks SET touched_ms = ?2 WHERE id = ?1",
-    [ST_CHUNK_COPIES] = "SELECT provider_id FROM chunk_copies WHERE chunk_id = ?1 AND state = 1"
-                        " ORDER BY provider_id",
+    [ST_CHUNK_COPIES] =
+        "SELECT provider_id, frag FROM chunk_copies WHERE chunk_id = ?1 AND state = 1"
+        " ORDER BY provider_id",
     [ST_CHUNK_STATE] = "SELECT state FROM chunks WHERE id = ?1",
     [ST_CHUNK_LIVE] = "UPDATE chunks SET state = 1, touched_ms = ?2 WHERE id = ?1 AND state = 0",
-    [ST_COPY_ADD] = "INSERT INTO chunk_copies(chunk_id, provider_id, state) VALUES (?1, ?2, 1)"
-                    " ON CONFLICT DO UPDATE SET state = 1",
-    [ST_COPY_PENDING] = "INSERT INTO chunk_copies(chunk_id, provider_id, state)"
-                        " VALUES (?1, ?2, 0) ON CONFLICT DO NOTHING",
+    [ST_COPY_ADD] = "INSERT INTO chunk_copies(chunk_id, provider_id, state, frag)"
+                    " VALUES (?1, ?2, 1, ?3) ON CONFLICT DO UPDATE SET state = 1, frag = ?3",
+    /* A row already there for the same piece is fine (a take-over writes
+     * the same bytes again); one for another piece of the chunk on that
+     * provider changes nothing, and sqlite3_changes() 0 tells. */
+    [ST_COPY_PENDING] = "INSERT INTO chunk_copies(chunk_id, provider_id, state, frag)"
+                        " VALUES (?1, ?2, 0, ?3) ON CONFLICT DO UPDATE SET frag = frag"
+                        " WHERE frag = excluded.frag",
     [ST_COPY_ANY] = "SELECT 1 FROM chunk_copies WHERE chunk_id = ?1 LIMIT 1",
+    [ST_BUCKET_SET_CLASS] = "UPDATE buckets SET storage_class = ?2 WHERE name = ?1",
+    [ST_COPY_SUSPECT] = "UPDATE chunk_copies SET state = 0"
+                        " WHERE chunk_id = ?1 AND provider_id = ?2 AND frag = ?3 AND state = 1",
+    [ST_COPY_PENDING_LIST] = "SELECT provider_id, frag FROM chunk_copies"
+                             " WHERE chunk_id = ?1 AND state = 0 ORDER BY provider_id",
+    [ST_COPY_FORGET] = "DELETE FROM chunk_copies"
+                       " WHERE chunk_id = ?1 AND provider_id = ?2 AND state = 0",
     /* touched_ms 0 on a PENDING chunk: given up by its writer (see
      * meta_chunk_abandon); the collector takes it at once, a claim takes
      * it over. */
     [ST_CHUNK_GIVE_UP] = "UPDATE chunks SET touched_ms = 0 WHERE id = ?1 AND state = 0",
-    [ST_CHUNK_TAKE_OVER] = "UPDATE chunks SET touched_ms = ?2 WHERE id = ?1 AND state = 0"
+    [ST_CHUNK_TAKE_OVER] = "UPDATE chunks SET touched_ms = ?2, ec_k = ?3, ec_m = ?4, width = ?5"
+                           " WHERE id = ?1 AND state = 0"
                            " AND touched_ms = 0",
     [ST_OBJ_STARTED] = "SELECT started_ms FROM objects WHERE bucket_id = ?1 AND key = ?2",
     [ST_CHUNK_DROP] = "DELETE FROM chunks WHERE id = ?1 AND state = ?2",
@@ -226,7 +264,8 @@ static const char *const sql[ST_COUNT] = {
                        " GROUP BY chunk_id) AS r WHERE chunks.id = r.chunk_id",
     [ST_OBJ_DEL] = "DELETE FROM objects WHERE id = ?1",
     [ST_OBJ_ADD] = "INSERT INTO objects(bucket_id, key, size, etag, content_type, headers,"
-                   " mtime_ms, started_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   " mtime_ms, started_ms, storage_class)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_MANIFEST_ADD] = "INSERT INTO manifest(object_id, start, chunk_id) VALUES (?1, ?2, ?3)",
     [ST_OBJ_GET] = "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key = ?2",
     /* The subquery finds the chunk holding byte ?2 by one seek (chunks tile
@@ -234,7 +273,7 @@ static const char *const sql[ST_COUNT] = {
      * only the rows overlapping [?2, ?3): EXPLAIN QUERY PLAN shows "SEARCH m
      * USING PRIMARY KEY (object_id=? AND start>? AND start<?)". The exact
      * overlap test stays, for a manifest that does not tile. */
-    [ST_EXTENTS] = "SELECT m.start, " CHUNK_COLS ", cc.provider_id FROM manifest AS m"
+    [ST_EXTENTS] = "SELECT m.start, " CHUNK_COLS ", cc.provider_id, cc.frag FROM manifest AS m"
                    " JOIN chunks AS c ON c.id = m.chunk_id"
                    " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id AND cc.state = 1"
                    " WHERE m.object_id = ?1 AND m.start < ?3 AND m.start + c.plain_len > ?2"
@@ -253,17 +292,18 @@ static const char *const sql[ST_COUNT] = {
     [ST_GC_MARK] = "UPDATE chunks SET state = 2 WHERE id IN (SELECT id FROM chunks"
                    " WHERE refcount = 0 AND touched_ms < ?1 AND state <> 2"
                    " ORDER BY touched_ms LIMIT ?2)",
-    [ST_GC_DELETING] = "SELECT " CHUNK_COLS ", cc.provider_id FROM chunks AS c"
+    [ST_GC_DELETING] = "SELECT " CHUNK_COLS ", cc.provider_id, cc.frag FROM chunks AS c"
                        " LEFT JOIN chunk_copies AS cc ON cc.chunk_id = c.id"
                        " WHERE c.state = 2 ORDER BY c.id, cc.provider_id",
     [ST_STATS] = "SELECT (SELECT count(*) FROM objects), (SELECT count(*) FROM chunks),"
                  " (SELECT coalesce(sum(refcount), 0) FROM chunks),"
                  " (SELECT coalesce(sum(size), 0) FROM objects),"
-                 " (SELECT coalesce(sum(c.sealed_len), 0) FROM chunk_copies AS cc"
+                 " (SELECT coalesce(sum(" PIECE_BYTES "), 0) FROM chunk_copies AS cc"
                  " JOIN chunks AS c ON c.id = cc.chunk_id)",
     /* multipart */
     [ST_MP_UPLOAD_ADD] = "INSERT INTO uploads(upload_id, bucket_id, key, initiator, content_type,"
-                         " headers, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                         " headers, created_ms, storage_class)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_MP_UPLOAD_GET] = "SELECT " UPLOAD_COLS " FROM uploads WHERE upload_id = ?1",
     [ST_MP_UPLOAD_RELEASE] = MP_RELEASE_SQL(""),
     [ST_MP_UPLOAD_DEL] = "DELETE FROM uploads WHERE id = ?1",
@@ -545,6 +585,7 @@ const meta_ops meta_sqlite_ops = {
     .bucket_create = sq_bucket_create,
     .bucket_get = sq_bucket_get,
     .bucket_delete = sq_bucket_delete,
+    .bucket_set_class = sq_bucket_set_class,
     .bucket_list = sq_bucket_list,
     .chunk_claim = sq_chunk_claim,
     .chunk_commit = sq_chunk_commit,
@@ -562,8 +603,12 @@ const meta_ops meta_sqlite_ops = {
     .stats_get = sq_stats_get,
     .provider_usage = sq_provider_usage,
     .under_replicated = sq_under_replicated,
+    .redundancy_list = sq_redundancy_list,
     .repair_list = sq_repair_list,
     .chunk_add_copies = sq_chunk_add_copies,
+    .chunk_copy_suspect = sq_chunk_copy_suspect,
+    .chunk_pending_list = sq_chunk_pending_list,
+    .chunk_copy_forget = sq_chunk_copy_forget,
     .upload_create = sq_upload_create,
     .upload_get = sq_upload_get,
     .part_put = sq_part_put,

@@ -22,6 +22,7 @@ static void read_bucket(sqlite3_stmt *s, meta_bucket *b)
     b->owner = sqlite3_column_int64(s, 2);
     sq_copy_text(b->region, sizeof(b->region), s, 3);
     b->created_ms = sqlite3_column_int64(s, 4);
+    sq_copy_text(b->storage_class, sizeof(b->storage_class), s, 5);
 }
 
 int sq_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e)
@@ -141,4 +142,24 @@ done:
     *out = v;
     *n = len;
     return ORC_OK;
+}
+
+int sq_bucket_set_class(meta *m, const char *name, const char *storage_class, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = sq_stmt(c, ST_BUCKET_SET_CLASS, &s, e))) {
+        if (sq_bind_text(s, 1, name) ||
+            sq_bind_text(s, 2, storage_class && *storage_class ? storage_class : NULL))
+            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else if (!(rc = sq_run(c, s, "bucket set class", e)) && sqlite3_changes(c->db) == 0)
+            rc = orc_fail(e, ORC_ENOTFOUND, "no bucket %.80s", name ? name : "");
+    }
+    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
+done:
+    sq_release(m, c);
+    return rc;
 }

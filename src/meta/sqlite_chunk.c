@@ -29,13 +29,32 @@ void sq_read_chunk(sqlite3_stmt *s, int col, meta_chunk *k)
     k->format = (uint8_t)sqlite3_column_int(s, col + 4);
     k->key_version = (uint32_t)sqlite3_column_int64(s, col + 5);
     k->state = sqlite3_column_int(s, col + 6);
+    k->layout.ec_k = (uint8_t)sqlite3_column_int(s, col + 7);
+    k->layout.ec_m = (uint8_t)sqlite3_column_int(s, col + 8);
+    k->layout.width = (uint8_t)sqlite3_column_int(s, col + 9);
 }
 
-/* Adds the provider id in column col, if any, to k's copies. */
+/* Adds the piece in columns col (provider id) and col + 1 (frag), if any,
+ * to k's copies. */
 void sq_add_copy(sqlite3_stmt *s, int col, meta_chunk *k)
 {
-    if (sqlite3_column_type(s, col) != SQLITE_NULL && k->ncopies < META_MAX_COPIES)
-        k->copies[k->ncopies++] = (uint32_t)sqlite3_column_int64(s, col);
+    if (sqlite3_column_type(s, col) == SQLITE_NULL || k->ncopies >= META_MAX_COPIES) return;
+    k->copies[k->ncopies] = (uint32_t)sqlite3_column_int64(s, col);
+    k->frags[k->ncopies++] = (int16_t)sqlite3_column_int(s, col + 1);
+}
+
+/* Binds a layout (NULL: whole copies, width 0) to parameters first.. first + 2. */
+static int bind_layout(sqlite3_stmt *s, int first, const meta_layout *lay)
+{
+    meta_layout none = {0, 0, 0};
+    if (!lay) lay = &none;
+    return sqlite3_bind_int(s, first, lay->ec_k) || sqlite3_bind_int(s, first + 1, lay->ec_m) ||
+           sqlite3_bind_int(s, first + 2, lay->width);
+}
+
+static int frag_of(const int16_t *frags, int i)
+{
+    return frags ? frags[i] : META_WHOLE;
 }
 
 static int load_copies(struct conn *c, meta_chunk *k, orc_err *e)
@@ -66,8 +85,8 @@ int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e)
 }
 
 static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_len,
-                       uint32_t sealed_len, uint8_t format, uint32_t key_version, meta_chunk *out,
-                       bool *is_new, orc_err *e)
+                       uint32_t sealed_len, uint8_t format, uint32_t key_version,
+                       const meta_layout *lay, meta_chunk *out, bool *is_new, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int64_t now = orc_now_ms();
@@ -81,10 +100,12 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
         sqlite3_reset(s);
         if (out->state == META_CHUNK_PENDING) { /* given up by its writer? */
             if ((rc = sq_stmt(c, ST_CHUNK_TAKE_OVER, &s, e))) return rc;
-            if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now))
+            if (sqlite3_bind_int64(s, 1, out->id) || sqlite3_bind_int64(s, 2, now) ||
+                bind_layout(s, 3, lay))
                 return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
             if ((rc = sq_run(c, s, "chunk take over", e))) return rc;
             if (sqlite3_changes(c->db) == 1) { /* ours now; its pending copies stay */
+                out->layout = lay ? *lay : (meta_layout){0, 0, 0};
                 *is_new = true;
                 return ORC_OK;
             }
@@ -105,7 +126,8 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
     if ((rc = sq_stmt(c, ST_CHUNK_ADD, &s, e))) return rc;
     if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC) || sqlite3_bind_int64(s, 2, plain_len) ||
         sqlite3_bind_int64(s, 3, sealed_len) || sqlite3_bind_int(s, 4, format) ||
-        sqlite3_bind_int64(s, 5, key_version) || sqlite3_bind_int64(s, 6, now))
+        sqlite3_bind_int64(s, 5, key_version) || sqlite3_bind_int64(s, 6, now) ||
+        bind_layout(s, 7, lay))
         return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_run(c, s, "chunk insert", e))) return rc;
     memset(out, 0, sizeof(*out));
@@ -116,26 +138,32 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
     out->format = format;
     out->key_version = key_version;
     out->state = META_CHUNK_PENDING;
+    if (lay) out->layout = *lay;
     *is_new = true;
     return ORC_OK;
 }
 
 int sq_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                   uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new, orc_err *e)
+                   uint8_t format, uint32_t key_version, const meta_layout *lay, meta_chunk *out,
+                   bool *is_new, orc_err *e)
 {
+    if (lay && (lay->width < 1 || lay->width > META_MAX_COPIES ||
+                (lay->ec_k && lay->ec_k + lay->ec_m != lay->width)))
+        return orc_fail(e, ORC_EINVAL, "chunk layout k=%d m=%d width=%d is not valid", lay->ec_k,
+                        lay->ec_m, lay->width);
     struct conn *c;
     int rc = sq_acquire(m, &c, e);
     if (rc) return rc;
     if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e))) {
-        rc = chunk_claim(c, hash, plain_len, sealed_len, format, key_version, out, is_new, e);
+        rc = chunk_claim(c, hash, plain_len, sealed_len, format, key_version, lay, out, is_new, e);
         rc = sq_tx_end(m, c, TX_WRITE_LAZY, rc, e);
     }
     sq_release(m, c);
     return rc;
 }
 
-static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
-                        orc_err *e)
+static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *providers,
+                        const int16_t *frags, int n, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int rc = sq_stmt(c, ST_CHUNK_LIVE, &s, e);
@@ -146,7 +174,8 @@ static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *provid
     if (sqlite3_changes(c->db) == 0) return sq_not_in_state(c, chunk_id, META_CHUNK_PENDING, e);
     if ((rc = sq_stmt(c, ST_COPY_ADD, &s, e))) return rc;
     for (int i = 0; i < n; i++) {
-        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]) ||
+            sqlite3_bind_int(s, 3, frag_of(frags, i)))
             return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
         if ((rc = sq_run(c, s, "chunk copy", e)) == ORC_ECONFLICT)
             return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": unknown provider id %" PRIu32,
@@ -156,7 +185,8 @@ static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *provid
     return ORC_OK;
 }
 
-int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                    int n, orc_err *e)
 {
     /* A live chunk without copies would be reused by dedup and unreadable. */
     if (n < 1 || n > META_MAX_COPIES || !providers)
@@ -166,7 +196,7 @@ int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
     int rc = sq_acquire(m, &c, e);
     if (rc) return rc;
     if (!(rc = sq_tx_begin(m, c, TX_WRITE_LAZY, e)))
-        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_commit(c, chunk_id, providers, n, e), e);
+        rc = sq_tx_end(m, c, TX_WRITE_LAZY, chunk_commit(c, chunk_id, providers, frags, n, e), e);
     sq_release(m, c);
     return rc;
 }
@@ -226,23 +256,33 @@ int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
     return rc;
 }
 
-static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *providers, int n,
-                          orc_err *e)
+static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *providers,
+                          const int16_t *frags, int n, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int rc = sq_stmt(c, ST_COPY_PENDING, &s, e);
     for (int i = 0; !rc && i < n; i++) {
-        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]) ||
+            sqlite3_bind_int(s, 3, frag_of(frags, i)))
             return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
         if ((rc = sq_run(c, s, "pending copy", e)) == ORC_ECONFLICT)
             return orc_fail(e, ORC_ENOTFOUND,
                             "chunk %" PRId64 " or provider %" PRIu32 " does not exist", chunk_id,
                             providers[i]);
+        /* The provider may hold another piece of this chunk already (a
+         * take-over placed differently): one record per provider, so this
+         * write must not go there. */
+        if (!rc && sqlite3_changes(c->db) == 0)
+            return orc_fail(e, ORC_ECONFLICT,
+                            "chunk %" PRId64 ": provider %" PRIu32
+                            " already holds another piece of it",
+                            chunk_id, providers[i]);
     }
     return rc;
 }
 
-int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
+                            const int16_t *frags, int n, orc_err *e)
 {
     if (n < 0 || (n && !providers))
         return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": bad provider list", chunk_id);
@@ -252,7 +292,7 @@ int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers
     /* A full (fsynced) commit: the record must survive a crash that happens
      * while the provider is writing, or the copy would be an orphan. */
     if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, copies_pending(c, chunk_id, providers, n, e), e);
+        rc = sq_tx_end(m, c, TX_WRITE, copies_pending(c, chunk_id, providers, frags, n, e), e);
     sq_release(m, c);
     return rc;
 }
@@ -294,7 +334,7 @@ static int gc_mark(struct conn *c, int64_t cutoff_ms, size_t limit, meta_chunk *
             if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
             sq_read_chunk(s, 0, &v[len++]);
         }
-        sq_add_copy(s, 7, &v[len - 1]);
+        sq_add_copy(s, CHUNK_NCOLS, &v[len - 1]);
     }
     if (rc) {
         free(v);
@@ -326,8 +366,8 @@ int sq_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_
 
 /* ---- repair: chunks with fewer copies than the placement wants ---- */
 
-int sq_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
-                   orc_err *e)
+int sq_repair_list(meta *m, int legacy_width, int64_t after_id, size_t limit, meta_chunk **out,
+                   size_t *n, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -341,10 +381,10 @@ int sq_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chu
                            "SELECT " CHUNK_COLS
                            " FROM chunks AS c WHERE c.state = 1 AND c.refcount > 0 AND c.id > ?1 "
                            "AND (SELECT count(*) FROM chunk_copies WHERE chunk_id = c.id"
-                           " AND state = 1) < ?2 "
+                           " AND state = 1) < (CASE WHEN c.width > 0 THEN c.width ELSE ?2 END) "
                            "ORDER BY c.id LIMIT ?3",
                            -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 1, after_id) || sqlite3_bind_int(s, 2, copies) ||
+        sqlite3_bind_int64(s, 1, after_id) || sqlite3_bind_int(s, 2, legacy_width) ||
         sqlite3_bind_int64(s, 3, (int64_t)limit)) {
         rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "repair list", e);
         goto done;
@@ -369,7 +409,8 @@ done:
     return ORC_OK;
 }
 
-int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e)
+int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                        int n, orc_err *e)
 {
     struct conn *c;
     sqlite3_stmt *s = NULL;
@@ -392,12 +433,70 @@ int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, in
     }
     for (int i = 0; !rc && i < n; i++) {
         if ((rc = sq_stmt(c, ST_COPY_ADD, &s, e))) break;
-        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]))
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]) ||
+            sqlite3_bind_int(s, 3, frag_of(frags, i)))
             rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
         else
             rc = sq_run(c, s, "copy add", e);
     }
     rc = sq_tx_end(m, c, TX_WRITE, rc, e);
+done:
+    sq_release(m, c);
+    return rc;
+}
+
+/* One write statement on (chunk, provider[, frag]) in its own transaction. */
+static int copy_update(meta *m, int st, int64_t chunk_id, uint32_t provider, int frag,
+                       const char *what, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = sq_stmt(c, st, &s, e))) {
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, provider) ||
+            (frag != INT32_MIN && sqlite3_bind_int(s, 3, frag)))
+            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else
+            rc = sq_run(c, s, what, e);
+    }
+    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
+done:
+    sq_release(m, c);
+    return rc;
+}
+
+int sq_chunk_copy_suspect(meta *m, int64_t chunk_id, uint32_t provider, int16_t frag, orc_err *e)
+{
+    return copy_update(m, ST_COPY_SUSPECT, chunk_id, provider, frag, "copy suspect", e);
+}
+
+int sq_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e)
+{
+    return copy_update(m, ST_COPY_FORGET, chunk_id, provider, INT32_MIN, "copy forget", e);
+}
+
+int sq_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags, int *n,
+                          orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_tx_begin(m, c, TX_READ, e))) goto done;
+    if (!(rc = sq_stmt(c, ST_COPY_PENDING_LIST, &s, e))) {
+        if (sqlite3_bind_int64(s, 1, chunk_id)) rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        while (!rc && (rc = sq_row(c, s, "pending copies", e)) == 1) {
+            rc = 0;
+            if (*n >= META_MAX_COPIES) continue;
+            providers[*n] = (uint32_t)sqlite3_column_int64(s, 0);
+            frags[(*n)++] = (int16_t)sqlite3_column_int(s, 1);
+        }
+        if (rc > 0) rc = 0;
+        sqlite3_reset(s);
+    }
+    rc = sq_tx_end(m, c, TX_READ, rc, e);
 done:
     sq_release(m, c);
     return rc;

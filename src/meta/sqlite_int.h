@@ -41,6 +41,10 @@ enum st {
     ST_COPY_ADD,
     ST_COPY_PENDING,
     ST_COPY_ANY,
+    ST_BUCKET_SET_CLASS,
+    ST_COPY_SUSPECT,
+    ST_COPY_PENDING_LIST,
+    ST_COPY_FORGET,
     ST_CHUNK_GIVE_UP,
     ST_CHUNK_TAKE_OVER,
     ST_OBJ_STARTED,
@@ -82,14 +86,23 @@ enum st {
 };
 
 #define USER_COLS "id, name, access_key, secret, created_ms"
-#define BUCKET_COLS "id, name, owner, region, created_ms"
-#define CHUNK_COLS "c.id, c.hash, c.plain_len, c.sealed_len, c.format, c.key_version, c.state"
-#define OBJ_COLS "id, bucket_id, key, size, etag, content_type, headers, mtime_ms"
+#define BUCKET_COLS "id, name, owner, region, created_ms, storage_class"
+#define CHUNK_COLS                                                                                 \
+    "c.id, c.hash, c.plain_len, c.sealed_len, c.format, c.key_version, c.state, c.ec_k, c.ec_m,"   \
+    " c.width"
+#define CHUNK_NCOLS 10
+/* The bytes a piece (chunk_copies AS cc of chunks AS c) holds: a fragment is
+ * ceil(sealed_len / ec_k) bytes (place/ec.h), a whole copy sealed_len. */
+#define PIECE_BYTES                                                                                \
+    "(CASE WHEN cc.frag >= 0 AND c.ec_k > 0 THEN (c.sealed_len + c.ec_k - 1) / c.ec_k"             \
+    " ELSE c.sealed_len END)"
+#define OBJ_COLS "id, bucket_id, key, size, etag, content_type, headers, mtime_ms, storage_class"
 #define LIST_SQL(lower, upper)                                                                     \
     "SELECT " OBJ_COLS " FROM objects WHERE bucket_id = ?1 AND key " lower " ?2" upper             \
     " ORDER BY key LIMIT ?4"
 
-#define UPLOAD_COLS "id, upload_id, bucket_id, key, initiator, content_type, headers, created_ms"
+#define UPLOAD_COLS                                                                                \
+    "id, upload_id, bucket_id, key, initiator, content_type, headers, created_ms, storage_class"
 /* Releases the references of an upload's part manifests (all, or part ?3),
  * as ST_OBJ_RELEASE does for an object. */
 #define MP_RELEASE_SQL(part)                                                                       \
@@ -152,7 +165,8 @@ int sq_row(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
 int sq_run(struct conn *c, sqlite3_stmt *s, const char *what, orc_err *e);
 const char *sq_state_name(int state);
 /* sqlite_chunk.c: a chunk row's CHUNK_COLS from column col into *k (no
- * copies); one copy's provider id from column col appended to k; and the
+ * copies); one piece's provider id and frag from columns col, col + 1
+ * appended to k; and the
  * error for a chunk that is not in state want (ORC_ENOTFOUND, ORC_ECONFLICT). */
 void sq_read_chunk(sqlite3_stmt *s, int col, meta_chunk *k);
 void sq_add_copy(sqlite3_stmt *s, int col, meta_chunk *k);
@@ -186,24 +200,33 @@ int sq_user_set_secret(meta *m, const char *name, const uint8_t *sealed, size_t 
 int sq_bucket_create(meta *m, const char *name, int64_t owner, const char *region, orc_err *e);
 int sq_bucket_get(meta *m, const char *name, meta_bucket *out, orc_err *e);
 int sq_bucket_delete(meta *m, const char *name, orc_err *e);
+int sq_bucket_set_class(meta *m, const char *name, const char *storage_class, orc_err *e);
 int sq_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_err *e);
 /* sqlite_stats.c */
 int sq_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e);
 int sq_stats_get(meta *m, meta_stats *out, orc_err *e);
 int sq_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes, orc_err *e);
-int sq_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e);
+int sq_under_replicated(meta *m, int legacy_width, uint64_t *n, orc_err *e);
+int sq_redundancy_list(meta *m, int legacy_width, meta_redundancy **out, size_t *n, orc_err *e);
 /* sqlite_chunk.c */
 int sq_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
-                   uint8_t format, uint32_t key_version, meta_chunk *out, bool *is_new, orc_err *e);
-int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+                   uint8_t format, uint32_t key_version, const meta_layout *lay, meta_chunk *out,
+                   bool *is_new, orc_err *e);
+int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                    int n, orc_err *e);
 int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
-int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers, int n,
-                            orc_err *e);
+int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
+                            const int16_t *frags, int n, orc_err *e);
 int sq_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
 int sq_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
-int sq_repair_list(meta *m, int copies, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
-                   orc_err *e);
-int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, int n, orc_err *e);
+int sq_repair_list(meta *m, int legacy_width, int64_t after_id, size_t limit, meta_chunk **out,
+                   size_t *n, orc_err *e);
+int sq_chunk_copy_suspect(meta *m, int64_t chunk_id, uint32_t provider, int16_t frag, orc_err *e);
+int sq_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags, int *n,
+                          orc_err *e);
+int sq_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
+int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
+                        int n, orc_err *e);
 /* sqlite_object.c */
 int sq_object_put(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id, orc_err *e);
 int sq_object_get(meta *m, int64_t bucket_id, const char *key, bool want_extents, uint64_t from,
@@ -217,7 +240,7 @@ int sq_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, or
 /* sqlite_multipart.c */
 int sq_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                      int64_t initiator, const char *content_type, const char *headers,
-                     int64_t created_ms, orc_err *e);
+                     const char *storage_class, int64_t created_ms, orc_err *e);
 int sq_upload_get(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                   meta_upload *out, orc_err *e);
 int sq_part_put(meta *m, int64_t bucket_id, const meta_part_new *p, orc_err *e);

@@ -31,6 +31,7 @@ static void read_upload(sqlite3_stmt *s, meta_upload *u)
     u->content_type = sq_dup_text(s, 5);
     u->headers = sq_dup_text(s, 6);
     u->created_ms = sqlite3_column_int64(s, 7);
+    sq_copy_text(u->storage_class, sizeof(u->storage_class), s, 8);
 }
 
 static int no_upload(const char *upload_id, orc_err *e)
@@ -67,7 +68,7 @@ static int check_upload_args(const char *key, const char *upload_id, orc_err *e)
 
 static int upload_create(struct conn *c, int64_t bucket_id, const char *key, const char *upload_id,
                          int64_t initiator, const char *content_type, const char *headers,
-                         int64_t created_ms, orc_err *e)
+                         const char *storage_class, int64_t created_ms, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int rc = sq_stmt(c, ST_BUCKET_EXISTS, &s, e);
@@ -80,7 +81,8 @@ static int upload_create(struct conn *c, int64_t bucket_id, const char *key, con
     if (sq_bind_text(s, 1, upload_id) || sqlite3_bind_int64(s, 2, bucket_id) ||
         sq_bind_text(s, 3, key) || sqlite3_bind_int64(s, 4, initiator) ||
         sq_bind_text(s, 5, content_type) || sq_bind_text(s, 6, headers) ||
-        sqlite3_bind_int64(s, 7, created_ms))
+        sqlite3_bind_int64(s, 7, created_ms) ||
+        sq_bind_text(s, 8, storage_class && *storage_class ? storage_class : NULL))
         return sq_bind_fail(c, e);
     rc = sq_run(c, s, "upload create", e);
     if (rc == ORC_EEXISTS) orc_fail(e, rc, "upload id %s is taken", upload_id);
@@ -89,7 +91,7 @@ static int upload_create(struct conn *c, int64_t bucket_id, const char *key, con
 
 int sq_upload_create(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                      int64_t initiator, const char *content_type, const char *headers,
-                     int64_t created_ms, orc_err *e)
+                     const char *storage_class, int64_t created_ms, orc_err *e)
 {
     int rc = check_upload_args(key, upload_id, e);
     if (rc) return rc;
@@ -98,7 +100,7 @@ int sq_upload_create(meta *m, int64_t bucket_id, const char *key, const char *up
     if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
         rc = sq_tx_end(m, c, TX_WRITE,
                        upload_create(c, bucket_id, key, upload_id, initiator, content_type, headers,
-                                     created_ms, e),
+                                     storage_class, created_ms, e),
                        e);
     sq_release(m, c);
     return rc;
@@ -366,6 +368,7 @@ static int upload_complete(struct conn *c, int64_t bucket_id, meta_complete *mc,
         .size = mc->size,
         .etag = mc->etag,
         .content_type = u.content_type,
+        .storage_class = u.storage_class,
         .headers = mc->headers ? mc->headers : u.headers,
         .mtime_ms = mc->mtime_ms,
         .chunk_ids = st.ids,

@@ -175,7 +175,8 @@ int sq_version_put(struct conn *c, int64_t bucket_id, const meta_object_new *o, 
     if (sqlite3_bind_int64(s, 1, bucket_id) || sq_bind_text(s, 2, o->key) ||
         sqlite3_bind_int64(s, 3, (int64_t)o->size) || sq_bind_text(s, 4, o->etag) ||
         sq_bind_text(s, 5, o->content_type) || sq_bind_text(s, 6, o->headers) ||
-        sqlite3_bind_int64(s, 7, o->mtime_ms) || sqlite3_bind_int64(s, 8, start))
+        sqlite3_bind_int64(s, 7, o->mtime_ms) || sqlite3_bind_int64(s, 8, start) ||
+        sq_bind_text(s, 9, o->storage_class && *o->storage_class ? o->storage_class : NULL))
         return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_run(c, s, "object insert", e))) return rc;
     int64_t obj = sqlite3_last_insert_rowid(c->db);
@@ -208,6 +209,7 @@ static void read_object(sqlite3_stmt *s, meta_object *o)
     o->content_type = sq_dup_text(s, 5);
     o->headers = sq_dup_text(s, 6);
     o->mtime_ms = sqlite3_column_int64(s, 7);
+    sq_copy_text(o->storage_class, sizeof(o->storage_class), s, 8);
 }
 
 /* The extents of object obj overlapping [from, to), each with its copies. */
@@ -231,7 +233,7 @@ static int extents_get(struct conn *c, int64_t obj, uint64_t from, uint64_t to, 
             sq_read_chunk(s, 1, &v[len].chunk);
             len++;
         }
-        sq_add_copy(s, 8, &v[len - 1].chunk);
+        sq_add_copy(s, 1 + CHUNK_NCOLS, &v[len - 1].chunk);
     }
     if (rc) {
         free(v);
@@ -433,18 +435,19 @@ static int run_once(struct conn *c, const char *q, int64_t a, int64_t b, const c
 }
 
 /* Copying onto itself: only the metadata and the time change. */
-static int copy_in_place(struct conn *c, int64_t id, const char *ct, const char *hd,
+static int copy_in_place(struct conn *c, int64_t id, const char *ct, const char *hd, const char *sc,
                          int64_t mtime_ms, int64_t start_ms, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(
         c->db,
-        "UPDATE objects SET content_type = ?2, headers = ?3, mtime_ms = ?4, started_ms = ?5"
-        " WHERE id = ?1",
+        "UPDATE objects SET content_type = ?2, headers = ?3, mtime_ms = ?4, started_ms = ?5,"
+        " storage_class = ?6 WHERE id = ?1",
         -1, &s, NULL);
     if (rc != SQLITE_OK) return sq_db_fail(c->db, rc, "object update", e);
     if (sqlite3_bind_int64(s, 1, id) || sq_bind_text(s, 2, ct) || sq_bind_text(s, 3, hd) ||
-        sqlite3_bind_int64(s, 4, mtime_ms) || sqlite3_bind_int64(s, 5, start_ms))
+        sqlite3_bind_int64(s, 4, mtime_ms) || sqlite3_bind_int64(s, 5, start_ms) ||
+        sq_bind_text(s, 6, sc && *sc ? sc : NULL))
         rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     else if ((rc = sqlite3_step(s)) != SQLITE_DONE)
         rc = sq_db_fail(c->db, rc, "object update", e);
@@ -470,7 +473,8 @@ static int copy_manifest(struct conn *c, const meta_object_copy_args *a, const m
     if (sqlite3_bind_int64(s, 1, a->dst_bucket) || sq_bind_text(s, 2, a->dst_key) ||
         sqlite3_bind_int64(s, 3, (int64_t)src->size) || sq_bind_text(s, 4, src->etag) ||
         sq_bind_text(s, 5, ct) || sq_bind_text(s, 6, hd) || sqlite3_bind_int64(s, 7, a->mtime_ms) ||
-        sqlite3_bind_int64(s, 8, a->start_ms ? a->start_ms : orc_now_ms()))
+        sqlite3_bind_int64(s, 8, a->start_ms ? a->start_ms : orc_now_ms()) ||
+        sq_bind_text(s, 9, a->storage_class && *a->storage_class ? a->storage_class : NULL))
         return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
     if ((rc = sq_run(c, s, "object insert", e))) return rc;
     *id = sqlite3_last_insert_rowid(c->db);
@@ -508,6 +512,8 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     if (rc == 1) { /* latest start wins: nothing changes, *out is the source */
         out->id = 0;
         out->mtime_ms = a->mtime_ms;
+        snprintf(out->storage_class, sizeof(out->storage_class), "%s",
+                 a->storage_class ? a->storage_class : "");
         return ORC_OK;
     }
 
@@ -519,7 +525,8 @@ static int object_copy(struct conn *c, const meta_object_copy_args *a, meta_obje
     }
     int64_t id = out->id;
     if (a->src_bucket == a->dst_bucket && strcmp(a->src_key, a->dst_key) == 0)
-        rc = copy_in_place(c, id, out->content_type, out->headers, a->mtime_ms, start, e);
+        rc = copy_in_place(c, id, out->content_type, out->headers, a->storage_class, a->mtime_ms,
+                           start, e);
     else
         rc = copy_manifest(c, a, out, out->content_type, out->headers, &id, e);
     if (rc) return rc;

@@ -109,19 +109,62 @@ static int count_query(meta *m, const char *query, int64_t arg, uint64_t *a, uin
 int sq_provider_usage(meta *m, uint32_t provider_id, uint64_t *chunks, uint64_t *bytes, orc_err *e)
 {
     return count_query(m,
-                       "SELECT count(*), coalesce(sum(c.sealed_len), 0) FROM chunk_copies cc "
+                       "SELECT count(*), coalesce(sum(" PIECE_BYTES "), 0) FROM chunk_copies cc "
                        "JOIN chunks c ON c.id = cc.chunk_id WHERE cc.provider_id = ?1"
                        " AND cc.state = 1",
                        provider_id, chunks, bytes, e);
 }
 
-int sq_under_replicated(meta *m, int copies, uint64_t *n, orc_err *e)
+int sq_under_replicated(meta *m, int legacy_width, uint64_t *n, orc_err *e)
 {
     return count_query(m,
                        /* What repair repairs (meta_repair_list): referenced
                         * chunks only; garbage waits for the collector. */
                        "SELECT count(*) FROM chunks WHERE state = 1 AND refcount > 0 AND "
                        "(SELECT count(*) FROM chunk_copies WHERE chunk_id = chunks.id"
-                       " AND state = 1) < ?1",
-                       copies, n, NULL, e);
+                       " AND state = 1) < (CASE WHEN width > 0 THEN width ELSE ?1 END)",
+                       legacy_width, n, NULL, e);
+}
+
+int sq_redundancy_list(meta *m, int legacy_width, meta_redundancy **out, size_t *n, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    meta_redundancy *v = NULL;
+    size_t len = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT ec_k, ec_m, w, count(*), sum(live < w) FROM"
+                           " (SELECT ec_k, ec_m, CASE WHEN width > 0 THEN width ELSE ?1 END AS w,"
+                           " (SELECT count(*) FROM chunk_copies WHERE chunk_id = chunks.id"
+                           " AND state = 1) AS live FROM chunks WHERE state = 1 AND refcount > 0)"
+                           " GROUP BY ec_k, ec_m, w ORDER BY ec_k, w",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int(s, 1, legacy_width) != SQLITE_OK) {
+        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "redundancy", e);
+        goto done;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) v = orc_realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
+        v[len].layout.ec_k = (uint8_t)sqlite3_column_int(s, 0);
+        v[len].layout.ec_m = (uint8_t)sqlite3_column_int(s, 1);
+        v[len].layout.width = (uint8_t)sqlite3_column_int(s, 2);
+        v[len].chunks = (uint64_t)sqlite3_column_int64(s, 3);
+        v[len].below = (uint64_t)sqlite3_column_int64(s, 4);
+        len++;
+    }
+    rc = rc == SQLITE_DONE ? ORC_OK : sq_db_fail(c->db, rc, "redundancy", e);
+done:
+    sqlite3_finalize(s);
+    sq_release(m, c);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return ORC_OK;
 }

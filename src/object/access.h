@@ -18,6 +18,19 @@ store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_par
                         int64_t gc_grace_ms);
 void object_store_free(store *s);
 
+/* ---- storage classes (store.c) ---- */
+/* S3 storage class names (STANDARD, STANDARD_IA, ...) mapped to placements.
+ * Replaces the store's classes with defs[0..n) (names unique, 1 to
+ * OBJECT_CLASS_NAME_MAX chars of A-Z, 0-9, '_'); default_name, one of them,
+ * is the default. Each policy is checked against the place (enough
+ * providers). Call before serving. */
+typedef struct object_class_def {
+    const char *name;
+    place_policy pol;
+} object_class_def;
+int object_store_set_classes(store *s, const object_class_def *defs, size_t n,
+                             const char *default_name, orc_err *e);
+
 /* ---- buckets (bucket.c) ---- */
 /* Buckets owned by owner, ordered by name; *out is malloc'ed (free()). */
 int object_bucket_list(store *s, int64_t owner, meta_bucket **out, size_t *n, orc_err *e);
@@ -35,6 +48,11 @@ int object_bucket_owned(store *s, const char *name, int64_t owner, meta_bucket *
 /* Deletes owner's bucket name: ORC_ENOTFOUND, ORC_EAUTH (someone else's) or
  * ORC_ECONFLICT (it holds objects). */
 int object_bucket_delete(store *s, const char *name, int64_t owner, orc_err *e);
+/* Sets bucket name's default storage class (NULL or "": none, the server's
+ * default then). The caller checks the class is configured; a class later
+ * removed from the configuration falls back to the default.
+ * ORC_ENOTFOUND: no such bucket. */
+int object_bucket_set_class(store *s, const char *name, const char *storage_class, orc_err *e);
 
 /* ---- users (user.c) ---- */
 /* The user with access_key, into *user, and their secret, opened from its
@@ -80,11 +98,21 @@ typedef struct object_provider_view {
     uint64_t chunks, bytes;        /* copies it holds; 0 when the metadata did not answer */
 } object_provider_view;
 
+/* Redundancy of the chunks stored with one placement. */
+typedef struct object_redundancy_view {
+    char placement[32]; /* "replicate:N", "ec:K+M" */
+    char classes[128];  /* the configured classes with this placement, ","-separated; may be "" */
+    uint64_t chunks;    /* LIVE referenced chunks */
+    uint64_t below;     /* of them, with fewer pieces than the placement's (repair's work) */
+} object_redundancy_view;
+
 typedef struct object_admin_view {
     object_provider_view *providers; /* in configuration order (owned) */
     size_t n;
-    int copies;                /* per chunk, as placed */
-    uint64_t under_replicated; /* chunks with fewer copies (what repair will do) */
+    int copies;                         /* the default class's pieces per chunk */
+    uint64_t under_replicated;          /* chunks below full redundancy, all placements */
+    object_redundancy_view *placements; /* by placement in use (owned) */
+    size_t nplacements;
 } object_admin_view;
 
 /* Fills *out (dispose with object_admin_view_dispose, also on failure). Every

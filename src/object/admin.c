@@ -26,13 +26,40 @@ static void provider_view(store *s, size_t i, object_provider_view *v)
     v->p50_ms = st.p50_ms, v->p90_ms = st.p90_ms, v->p99_ms = st.p99_ms;
 }
 
+/* One row per layout in use, named by placement and the classes using it. */
+static int redundancy_views(store *s, object_admin_view *out, orc_err *e)
+{
+    meta_redundancy *rs = NULL;
+    size_t n = 0;
+    int rc = meta_redundancy_list(s->m, object_legacy_width(s), &rs, &n, e);
+    if (rc) return rc;
+    out->placements = orc_calloc(n ? n : 1, sizeof(*out->placements));
+    for (size_t i = 0; i < n; i++) {
+        object_redundancy_view *v = &out->placements[out->nplacements++];
+        place_policy pol = object_chunk_policy(s, &rs[i].layout);
+        place_policy_format(&pol, v->placement, sizeof(v->placement));
+        for (int c = 0; c < s->nclasses; c++) {
+            meta_layout l = object_layout(&s->classes[c].pol);
+            if (l.ec_k != pol.k * (pol.kind == PLACE_EC) || l.width != place_width(&pol)) continue;
+            size_t at = strlen(v->classes);
+            snprintf(v->classes + at, sizeof(v->classes) - at, "%s%s", at ? "," : "",
+                     s->classes[c].name);
+        }
+        v->chunks = rs[i].chunks;
+        v->below = rs[i].below;
+        out->under_replicated += rs[i].below;
+    }
+    free(rs);
+    return ORC_OK;
+}
+
 int object_admin_view_get(store *s, object_admin_view *out, orc_err *e)
 {
     int first = ORC_OK;
     orc_err one = {0};
     memset(out, 0, sizeof(*out));
     out->n = place_count(s->pl);
-    out->copies = place_copies(s->pl);
+    out->copies = place_width(place_default_policy(s->pl));
     out->providers = orc_calloc(out->n ? out->n : 1, sizeof(*out->providers));
     for (size_t i = 0; i < out->n; i++) {
         object_provider_view *v = &out->providers[i];
@@ -44,11 +71,8 @@ int object_admin_view_get(store *s, object_admin_view *out, orc_err *e)
             if (!first) first = orc_fail_copy(e, rc, &one);
         }
     }
-    int rc = meta_under_replicated(s->m, out->copies, &out->under_replicated, &one);
-    if (rc) {
-        out->under_replicated = 0;
-        if (!first) first = orc_fail_copy(e, rc, &one);
-    }
+    int rc = redundancy_views(s, out, &one);
+    if (rc && !first) first = orc_fail_copy(e, rc, &one);
     return first;
 }
 
@@ -57,5 +81,8 @@ void object_admin_view_dispose(object_admin_view *v)
     if (!v) return;
     free(v->providers);
     v->providers = NULL;
+    free(v->placements);
+    v->placements = NULL;
+    v->nplacements = 0;
     v->n = 0;
 }

@@ -77,3 +77,8 @@ int object_bucket_delete(store *s, const char *name, int64_t owner, orc_err *e)
     int rc = object_bucket_owned(s, name, owner, &b, e);
     return rc ? rc : meta_bucket_delete(s->m, name, e);
 }
+
+int object_bucket_set_class(store *s, const char *name, const char *storage_class, orc_err *e)
+{
+    return meta_bucket_set_class(s->m, name, storage_class, e);
+}

@@ -55,6 +55,7 @@ static int copy_once(store *s, const object_copy_args *a, meta_object *out, bool
     m.dst_key = a->dst_key;
     m.mtime_ms = orc_now_ms();
     m.cond = a->cond;
+    m.storage_class = a->storage_class;
     m.start_ms = a->commit.start_ms;
     /* When one directive differs the headers are composed here from this
      * version of the source, so the copy is pinned to it. */

@@ -21,16 +21,9 @@ long object_gc_pass(store *s, orc_err *e)
         if (rc) return rc;
         size_t done = 0;
         for (size_t i = 0; i < n; i++) {
-            char name[SEAL_NAME_LEN + 1];
             orc_err de = {0};
-            seal_name(s->keys, cs[i].hash, name);
-            /* Every copy a write started is recorded (PENDING or LIVE)
-             * before it is sent; a chunk with none recorded (left by an
-             * older version, or a crash before the record) may be on any
-             * provider: nids 0 means all of them. */
-            int nids = cs[i].ncopies;
-            if (place_delete(s->pl, name, cs[i].copies, nids, &de)) {
-                LOG_WARN("gc: chunk %.16s...: %s; will retry", name, de.msg);
+            if (object_chunk_delete(s, &cs[i], &de)) {
+                LOG_WARN("gc: chunk %lld: %s; will retry", (long long)cs[i].id, de.msg);
                 continue;
             }
             if (meta_gc_forget(s->m, cs[i].id, &de) == 0) done++;

@@ -50,38 +50,22 @@ struct object_reader {
     void *wake_arg;
 };
 
-/* place_verify_fn: authenticates and decrypts a sealed copy in place. */
-static int verify_copy(void *arg, orc_buf *sealed, orc_err *e)
-{
-    struct piece *p = arg;
-    const meta_chunk *c = &p->r->ext[p->idx].chunk;
-    size_t n = 0;
-    if (sealed->len != (size_t)c->sealed_len)
-        return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
-                        c->sealed_len);
-    uint8_t *out = sealed->ptr + SEAL_HEADER_LEN;
-    int rc = seal_open(p->r->s->keys, c->hash, c->format, sealed->ptr, sealed->len, out, &n, e);
-    if (rc) return rc;
-    if (n != c->plain_len) return orc_fail(e, ORC_ECORRUPT, "plaintext length mismatch");
-    p->plain = out;
-    p->plain_len = n;
-    return ORC_OK;
-}
-
 static void fetch(struct piece *p)
 {
     const meta_extent *x = &p->r->ext[p->idx];
-    char name[SEAL_NAME_LEN + 1];
+    const uint8_t *plain = NULL;
     p->off = x->offset;
     p->plain = NULL;
     p->plain_len = 0;
-    seal_name(p->r->s->keys, x->chunk.hash, name);
-    p->rc = place_read(p->r->s->pl, name, x->chunk.sealed_len, x->chunk.copies, x->chunk.ncopies,
-                       verify_copy, p, &p->buf, &p->err);
-    /* Not logged above debug: each bad copy was (place.c), and the request
+    p->rc = object_chunk_read(p->r->s, &x->chunk, true, &p->buf, &plain, &p->err);
+    if (!p->rc) {
+        p->plain = plain;
+        p->plain_len = x->chunk.plain_len;
+    }
+    /* Not logged above debug: each bad piece was (place.c), and the request
      * that needed this chunk logs the failure once with its id (s3/). A
      * read-ahead piece nobody consumes is not a failure of anything. */
-    if (p->rc) LOG_DEBUG("read of chunk %.16s... failed: %s", name, p->err.msg);
+    if (p->rc) LOG_DEBUG("read of chunk %lld failed: %s", (long long)x->chunk.id, p->err.msg);
 }
 
 static void fetch_job(void *arg)

@@ -19,10 +19,9 @@
 
 #define MP_LIST_BATCH 256
 #define MP_EXPIRE_BATCH 100
-#define MP_CLAIM_WAIT_MS 30000 /* as put.c: another upload's pending chunk */
 
 int object_mp_create(store *s, int64_t bucket_id, const char *key, int64_t initiator,
-                     const char *content_type, const char *headers,
+                     const char *content_type, const char *headers, const char *storage_class,
                      char upload_id[META_UPLOAD_ID_MAX + 1], orc_err *e)
 {
     uint8_t rnd[16];
@@ -35,7 +34,7 @@ int object_mp_create(store *s, int64_t bucket_id, const char *key, int64_t initi
     snprintf(upload_id, META_UPLOAD_ID_MAX + 1, "%012llx%s",
              (unsigned long long)orc_now_ms() & 0xffffffffffffull, hex);
     return meta_upload_create(s->m, bucket_id, key, upload_id, initiator, content_type, headers,
-                              orc_now_ms(), e);
+                              storage_class, orc_now_ms(), e);
 }
 
 /* ---- UploadPartCopy ---- */
@@ -60,25 +59,11 @@ static void build_push(struct part_build *b, int64_t id, uint64_t off, const uin
     EVP_DigestUpdate(b->md5, hash, 32);
 }
 
-/* Claims a chunk, waiting while another upload writes it or the collector
- * removes it (as put.c does). */
-static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new, orc_err *e)
-{
-    for (int waited = 0;; waited += 5) {
-        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)seal_sealed_len(len),
-                                  SEAL_FORMAT, s->keys->key_version, c, is_new, e);
-        if (rc != ORC_EBUSY) return rc;
-        if (waited >= MP_CLAIM_WAIT_MS)
-            return orc_fail(e, ORC_ETRANSIENT, "chunk busy for %d s", MP_CLAIM_WAIT_MS / 1000);
-        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-    }
-}
-
 /* Stores plaintext as new chunks (FastCDC cut, dedup claim, seal, copies,
  * LIVE) at part offset off. len is at most one maximum chunk (an edge of a
  * copied range), so one buffer of one sealed chunk serves. */
-static int store_bytes(store *s, const uint8_t *data, size_t len, uint64_t off,
-                       struct part_build *b, orc_err *e)
+static int store_bytes(store *s, const place_policy *pol, const uint8_t *data, size_t len,
+                       uint64_t off, struct part_build *b, orc_err *e)
 {
     cdc c;
     size_t pos = 0;
@@ -91,23 +76,15 @@ static int store_bytes(store *s, const uint8_t *data, size_t len, uint64_t off,
         meta_chunk k;
         bool is_new = false;
         chunk_hash(data + pos, n, h);
-        if ((rc = claim(s, h, n, &k, &is_new, e))) break;
+        if ((rc = object_chunk_claim(s, pol, h, n, &k, &is_new, e))) break;
         if (is_new) {
-            char name[SEAL_NAME_LEN + 1];
-            uint32_t ids[META_MAX_COPIES];
-            int nids = 0;
             size_t sealed_len = seal_sealed_len(n);
             sealed = orc_realloc(sealed, sealed_len);
-            seal_name(s->keys, h, name);
-            rc = seal_chunk(s->keys, h, data + pos, n, sealed, e);
-            struct pending_ctx pc = {s->m, k.id};
-            place_intent in = {object_record_pending, &pc};
-            if (!rc) rc = place_write(s->pl, name, sealed, sealed_len, &in, ids, &nids, e);
-            if (!rc) rc = meta_chunk_commit(s->m, k.id, ids, nids, e);
-            if (rc) {
+            if ((rc = seal_chunk(s->keys, h, data + pos, n, sealed, e))) {
                 meta_chunk_abandon(s->m, k.id, NULL);
                 break;
             }
+            if ((rc = object_chunk_write(s, &k, sealed, sealed_len, e))) break;
         }
         build_push(b, k.id, off + pos, h);
         pos += n;
@@ -116,48 +93,23 @@ static int store_bytes(store *s, const uint8_t *data, size_t len, uint64_t off,
     return rc;
 }
 
-struct edge_read {
-    store *s;
-    const meta_chunk *c;
-    const uint8_t *plain; /* into the read buffer, once verified */
-};
-
-/* place_verify_fn: authenticates and decrypts a sealed copy in place. */
-static int verify_copy(void *arg, orc_buf *sealed, orc_err *e)
-{
-    struct edge_read *r = arg;
-    size_t n = 0;
-    if (sealed->len != (size_t)r->c->sealed_len)
-        return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
-                        r->c->sealed_len);
-    uint8_t *out = sealed->ptr + SEAL_HEADER_LEN;
-    int rc = seal_open(r->s->keys, r->c->hash, r->c->format, sealed->ptr, sealed->len, out, &n, e);
-    if (rc) return rc;
-    if (n != r->c->plain_len) return orc_fail(e, ORC_ECORRUPT, "plaintext length mismatch");
-    r->plain = out;
-    return ORC_OK;
-}
-
 /* Reads bytes [lo, hi) of the chunk (offsets within it), verified, and
- * stores them as new chunks at part offset off. */
-static int copy_edge(store *s, const meta_chunk *c, uint64_t lo, uint64_t hi, uint64_t off,
-                     struct part_build *b, orc_err *e)
+ * stores them as new chunks with pol at part offset off. */
+static int copy_edge(store *s, const place_policy *pol, const meta_chunk *c, uint64_t lo,
+                     uint64_t hi, uint64_t off, struct part_build *b, orc_err *e)
 {
-    char name[SEAL_NAME_LEN + 1];
-    struct edge_read r = {s, c, NULL};
+    const uint8_t *plain = NULL;
     orc_buf buf;
     orc_buf_init(&buf, 0);
-    seal_name(s->keys, c->hash, name);
-    int rc =
-        place_read(s->pl, name, c->sealed_len, c->copies, c->ncopies, verify_copy, &r, &buf, e);
-    if (!rc) rc = store_bytes(s, r.plain + lo, (size_t)(hi - lo), off, b, e);
+    int rc = object_chunk_read(s, c, true, &buf, &plain, e);
+    if (!rc) rc = store_bytes(s, pol, plain + lo, (size_t)(hi - lo), off, b, e);
     orc_buf_dispose(&buf);
     return rc;
 }
 
 /* Builds the part over extents ext[0..n) for the source range [first, end). */
-static int build_from_extents(store *s, const meta_extent *ext, size_t n, uint64_t first,
-                              uint64_t end, struct part_build *b, orc_err *e)
+static int build_from_extents(store *s, const place_policy *pol, const meta_extent *ext, size_t n,
+                              uint64_t first, uint64_t end, struct part_build *b, orc_err *e)
 {
     for (size_t i = 0; i < n; i++) {
         uint64_t xs = ext[i].offset, xe = xs + ext[i].chunk.plain_len;
@@ -166,7 +118,7 @@ static int build_from_extents(store *s, const meta_extent *ext, size_t n, uint64
         int rc;
         if (lo == xs && hi == xe) {
             build_push(b, ext[i].chunk.id, xs - first, ext[i].chunk.hash);
-        } else if ((rc = copy_edge(s, &ext[i].chunk, lo - xs, hi - xs, lo - first, b, e))) {
+        } else if ((rc = copy_edge(s, pol, &ext[i].chunk, lo - xs, hi - xs, lo - first, b, e))) {
             return rc;
         }
     }
@@ -186,6 +138,8 @@ int object_upload_copy_part(store *s, const object_mp_copy_args *a, object_put_r
     /* Before any chunk is written: an unknown upload writes nothing. */
     int rc = object_upload_get(s, a->bucket_id, a->key, a->upload_id, &up, e);
     if (rc) return rc;
+    /* New edge chunks go where the upload's class puts them. */
+    const place_policy *pol = &object_class_get(s, up.storage_class)->pol;
     meta_upload_dispose(&up);
 
     uint64_t from = a->has_range ? a->first : 0;
@@ -208,7 +162,7 @@ int object_upload_copy_part(store *s, const object_mp_copy_args *a, object_put_r
     }
     b.md5 = EVP_MD_CTX_new();
     EVP_DigestInit_ex(b.md5, EVP_md5(), NULL);
-    if ((rc = build_from_extents(s, ext, n, first, end, &b, e))) goto done;
+    if ((rc = build_from_extents(s, pol, ext, n, first, end, &b, e))) goto done;
     EVP_DigestFinal_ex(b.md5, md5, NULL);
     hex_encode(md5, 16, res->etag);
     res->mtime_ms = orc_now_ms();

@@ -49,6 +49,24 @@ typedef struct object_commit {
     void *alive_ctx;
 } object_commit;
 
+/* ---- storage classes (store.c) ---- */
+#define OBJECT_MAX_CLASSES 16
+#define OBJECT_CLASS_NAME_MAX 32
+/* The class an object gets: requested[0, len) when given (len > 0), else
+ * bucket_default (NULL or "": none), else the store's default. Returns the
+ * store's own copy of the name (lives as long as the store). NULL and
+ * ORC_EINVAL with detail ORC_D_STORAGE_CLASS when the requested name is not
+ * a configured class (S3's InvalidStorageClass); an unknown bucket default
+ * (a class since removed from the configuration) falls back to the
+ * store's default. */
+const char *object_class_resolve(const store *s, const char *requested, size_t len,
+                                 const char *bucket_default, orc_err *e);
+/* The store's default class name. */
+const char *object_class_default(const store *s);
+/* The class an object or upload reports: the one it recorded, or the
+ * default for a record without one (written before classes existed). */
+const char *object_class_name(const store *s, const char *recorded);
+
 /* ---- PUT (put.c) ---- */
 typedef struct object_put object_put;
 
@@ -61,6 +79,9 @@ typedef struct object_put_args {
     const uint8_t *want_md5;  /* 16 bytes from Content-MD5, or NULL */
     const char *want_sha256;  /* hex the body must hash to, or NULL */
     meta_put_cond cond;       /* If-None-Match: * / If-Match; zero: none */
+    /* The storage class (object_class_resolve's answer; NULL: the default):
+     * where new chunks go, and what the object records. */
+    const char *storage_class;
     /* UploadPart: when upload_id is set, the body is committed as part
      * part_number of that multipart upload of key, not as the object
      * (object_put_finish then answers ORC_ENOTFOUND for an unknown upload). */
@@ -177,7 +198,7 @@ long object_repair_pass(store *s, orc_err *e);
 /* Starts an upload of key; upload_id gets its new id (lowercase hex, ordered
  * by creation time). Strings are copied. ORC_ENOTFOUND: no bucket. */
 int object_mp_create(store *s, int64_t bucket_id, const char *key, int64_t initiator,
-                     const char *content_type, const char *headers,
+                     const char *content_type, const char *headers, const char *storage_class,
                      char upload_id[META_UPLOAD_ID_MAX + 1], orc_err *e);
 
 typedef struct object_mp_copy_args {

@@ -11,23 +11,69 @@ char *object_key_successor(const char *p);
 
 /* What a store holds (object_store_new, store.c). Only object/ reads the
  * fields; nothing above builds one. */
+struct store_class {
+    char name[OBJECT_CLASS_NAME_MAX + 1];
+    place_policy pol;
+};
+
 struct store {
     meta *m;
     place *pl;
+    /* Storage classes; classes[default_class] is the default. Without any
+     * set (object_store_set_classes) one STANDARD class with the place's
+     * own policy. */
+    struct store_class classes[OBJECT_MAX_CLASSES];
+    int nclasses, default_class;
     const seal_keys *keys;
     cdc_params cdc;
     int64_t gc_grace_ms;
 };
 
-/* A place_intent that records the copies of chunk_id as PENDING in m before
- * they are sent (put.c). */
+/* ---- chunk I/O (chunkio.c) ---- */
+/* A place_intent that records the pieces of chunk_id as PENDING in m before
+ * they are sent. */
 struct pending_ctx {
     meta *m;
     int64_t chunk_id;
 };
-int object_record_pending(void *ctx, const uint32_t *ids, int n, orc_err *e);
+int object_record_pending(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e);
+
+/* A chunk's provider names (whole copy and, when coded, each fragment). */
+struct chunk_names {
+    char whole[SEAL_NAME_LEN + 1];
+    char frag[EC_MAX_FRAGMENTS][SEAL_NAME_LEN + 1];
+    place_names nm; /* points into the arrays above */
+};
+void object_chunk_names(const store *s, const uint8_t h[32], const meta_layout *lay,
+                        struct chunk_names *out);
+/* The placement a chunk with layout lay was written with (width 0: a chunk
+ * from before schema 6, replicated to object_legacy_width copies). */
+place_policy object_chunk_policy(const store *s, const meta_layout *lay);
+int object_legacy_width(const store *s);
+/* Claims the chunk with hash h and len plaintext bytes for writing with pol
+ * (meta_chunk_claim), waiting while another upload writes it or the
+ * collector removes it. A chunk already stored keeps its own layout. */
+int object_chunk_claim(store *s, const place_policy *pol, const uint8_t h[32], size_t len,
+                       meta_chunk *c, bool *is_new, orc_err *e);
+/* Writes the claimed new chunk c's pieces (sealed[0, len), by c's layout),
+ * recording each as PENDING first, and makes c LIVE; abandons it on failure. */
+int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, size_t len,
+                       orc_err *e);
+/* Reads chunk c's sealed bytes into out, verified: with decrypt, decrypted
+ * in place and *plain (may be NULL) points at its c->plain_len bytes in out;
+ * without, out holds the sealed chunk (to copy it). A piece that fails
+ * verification is marked for repair (meta_chunk_copy_suspect). */
+int object_chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
+                      const uint8_t **plain, orc_err *e);
+/* Deletes c's recorded pieces (none recorded: every name on every provider). */
+int object_chunk_delete(store *s, const meta_chunk *c, orc_err *e);
 
 /* ORC_ECANCELED when cm's client is gone (put.c); call right before a commit. */
 int object_commit_check(const object_commit *cm, orc_err *e);
+
+/* The class named name (NULL or unknown: the default one); store.c. */
+const struct store_class *object_class_get(const store *s, const char *name);
+/* The meta layout of a chunk written with pol. */
+meta_layout object_layout(const place_policy *pol);
 
 #endif

@@ -27,8 +27,7 @@
  * to it needs several in flight to keep its pipe full. */
 #define PUT_WRITERS 3
 #define SEALED_BUFS (SEALED_DEPTH + PUT_WRITERS + 1)
-#define IO_ALIGN 4096       /* sealed buffers suit O_DIRECT writes */
-#define CLAIM_WAIT_MS 30000 /* how long to wait for another upload's pending chunk */
+#define IO_ALIGN 4096 /* sealed buffers suit O_DIRECT writes */
 /* What a non-blocking writer may hold beyond its blocks: one call's bytes
  * (an HTTP read, at most a connection's memory) with a wide margin. */
 #define PUT_OVER_MAX (4u << 20)
@@ -39,14 +38,14 @@ struct block {
 };
 
 struct sealed {
-    int64_t chunk_id;
-    char name[SEAL_NAME_LEN + 1];
+    meta_chunk chunk; /* claimed, PENDING */
     uint8_t *data;
     size_t len, cap;
 };
 
 struct object_put {
     store *s;
+    const struct store_class *cls; /* where new chunks go; what the object records */
     int64_t bucket_id;
     char *key, *content_type, *headers;
     uint64_t content_length, received;
@@ -108,20 +107,6 @@ static void add_chunk(object_put *w, int64_t id, uint64_t off)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Claims a chunk, waiting while another upload is writing it or the collector
- * is removing it. */
-static int claim(store *s, const uint8_t h[32], size_t len, meta_chunk *c, bool *is_new, orc_err *e)
-{
-    for (int waited = 0;; waited += 5) {
-        int rc = meta_chunk_claim(s->m, h, (uint32_t)len, (uint32_t)seal_sealed_len(len),
-                                  SEAL_FORMAT, s->keys->key_version, c, is_new, e);
-        if (rc != ORC_EBUSY) return rc;
-        if (waited >= CLAIM_WAIT_MS)
-            return orc_fail(e, ORC_ETRANSIENT, "chunk busy for %d s", CLAIM_WAIT_MS / 1000);
-        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-    }
-}
-
 /* A buffer for a sealed chunk of len bytes: from the request's pool when
  * piped (blocking while all are in use: backpressure), else a new one. */
 static struct sealed *sealed_get(object_put *w, size_t len)
@@ -162,13 +147,12 @@ static int seal_one(object_put *w, const uint8_t *data, size_t len, uint64_t off
     bool is_new;
     *out = NULL;
     chunk_hash(data, len, h);
-    int rc = claim(w->s, h, len, &c, &is_new, e);
+    int rc = object_chunk_claim(w->s, &w->cls->pol, h, len, &c, &is_new, e);
     if (rc) return rc;
     add_chunk(w, c.id, off);
     if (!is_new) return ORC_OK;
     struct sealed *sc = sealed_get(w, seal_sealed_len(len));
-    sc->chunk_id = c.id;
-    seal_name(w->s->keys, h, sc->name);
+    sc->chunk = c;
     rc = seal_chunk(w->s->keys, h, data, len, sc->data, e);
     if (rc) {
         meta_chunk_abandon(w->s->m, c.id, NULL);
@@ -187,25 +171,6 @@ int object_commit_check(const object_commit *cm, orc_err *e)
     return ORC_OK;
 }
 
-int object_record_pending(void *ctx, const uint32_t *ids, int n, orc_err *e)
-{
-    struct pending_ctx *p = ctx;
-    return meta_chunk_copies_pending(p->m, p->chunk_id, ids, n, e);
-}
-
-/* Writes a sealed chunk's copies and makes the chunk LIVE. */
-static int write_one(store *s, struct sealed *sc, orc_err *e)
-{
-    uint32_t ids[META_MAX_COPIES];
-    int n = 0;
-    struct pending_ctx pc = {s->m, sc->chunk_id};
-    place_intent in = {object_record_pending, &pc};
-    int rc = place_write(s->pl, sc->name, sc->data, sc->len, &in, ids, &n, e);
-    if (!rc) rc = meta_chunk_commit(s->m, sc->chunk_id, ids, n, e);
-    if (rc) meta_chunk_abandon(s->m, sc->chunk_id, NULL);
-    return rc;
-}
-
 static void *writer_main(void *arg)
 {
     object_put *w = arg;
@@ -215,8 +180,8 @@ static void *writer_main(void *arg)
         orc_err e = {0};
         int rc;
         if (failed(w)) {
-            meta_chunk_abandon(w->s->m, sc->chunk_id, NULL);
-        } else if ((rc = write_one(w->s, sc, &e))) {
+            meta_chunk_abandon(w->s->m, sc->chunk.id, NULL);
+        } else if ((rc = object_chunk_write(w->s, &sc->chunk, sc->data, sc->len, &e))) {
             fail(w, rc, &e);
         }
         sealed_put(w, sc);
@@ -290,6 +255,17 @@ object_put *object_put_begin(store *s, const object_put_args *a)
     w->cond = a->cond;
     w->upload_id = a->upload_id ? orc_strdup(a->upload_id) : NULL;
     w->part_number = a->part_number;
+    w->cls = object_class_get(s, a->storage_class);
+    if (a->upload_id) {
+        /* A part goes where its upload's class puts it. An unknown upload
+         * is refused at the commit (NoSuchUpload). */
+        meta_upload up;
+        orc_err ue = {0};
+        if (meta_upload_get(s->m, a->bucket_id, a->key, a->upload_id, &up, &ue) == 0) {
+            w->cls = object_class_get(s, up.storage_class);
+            meta_upload_dispose(&up);
+        }
+    }
     w->commit = a->commit;
     if (!w->commit.start_ms) w->commit.start_ms = orc_now_ms();
     if (a->want_md5) {
@@ -406,7 +382,7 @@ static int finish_small(object_put *w, orc_err *e)
     if (w->body.len == 0) return ORC_OK;
     struct sealed *sc;
     int rc = seal_one(w, w->body.ptr, w->body.len, 0, &sc, e);
-    if (!rc && sc) rc = write_one(w->s, sc, e);
+    if (!rc && sc) rc = object_chunk_write(w->s, &sc->chunk, sc->data, sc->len, e);
     sealed_put(w, sc);
     return rc;
 }
@@ -472,6 +448,7 @@ int object_put_finish(object_put *w, object_put_result *res, orc_err *e)
         .size = w->content_length,
         .etag = res->etag,
         .content_type = w->content_type,
+        .storage_class = w->cls->name,
         .headers = w->headers,
         .mtime_ms = res->mtime_ms,
         .chunk_ids = w->chunk_ids,

@@ -1,6 +1,7 @@
-/* Repair: gives under-replicated chunks (written while providers were down,
- * or whose copies were lost) their missing copies again, from a copy that
- * verifies. Runs in the background beside the collector. */
+/* Repair: gives chunks below full redundancy (written while providers were
+ * down, or whose pieces were lost or failed verification) their missing
+ * copies or fragments again, rebuilt from pieces that verify. Runs in the
+ * background beside the collector. */
 #include "object/object.h"
 #include "object/object_int.h"
 
@@ -10,47 +11,46 @@
 
 #define REPAIR_BATCH 100
 
-struct verify_ctx {
-    const seal_keys *keys;
-    const meta_chunk *c;
-    orc_buf plain;
-};
-
-/* place_verify_fn: a copy is good when it authenticates; the sealed bytes
- * themselves are what gets copied. */
-static int verify_sealed(void *arg, orc_buf *sealed, orc_err *e)
+/* Deletes the chunk's PENDING pieces (a write's failed attempts, pieces
+ * that failed verification) and forgets them, so their providers may take
+ * a piece again. */
+static int clear_pending(store *s, const meta_chunk *c, orc_err *e)
 {
-    struct verify_ctx *v = arg;
-    size_t n = 0;
-    if (sealed->len != v->c->sealed_len)
-        return orc_fail(e, ORC_ECORRUPT, "sealed length %zu, expected %u", sealed->len,
-                        v->c->sealed_len);
-    orc_buf_reset(&v->plain);
-    /* The padding is decrypted too: room for the whole body. */
-    if (orc_buf_reserve(&v->plain, sealed->len, e)) return ORC_EINTERNAL;
-    return seal_open(v->keys, v->c->hash, v->c->format, sealed->ptr, sealed->len, v->plain.ptr, &n,
-                     e);
+    meta_chunk p = *c;
+    int rc = meta_chunk_pending_list(s->m, c->id, p.copies, p.frags, &p.ncopies, e);
+    if (rc || p.ncopies == 0) return rc;
+    for (int i = 0; i < p.ncopies; i++) {
+        meta_chunk one = p;
+        one.copies[0] = p.copies[i];
+        one.frags[0] = p.frags[i];
+        one.ncopies = 1;
+        if ((rc = object_chunk_delete(s, &one, e))) return rc;
+        if ((rc = meta_chunk_copy_forget(s->m, c->id, p.copies[i], e))) return rc;
+    }
+    return ORC_OK;
 }
 
+/* Rebuilds chunk c from pieces that verify (a whole copy, or any K
+ * fragments) and writes the pieces it lacks; each counts only once it is
+ * durable (meta_chunk_add_copies after the provider said so). */
 static int repair_one(store *s, const meta_chunk *c, orc_buf *sealed, orc_err *e)
 {
-    char name[SEAL_NAME_LEN + 1];
     uint32_t ids[META_MAX_COPIES];
+    int16_t frags[META_MAX_COPIES];
     int n = 0;
-    struct verify_ctx v = {s->keys, c, {0}};
-    orc_buf_init(&v.plain, 0);
-    seal_name(s->keys, c->hash, name);
-    int rc =
-        place_read(s->pl, name, c->sealed_len, c->copies, c->ncopies, verify_sealed, &v, sealed, e);
-    orc_buf_dispose(&v.plain);
+    int rc = clear_pending(s, c, e);
+    if (!rc) rc = object_chunk_read(s, c, false, sealed, NULL, e);
     if (rc) return rc;
+    struct chunk_names cn;
+    object_chunk_names(s, c->hash, &c->layout, &cn);
+    place_policy pol = object_chunk_policy(s, &c->layout);
     struct pending_ctx pc = {s->m, c->id};
     place_intent in = {object_record_pending, &pc};
-    rc = place_write_more(s->pl, name, sealed->ptr, sealed->len, &in, c->copies, c->ncopies, ids,
-                          &n, e);
+    rc = place_write_more(s->pl, &pol, &cn.nm, sealed->ptr, sealed->len, &in, c->copies, c->frags,
+                          c->ncopies, ids, frags, &n, e);
     if (rc || n == 0) return rc;
-    rc = meta_chunk_add_copies(s->m, c->id, ids, n, e);
-    if (rc) place_delete(s->pl, name, ids, n, NULL); /* collected meanwhile */
+    rc = meta_chunk_add_copies(s->m, c->id, ids, frags, n, e);
+    if (rc) place_delete(s->pl, &cn.nm, ids, frags, n, NULL); /* collected meanwhile */
     return rc;
 }
 
@@ -64,7 +64,7 @@ long object_repair_pass(store *s, orc_err *e)
     for (;;) {
         meta_chunk *cs = NULL;
         size_t n = 0;
-        int rc = meta_repair_list(s->m, place_copies(s->pl), after, REPAIR_BATCH, &cs, &n, e);
+        int rc = meta_repair_list(s->m, object_legacy_width(s), after, REPAIR_BATCH, &cs, &n, e);
         if (rc) {
             orc_buf_dispose(&sealed);
             return rc;
@@ -84,7 +84,7 @@ long object_repair_pass(store *s, orc_err *e)
     }
     orc_buf_dispose(&sealed);
     if (failed)
-        LOG_WARN("repair: %ld chunks still under-replicated (chunk %lld: %s)", failed,
+        LOG_WARN("repair: %ld chunks still below full redundancy (chunk %lld: %s)", failed,
                  (long long)first_id, last.msg);
     return fixed;
 }

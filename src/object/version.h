@@ -65,6 +65,10 @@ typedef struct object_copy_args {
      * tag_headers (stored-header lines; NULL or no tag line: no tags). */
     bool tags_replace;
     const char *tag_headers;
+    /* The destination's class (object_class_resolve's answer; NULL: the
+     * default). The copy shares the source's chunks, which keep the layout
+     * they were written with. */
+    const char *storage_class;
     meta_put_cond cond;                /* on the destination; zero: none */
     object_source_check *source_check; /* NULL: no source conditions */
     void *source_ctx;

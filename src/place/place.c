@@ -34,8 +34,10 @@ struct job {
     void *arg;
     struct slot *slot;
     const char *name;
-    const uint8_t *data;
-    size_t len;
+    const uint8_t *data; /* put: the bytes; NULL: a get into out */
+    uint64_t len;        /* put: bytes; get: bytes expected (UINT64_MAX: any) */
+    orc_buf *out;
+    int16_t frag;
     int rc;
     orc_err err;
     struct latch *latch;
@@ -48,28 +50,112 @@ struct place {
     orc_queue jobs;
     pthread_t threads[IO_THREADS];
     pthread_t prober;
-    pthread_mutex_t mu; /* guards stop, for the prober's timed wait */
+    pthread_mutex_t mu; /* guards stop, for the prober's timed wait, and codes */
     pthread_cond_t cv;
     bool stop;
+    ec_code *codes[EC_MAX_FRAGMENTS + 1][EC_MAX_FRAGMENTS + 1]; /* [k][m], made on first use */
 };
+
+/* Reads a decimal number 1..max from *p, advancing it; -1 if there is none
+ * or it is out of range. */
+static int small_number(const char **p, int max)
+{
+    int n = 0, digits = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++) {
+        if (++digits > 3) return -1;
+        n = n * 10 + (**p - '0');
+    }
+    return digits && n >= 1 && n <= max ? n : -1;
+}
 
 int place_policy_parse(const char *s, place_policy *out, orc_err *e)
 {
     const char *p = s;
-    if (strncmp(p, "replicate:", 10) != 0)
-        return orc_fail(e, ORC_EINVAL, "placement '%s': expected replicate:N", s);
-    p += 10;
-    int n = 0;
-    if (!*p) return orc_fail(e, ORC_EINVAL, "placement '%s': expected replicate:N", s);
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9' || n > PLACE_MAX_COPIES)
-            return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, PLACE_MAX_COPIES);
-        n = n * 10 + (*p - '0');
+    if (!strncmp(p, "replicate:", 10)) {
+        p += 10;
+        int n = small_number(&p, PLACE_MAX_COPIES);
+        if (n < 0 || *p)
+            return orc_fail(e, ORC_EINVAL, "placement '%.40s': N in replicate:N must be 1..%d", s,
+                            PLACE_MAX_COPIES);
+        out->kind = PLACE_REPLICATE;
+        out->copies = n;
+        out->k = out->m = 0;
+        return ORC_OK;
     }
-    if (n < 1 || n > PLACE_MAX_COPIES)
-        return orc_fail(e, ORC_EINVAL, "placement '%s': N must be 1..%d", s, PLACE_MAX_COPIES);
-    out->copies = n;
+    if (!strncmp(p, "ec:", 3)) {
+        p += 3;
+        int k = small_number(&p, EC_MAX_FRAGMENTS - 1);
+        int m = k > 0 && *p == '+' ? (p++, small_number(&p, EC_MAX_FRAGMENTS - 1)) : -1;
+        if (k < 0 || m < 0 || *p || k + m > EC_MAX_FRAGMENTS)
+            return orc_fail(e, ORC_EINVAL,
+                            "placement '%.40s': want ec:K+M with K, M >= 1 and K + M <= %d", s,
+                            EC_MAX_FRAGMENTS);
+        out->kind = PLACE_EC;
+        out->k = k;
+        out->m = m;
+        out->copies = 0;
+        return ORC_OK;
+    }
+    return orc_fail(e, ORC_EINVAL, "placement '%.40s': expected replicate:N or ec:K+M", s);
+}
+
+int place_width(const place_policy *pol)
+{
+    return pol->kind == PLACE_EC ? pol->k + pol->m : pol->copies;
+}
+
+void place_policy_format(const place_policy *pol, char *buf, size_t cap)
+{
+    if (pol->kind == PLACE_EC)
+        snprintf(buf, cap, "ec:%d+%d", pol->k, pol->m);
+    else
+        snprintf(buf, cap, "replicate:%d", pol->copies);
+}
+
+/* Whether n providers can serve pol (each piece on its own provider). */
+static int check_policy(const place_policy *pol, size_t n, orc_err *e)
+{
+    char name[32];
+    int w = place_width(pol);
+    place_policy_format(pol, name, sizeof(name));
+    if (w < 1 || (size_t)w > n)
+        return orc_fail(e, ORC_EINVAL,
+                        "placement %s needs %d providers (one per %s), %zu configured", name, w,
+                        pol->kind == PLACE_EC ? "fragment" : "copy", n);
+    if (pol->kind == PLACE_REPLICATE && (pol->min_copies < 1 || pol->min_copies > pol->copies))
+        return orc_fail(e, ORC_EINVAL, "min_copies must be 1..%d (the placement's copies)",
+                        pol->copies);
     return ORC_OK;
+}
+
+int place_check(const place *pl, const place_policy *pol, orc_err *e)
+{
+    return check_policy(pol, pl->n, e);
+}
+
+const place_policy *place_default_policy(const place *pl)
+{
+    return &pl->pol;
+}
+
+/* A piece's put or get; a get must bring exactly the bytes expected. */
+static void run_job(struct job *j)
+{
+    if (j->data) {
+        j->rc = provider_put(j->slot->p, j->name, j->data, j->len, &j->err);
+        return;
+    }
+    orc_buf_reset(j->out);
+    int64_t t0 = orc_monotonic_us();
+    j->rc = provider_get(j->slot->p, j->name, 0, j->len, j->out, &j->err);
+    uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = j->slot->read_us;
+    j->slot->read_us = avg ? (avg * 7 + us) / 8 : us;
+    if (!j->rc && j->len != UINT64_MAX && j->out->len != j->len) {
+        j->rc = orc_fail(&j->err, ORC_ECORRUPT, "fragment of %zu bytes, expected %zu", j->out->len,
+                         j->len);
+        provider_note_corrupt(j->slot->p);
+    }
+    if (j->rc) j->slot->read_us += 100000; /* push a bad provider back in the read order */
 }
 
 static void *io_main(void *arg)
@@ -83,7 +169,7 @@ static void *io_main(void *arg)
             free(j);
             continue;
         }
-        j->rc = provider_put(j->slot->p, j->name, j->data, j->len, &j->err);
+        run_job(j);
         pthread_mutex_lock(&j->latch->mu);
         if (--j->latch->pending == 0) pthread_cond_signal(&j->latch->cv);
         pthread_mutex_unlock(&j->latch->mu);
@@ -118,12 +204,8 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
 {
     if (n > PLACE_MAX_PROVIDERS)
         return orc_fail(e, ORC_EINVAL, "at most %d providers", PLACE_MAX_PROVIDERS);
-    if ((size_t)pol->copies > n)
-        return orc_fail(e, ORC_EINVAL, "placement replicate:%d needs %d providers, %zu configured",
-                        pol->copies, pol->copies, n);
-    if (pol->min_copies < 1 || pol->min_copies > pol->copies)
-        return orc_fail(e, ORC_EINVAL, "min_copies must be 1..%d (the placement's copies)",
-                        pol->copies);
+    int rc = check_policy(pol, n, e);
+    if (rc) return rc;
     place *pl = orc_calloc(1, sizeof(*pl));
     pl->pol = *pol;
     if (pl->pol.probe_interval < 1) pl->pol.probe_interval = 1;
@@ -156,6 +238,9 @@ void place_free(place *pl)
     for (int i = 0; i < IO_THREADS; i++)
         pthread_join(pl->threads[i], NULL);
     orc_queue_dispose(&pl->jobs);
+    for (int k = 0; k <= EC_MAX_FRAGMENTS; k++)
+        for (int m = 0; m <= EC_MAX_FRAGMENTS; m++)
+            ec_free(pl->codes[k][m]);
     free(pl);
 }
 
@@ -216,98 +301,209 @@ static size_t rendezvous(const place *pl, const char *name, size_t *order)
     return n;
 }
 
-/* Writes up to want copies to up providers not in skip[0..nskip), at least
- * min of them; see place_write. */
-static int write_copies(place *pl, const char *name, const uint8_t *data, size_t len,
-                        const place_intent *intent, const uint32_t *skip, int nskip, int want,
-                        int min, uint32_t *ids, int *nids, orc_err *e)
+/* The erasure code k+m, made on first use and kept for the place's life. */
+static const ec_code *code_for(place *pl, int k, int m, orc_err *e)
+{
+    if (k < 1 || m < 1 || k + m > EC_MAX_FRAGMENTS) {
+        orc_fail(e, ORC_EINVAL, "erasure code %d+%d is not valid", k, m);
+        return NULL;
+    }
+    pthread_mutex_lock(&pl->mu);
+    if (!pl->codes[k][m] && ec_new(k, m, &pl->codes[k][m], e)) pl->codes[k][m] = NULL;
+    const ec_code *c = pl->codes[k][m];
+    pthread_mutex_unlock(&pl->mu);
+    return c;
+}
+
+/* Runs jobs[0..k) in parallel: one in this thread, the rest in the pool. */
+static void run_parallel(place *pl, struct job *jobs, int k)
+{
+    struct latch latch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, k - 1};
+    for (int i = 0; i < k; i++)
+        jobs[i].latch = &latch;
+    for (int i = 1; i < k; i++)
+        if (!orc_queue_push(&pl->jobs, &jobs[i])) { /* shutting down: run it here */
+            run_job(&jobs[i]);
+            latch.pending--;
+        }
+    if (k > 0) run_job(&jobs[0]);
+    pthread_mutex_lock(&latch.mu);
+    while (latch.pending)
+        pthread_cond_wait(&latch.cv, &latch.mu);
+    pthread_mutex_unlock(&latch.mu);
+}
+
+/* What a write sends: want[0..nwant) are the pieces still to place (frag
+ * index or PLACE_WHOLE), each piece's bytes in data[frag + 1] (data[0]: the
+ * whole chunk) of len[...] bytes, named by nm. */
+struct pieces {
+    const place_names *nm;
+    const uint8_t *data[EC_MAX_FRAGMENTS + 1];
+    size_t len[EC_MAX_FRAGMENTS + 1];
+    int16_t want[PLACE_MAX_COPIES];
+    int nwant;
+};
+
+static const char *piece_name(const place_names *nm, int16_t frag)
+{
+    return frag == PLACE_WHOLE ? nm->whole : nm->frag[frag];
+}
+
+/* Writes the pieces in pc->want to up providers not in skip[0..nskip), at
+ * least min of them; see place_write. */
+static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent,
+                        const uint32_t *skip, int nskip, int min, uint32_t *ids, int16_t *frags,
+                        int *nids, orc_err *e)
 {
     size_t order[PLACE_MAX_PROVIDERS], next = 0;
-    struct job jobs[PLACE_MAX_PROVIDERS];
-    struct latch latch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    int have = 0;
+    struct job jobs[PLACE_MAX_COPIES];
+    int have = 0, want = pc->nwant;
     orc_err last = {0};
+    const char *tag = pc->nm->whole ? pc->nm->whole : pc->nm->frag[0];
 
-    size_t n = rendezvous(pl, name, order), up = 0;
-    for (size_t i = 0; i < n; i++) { /* drop providers that hold a copy already */
+    size_t n = rendezvous(pl, tag, order), up = 0;
+    for (size_t i = 0; i < n; i++) { /* drop providers that hold a piece already */
         bool held = false;
         for (int j = 0; j < nskip && !held; j++)
             held = pl->slots[order[i]].id == skip[j];
         if (!held) order[up++] = order[i];
     }
     *nids = 0;
-    /* Each round sends the copies still missing to the next providers in
-     * rendezvous order, all in parallel: one in this thread, the rest in the
-     * pool. A failed provider is replaced by the next one. */
-    while (have < want && next < up) {
+    /* Each round sends the pieces still missing to the next providers in
+     * rendezvous order, all in parallel. A failed provider's piece goes back
+     * to the list for the next one. */
+    while (pc->nwant > 0 && next < up) {
         int k = 0;
-        while (have + k < want && next < up) {
-            struct job *j = &jobs[k++];
-            *j = (struct job){NULL, NULL,  &pl->slots[order[next++]], name, data, len, 0,
-                              {0},  &latch};
+        uint32_t to[PLACE_MAX_COPIES];
+        int16_t fr[PLACE_MAX_COPIES];
+        while (k < pc->nwant && next < up) {
+            int16_t f = pc->want[k];
+            jobs[k] = (struct job){.slot = &pl->slots[order[next++]],
+                                   .name = piece_name(pc->nm, f),
+                                   .data = pc->data[f + 1],
+                                   .len = pc->len[f + 1],
+                                   .frag = f};
+            to[k] = jobs[k].slot->id;
+            fr[k] = f;
+            k++;
         }
         if (intent && intent->fn) {
-            uint32_t to[PLACE_MAX_PROVIDERS];
-            for (int i = 0; i < k; i++)
-                to[i] = jobs[i].slot->id;
-            int rc = intent->fn(intent->ctx, to, k, &last);
+            int rc = intent->fn(intent->ctx, to, fr, k, &last);
             if (rc) {
-                if (*nids) place_delete(pl, name, ids, *nids, NULL);
+                if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
                 *nids = 0;
-                return orc_fail(e, rc, "chunk %.16s...: %s", name, last.msg);
+                return orc_fail(e, rc, "chunk %.16s...: %s", tag, last.msg);
             }
         }
-        latch.pending = k - 1;
-        for (int i = 1; i < k; i++)
-            orc_queue_push(&pl->jobs, &jobs[i]);
-        jobs[0].rc = provider_put(jobs[0].slot->p, name, data, len, &jobs[0].err);
-        pthread_mutex_lock(&latch.mu);
-        while (latch.pending)
-            pthread_cond_wait(&latch.cv, &latch.mu);
-        pthread_mutex_unlock(&latch.mu);
+        run_parallel(pl, jobs, k);
+        int still = 0;
         for (int i = 0; i < k; i++) {
             if (jobs[i].rc == 0) {
-                ids[(*nids)++] = jobs[i].slot->id;
+                ids[*nids] = jobs[i].slot->id;
+                frags[(*nids)++] = jobs[i].frag;
                 have++;
             } else {
-                LOG_WARN("write of chunk %.16s... to provider %s failed: %s", name,
+                LOG_WARN("write of chunk %.16s... to provider %s failed: %s", tag,
                          provider_name(jobs[i].slot->p), jobs[i].err.msg);
                 last = jobs[i].err;
+                pc->want[still++] = jobs[i].frag;
             }
         }
+        for (int i = k; i < pc->nwant; i++) /* not sent this round */
+            pc->want[still++] = pc->want[i];
+        pc->nwant = still;
     }
     if (have < min) {
-        /* Only the copies written here: nids == 0 would mean every provider,
-         * and for a repair that includes the copies being repaired from. */
-        if (*nids) place_delete(pl, name, ids, *nids, NULL);
+        /* Only the pieces written here: n == 0 would mean every provider,
+         * and for a repair that includes the pieces being repaired from. */
+        if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
         *nids = 0;
         return orc_fail(e, ORC_ETRANSIENT,
-                        "only %d of %d copies could be written, %d needed (%zu of %zu providers "
+                        "only %d of %d %s could be written, %d needed (%zu of %zu providers "
                         "up and eligible%s%s)",
-                        have, want, min, up, pl->n, last.msg[0] ? "; last error: " : "", last.msg);
+                        have, want, pc->want[0] == PLACE_WHOLE ? "copies" : "fragments", min, up,
+                        pl->n, last.msg[0] ? "; last error: " : "", last.msg);
     }
     return ORC_OK;
 }
 
-int place_write(place *pl, const char *name, const uint8_t *data, size_t len,
-                const place_intent *intent, uint32_t *ids, int *nids, orc_err *e)
+/* Fills pc with every piece of data under pol (fragments encoded into
+ * *scratch, malloc'ed, for the caller to free). */
+static int make_pieces(place *pl, const place_policy *pol, const place_names *nm,
+                       const uint8_t *data, size_t len, struct pieces *pc, uint8_t **scratch,
+                       orc_err *e)
 {
-    int rc = write_copies(pl, name, data, len, intent, NULL, 0, pl->pol.copies, pl->pol.min_copies,
-                          ids, nids, e);
-    if (!rc && *nids < pl->pol.copies)
-        LOG_WARN("chunk %.16s...: %d of %d copies (under-replicated until repaired)", name, *nids,
-                 pl->pol.copies);
+    memset(pc, 0, sizeof(*pc));
+    pc->nm = nm;
+    *scratch = NULL;
+    if (pol->kind != PLACE_EC) {
+        pc->data[0] = data;
+        pc->len[0] = len;
+        for (int i = 0; i < pol->copies && i < PLACE_MAX_COPIES; i++)
+            pc->want[pc->nwant++] = PLACE_WHOLE;
+        return ORC_OK;
+    }
+    const ec_code *c = code_for(pl, pol->k, pol->m, e);
+    if (!c) return e ? e->code : ORC_EINVAL;
+    size_t fl = ec_frag_len(c, len);
+    int w = pol->k + pol->m;
+    uint8_t *frag[EC_MAX_FRAGMENTS];
+    *scratch = orc_malloc((size_t)w * fl);
+    for (int i = 0; i < w; i++) {
+        frag[i] = *scratch + (size_t)i * fl;
+        pc->data[i + 1] = frag[i];
+        pc->len[i + 1] = fl;
+        pc->want[pc->nwant++] = (int16_t)i;
+    }
+    return ec_encode(c, data, len, frag, e);
+}
+
+int place_write(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
+                size_t len, const place_intent *intent, uint32_t *ids, int16_t *frags, int *n,
+                orc_err *e)
+{
+    struct pieces pc;
+    uint8_t *scratch;
+    *n = 0;
+    int rc = make_pieces(pl, pol, nm, data, len, &pc, &scratch, e);
+    int w = place_width(pol);
+    /* Erasure-coded chunks are written whole or not at all: a chunk short of
+     * a fragment has less redundancy than its class promises. */
+    int min = pol->kind == PLACE_EC ? w : pol->min_copies;
+    if (!rc) rc = write_pieces(pl, &pc, intent, NULL, 0, min, ids, frags, n, e);
+    free(scratch);
+    if (!rc && *n < w)
+        LOG_WARN("chunk %.16s...: %d of %d copies (under-replicated until repaired)",
+                 nm->whole ? nm->whole : "", *n, w);
     return rc;
 }
 
-int place_write_more(place *pl, const char *name, const uint8_t *data, size_t len,
-                     const place_intent *intent, const uint32_t *have, int nhave, uint32_t *ids,
-                     int *nids, orc_err *e)
+int place_write_more(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
+                     size_t len, const place_intent *intent, const uint32_t *have_ids,
+                     const int16_t *have_frags, int nhave, uint32_t *ids, int16_t *frags, int *n,
+                     orc_err *e)
 {
-    int want = pl->pol.copies - nhave;
-    *nids = 0;
-    if (want <= 0) return ORC_OK;
-    return write_copies(pl, name, data, len, intent, have, nhave, want, 1, ids, nids, e);
+    struct pieces pc;
+    uint8_t *scratch;
+    *n = 0;
+    int rc = make_pieces(pl, pol, nm, data, len, &pc, &scratch, e);
+    if (rc) {
+        free(scratch);
+        return rc;
+    }
+    int still = 0;
+    for (int i = 0; i < pc.nwant; i++) { /* drop the pieces the chunk has */
+        bool held = false;
+        if (pol->kind != PLACE_EC) /* copies: as many fewer as it has */
+            held = i < nhave;
+        for (int j = 0; pol->kind == PLACE_EC && j < nhave && !held; j++)
+            held = have_frags && have_frags[j] == pc.want[i];
+        if (!held) pc.want[still++] = pc.want[i];
+    }
+    pc.nwant = still;
+    if (still > 0) rc = write_pieces(pl, &pc, intent, have_ids, nhave, 1, ids, frags, n, e);
+    free(scratch);
+    return rc;
 }
 
 void place_run(place *pl, void (*fn)(void *arg), void *arg)
@@ -335,58 +531,266 @@ static bool read_before(const struct slot *a, const struct slot *b)
     return a->read_us < b->read_us;
 }
 
-int place_read(place *pl, const char *name, uint64_t size, const uint32_t *ids, int nids,
-               place_verify_fn verify, void *ctx, orc_buf *out, orc_err *e)
+/* The configured providers holding a piece of the wanted kind (whole:
+ * frag PLACE_WHOLE; else fragments below k + m), best first. */
+static int candidates(place *pl, const place_read_args *a, bool whole, struct slot **cand,
+                      int16_t *cfrag)
 {
-    struct slot *cand[PLACE_MAX_COPIES];
-    int n = 0, rc = ORC_ENOTFOUND;
-    bool all_missing = true;
-    for (int i = 0; i < nids && n < PLACE_MAX_COPIES; i++) {
-        struct slot *s = slot_by_id(pl, ids[i]);
-        if (s) cand[n++] = s;
+    int n = 0;
+    for (int i = 0; i < a->n && n < PLACE_MAX_COPIES; i++) {
+        int16_t f = a->frags ? a->frags[i] : PLACE_WHOLE;
+        if (whole != (f == PLACE_WHOLE) || (!whole && f >= a->k + a->m)) continue;
+        struct slot *s = slot_by_id(pl, a->ids[i]);
+        if (!s) continue;
+        cand[n] = s;
+        cfrag[n++] = f;
     }
     for (int i = 1; i < n; i++) /* up before down, then fastest first */
         for (int j = i; j > 0 && read_before(cand[j], cand[j - 1]); j--) {
             struct slot *t = cand[j];
+            int16_t tf = cfrag[j];
             cand[j] = cand[j - 1];
+            cfrag[j] = cfrag[j - 1];
             cand[j - 1] = t;
+            cfrag[j - 1] = tf;
         }
-    orc_fail(e, ORC_ENOTFOUND, "chunk %.16s...: no provider holding it is configured", name);
-    for (int i = 0; i < n; i++) {
-        orc_err ce = {0};
-        orc_buf_reset(out);
-        int64_t t0 = orc_monotonic_us();
-        rc = provider_get(cand[i]->p, name, 0, size, out, &ce);
-        uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = cand[i]->read_us;
-        cand[i]->read_us = avg ? (avg * 7 + us) / 8 : us;
-        if (!rc && (rc = verify(ctx, out, &ce)) == ORC_ECORRUPT)
-            provider_note_corrupt(cand[i]->p); /* the provider's error, not the reader's */
-        if (!rc) return ORC_OK;
-        /* Push a bad provider back in the read order. */
-        cand[i]->read_us += 100000;
-        LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy", name,
-                 provider_name(cand[i]->p), ce.msg);
-        if (rc != ORC_ENOTFOUND) all_missing = false;
-        orc_fail(e, all_missing ? ORC_ENOTFOUND : ORC_ECORRUPT,
-                 "chunk %.16s...: no good copy (last: provider %s: %s)", name,
-                 provider_name(cand[i]->p), ce.msg);
-    }
-    orc_buf_reset(out);
-    /* ENOTFOUND only when every copy is simply absent. */
-    return all_missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
+    return n;
 }
 
-int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc_err *e)
+/* Whole copies one after another; see place_read. *missing stays true
+ * while every copy tried was simply absent. */
+static int read_whole(place *pl, const place_read_args *a, orc_buf *out, bool *missing, orc_err *e)
+{
+    struct slot *cand[PLACE_MAX_COPIES];
+    int16_t cfrag[PLACE_MAX_COPIES];
+    int n = candidates(pl, a, true, cand, cfrag);
+    for (int i = 0; i < n; i++) {
+        orc_err ce = {0};
+        struct job j = {.slot = cand[i], .name = a->names->whole, .out = out, .len = a->size};
+        run_job(&j);
+        int rc = j.rc;
+        ce = j.err;
+        if (!rc && (rc = a->verify(a->ctx, out, &ce)) == ORC_ECORRUPT) {
+            provider_note_corrupt(cand[i]->p); /* the provider's error, not the reader's */
+            if (a->bad) a->bad(a->bad_ctx, cand[i]->id, PLACE_WHOLE);
+        }
+        if (!rc) return ORC_OK;
+        cand[i]->read_us += 100000;
+        LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy",
+                 a->names->whole, provider_name(cand[i]->p), ce.msg);
+        if (rc != ORC_ENOTFOUND) *missing = false;
+        orc_fail(e, *missing ? ORC_ENOTFOUND : ORC_ECORRUPT,
+                 "chunk %.16s...: no good copy (last: provider %s: %s)", a->names->whole,
+                 provider_name(cand[i]->p), ce.msg);
+    }
+    return *missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
+}
+
+/* What an erasure-coded read has fetched: fragment f's bytes in buf[f],
+ * good[f] when it read whole; from[f] the slot it came from. */
+struct frag_set {
+    int k, m;
+    size_t fl;
+    orc_buf buf[EC_MAX_FRAGMENTS];
+    bool good[EC_MAX_FRAGMENTS];
+    struct slot *from[EC_MAX_FRAGMENTS];
+    int ngood;
+    bool other; /* a fragment failed for a reason other than being absent */
+};
+
+/* Fetches fragments from cand[*next..] in parallel rounds until `want` are
+ * good or the candidates run out; a failed one is replaced by the next. */
+static void fetch_frags(place *pl, const place_read_args *a, struct slot **cand,
+                        const int16_t *cfrag, int ncand, int *next, int want, struct frag_set *fs,
+                        orc_err *last)
+{
+    while (fs->ngood < want && *next < ncand) {
+        struct job jobs[EC_MAX_FRAGMENTS];
+        int k = 0;
+        while (fs->ngood + k < want && *next < ncand) {
+            int i = (*next)++;
+            int16_t f = cfrag[i];
+            if (fs->from[f]) continue; /* two records of one fragment: one will do */
+            fs->from[f] = cand[i];
+            jobs[k++] = (struct job){.slot = cand[i],
+                                     .name = a->names->frag[f],
+                                     .out = &fs->buf[f],
+                                     .len = fs->fl,
+                                     .frag = f};
+        }
+        run_parallel(pl, jobs, k);
+        for (int i = 0; i < k; i++) {
+            if (jobs[i].rc == 0) {
+                fs->good[jobs[i].frag] = true;
+                fs->ngood++;
+                continue;
+            }
+            *last = jobs[i].err;
+            if (jobs[i].rc != ORC_ENOTFOUND) fs->other = true;
+            LOG_WARN("chunk %.16s...: fragment on provider %s is unusable (%s)", a->names->frag[0],
+                     provider_name(jobs[i].slot->p), jobs[i].err.msg);
+        }
+    }
+}
+
+/* Decodes the fragments marked in use into out and verifies it. */
+static int decode_verify(const ec_code *c, const place_read_args *a, struct frag_set *fs,
+                         const bool *use, orc_buf *out, orc_err *e)
+{
+    const uint8_t *src[EC_MAX_FRAGMENTS];
+    for (int i = 0; i < fs->k + fs->m; i++)
+        src[i] = use[i] ? fs->buf[i].ptr : NULL;
+    orc_buf_reset(out);
+    if (orc_buf_reserve(out, (size_t)a->size, e)) return ORC_EINTERNAL;
+    int rc = ec_decode(c, src, use, (size_t)a->size, out->ptr, e);
+    if (rc) return rc;
+    out->len = (size_t)a->size;
+    return a->verify(a->ctx, out, e);
+}
+
+/* The first good chunk failed verification: some fragment lies. Fetches
+ * every other fragment, then tries K-subsets of the good ones until one
+ * verifies; a fragment the winning decode does not reproduce is bad. */
+static int find_liars(place *pl, const ec_code *c, const place_read_args *a, struct slot **cand,
+                      const int16_t *cfrag, int ncand, int *next, struct frag_set *fs, orc_buf *out,
+                      orc_err *e)
+{
+    orc_err last = {0};
+    int w = fs->k + fs->m;
+    fetch_frags(pl, a, cand, cfrag, ncand, next, w, fs, &last);
+    int idx[EC_MAX_FRAGMENTS], ng = 0;
+    for (int f = 0; f < w; f++)
+        if (fs->good[f]) idx[ng++] = f;
+    if (ng <= fs->k) /* no other subset to try */
+        return orc_fail(e, ORC_ECORRUPT, "chunk %.16s...: fragments do not verify, none to spare",
+                        a->names->frag[0]);
+    /* Subsets of k out of ng, in lexicographic order of positions. */
+    int pos[EC_MAX_FRAGMENTS];
+    for (int i = 0; i < fs->k; i++)
+        pos[i] = i;
+    for (;;) {
+        bool use[EC_MAX_FRAGMENTS] = {0};
+        for (int i = 0; i < fs->k; i++)
+            use[idx[pos[i]]] = true;
+        orc_err ve = {0};
+        orc_buf sealed;
+        orc_buf_init(&sealed, 0);
+        /* verify may decrypt in place: keep the sealed bytes to re-encode. */
+        int rc = decode_verify(c, a, fs, use, &sealed, &ve);
+        if (rc == 0) {
+            orc_buf_dispose(&sealed);
+            break;
+        }
+        orc_buf_dispose(&sealed);
+        int i = fs->k - 1;
+        while (i >= 0 && pos[i] == ng - fs->k + i)
+            i--;
+        if (i < 0)
+            return orc_fail(e, ORC_ECORRUPT, "chunk %.16s...: no %d fragments verify",
+                            a->names->frag[0], fs->k);
+        pos[i]++;
+        for (int j = i + 1; j < fs->k; j++)
+            pos[j] = pos[j - 1] + 1;
+    }
+    /* A subset verified: decode it again (undecrypted) and re-encode, so
+     * every fetched fragment can be compared with what it should be. */
+    bool use[EC_MAX_FRAGMENTS] = {0};
+    for (int i = 0; i < fs->k; i++)
+        use[idx[pos[i]]] = true;
+    const uint8_t *src[EC_MAX_FRAGMENTS];
+    for (int f = 0; f < w; f++)
+        src[f] = use[f] ? fs->buf[f].ptr : NULL;
+    uint8_t *sealed = orc_malloc((size_t)a->size), *block = orc_malloc((size_t)w * fs->fl);
+    uint8_t *re[EC_MAX_FRAGMENTS];
+    for (int f = 0; f < w; f++)
+        re[f] = block + (size_t)f * fs->fl;
+    int rc = ec_decode(c, src, use, (size_t)a->size, sealed, e);
+    if (!rc) rc = ec_encode(c, sealed, (size_t)a->size, re, e);
+    for (int f = 0; !rc && f < w; f++) {
+        if (!fs->good[f] || use[f] || !memcmp(re[f], fs->buf[f].ptr, fs->fl)) continue;
+        LOG_WARN("chunk %.16s...: fragment %d on provider %s is corrupt", a->names->frag[0], f,
+                 provider_name(fs->from[f]->p));
+        provider_note_corrupt(fs->from[f]->p);
+        if (a->bad) a->bad(a->bad_ctx, fs->from[f]->id, (int16_t)f);
+    }
+    free(block);
+    free(sealed);
+    if (rc) return rc;
+    return decode_verify(c, a, fs, use, out, e);
+}
+
+static int read_ec(place *pl, const place_read_args *a, orc_buf *out, bool *missing, orc_err *e)
+{
+    struct slot *cand[PLACE_MAX_COPIES];
+    int16_t cfrag[PLACE_MAX_COPIES];
+    const ec_code *c = code_for(pl, a->k, a->m, e);
+    if (!c) return ORC_EINVAL;
+    if (a->size == 0 || a->size == UINT64_MAX || a->size > INT32_MAX)
+        return orc_fail(e, ORC_EINVAL, "erasure-coded chunk of unknown or bad size");
+    int ncand = candidates(pl, a, false, cand, cfrag), next = 0;
+    struct frag_set fs = {.k = a->k, .m = a->m, .fl = ec_frag_len(c, (size_t)a->size)};
+    for (int f = 0; f < a->k + a->m; f++)
+        orc_buf_init(&fs.buf[f], 0);
+    orc_err last = {0};
+    fetch_frags(pl, a, cand, cfrag, ncand, &next, a->k, &fs, &last);
+    int rc;
+    if (fs.other) *missing = false;
+    if (fs.ngood < a->k) {
+        rc = orc_fail(e, *missing ? ORC_ENOTFOUND : ORC_ECORRUPT,
+                      "chunk %.16s...: %d of %d fragments could be read, %d needed%s%s",
+                      a->names->frag[0], fs.ngood, ncand, a->k, last.msg[0] ? "; last error: " : "",
+                      last.msg);
+        goto done;
+    }
+    bool use[EC_MAX_FRAGMENTS];
+    memcpy(use, fs.good, sizeof(use));
+    orc_err ve = {0};
+    rc = decode_verify(c, a, &fs, use, out, &ve);
+    if (rc == ORC_ECORRUPT) {
+        *missing = false;
+        rc = find_liars(pl, c, a, cand, cfrag, ncand, &next, &fs, out, e);
+    } else if (rc) {
+        orc_fail_copy(e, rc, &ve);
+    }
+done:
+    for (int f = 0; f < a->k + a->m; f++)
+        orc_buf_dispose(&fs.buf[f]);
+    return rc;
+}
+
+int place_read(place *pl, const place_read_args *a, orc_buf *out, orc_err *e)
+{
+    bool missing = true;
+    orc_fail(e, ORC_ENOTFOUND, "chunk: no provider holding it is configured");
+    int rc = read_whole(pl, a, out, &missing, e);
+    if (rc && a->k > 0) {
+        rc = read_ec(pl, a, out, &missing, e);
+    }
+    if (rc) {
+        orc_buf_reset(out);
+        /* ENOTFOUND only when every piece is simply absent. */
+        rc = missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
+        if (e) e->code = rc;
+    }
+    return rc;
+}
+
+int place_delete(place *pl, const place_names *nm, const uint32_t *ids, const int16_t *frags, int n,
+                 orc_err *e)
 {
     int first = ORC_OK;
     for (size_t i = 0; i < pl->n; i++) {
-        bool hit = nids == 0;
-        for (int k = 0; k < nids && !hit; k++)
-            hit = pl->slots[i].id == ids[k];
-        if (!hit) continue;
-        orc_err de = {0};
-        int rc = provider_del(pl->slots[i].p, name, &de);
-        if (rc && rc != ORC_ENOTFOUND && !first) first = orc_fail_copy(e, rc, &de);
+        for (int f = PLACE_WHOLE; f < EC_MAX_FRAGMENTS; f++) {
+            const char *name = piece_name(nm, (int16_t)f);
+            if (!name) continue;
+            bool hit = n == 0;
+            for (int k = 0; k < n && !hit; k++)
+                hit = pl->slots[i].id == ids[k] && (frags ? frags[k] : PLACE_WHOLE) == f;
+            if (!hit) continue;
+            orc_err de = {0};
+            int rc = provider_del(pl->slots[i].p, name, &de);
+            if (rc && rc != ORC_ENOTFOUND && !first) first = orc_fail_copy(e, rc, &de);
+        }
     }
     return first;
 }

@@ -1,12 +1,14 @@
 /* Placement: which providers hold a chunk's copies, writing them in parallel,
  * and reading a chunk from the best copy that verifies.
  *
- * Replication only in this slice (policy "replicate:N"): each chunk goes to N
- * distinct providers chosen by rendezvous hashing on its name, so the spread
- * is even and stable when providers are added. If a chosen provider fails the
- * next one in rendezvous order is tried. Reads try copies fastest first (by a
- * moving average of each provider's read latency), and a copy that is missing
- * or fails verification is logged and skipped, never returned.
+ * Two policies: "replicate:N" stores N whole copies of a sealed chunk,
+ * "ec:K+M" its K data and M parity fragments (place/ec.h, ISA-L), any K of
+ * which rebuild it. Every piece goes to its own provider, chosen by
+ * rendezvous hashing on the chunk's name, so the spread is even and stable
+ * when providers are added. If a chosen provider fails the next one in
+ * rendezvous order is tried. Reads try providers fastest first (by a moving
+ * average of each provider's read latency), and a piece that is missing or
+ * fails verification is logged and skipped, never returned.
  *
  * Thread-safe; owns a small pool of I/O threads for parallel copies. */
 #ifndef ORC_PLACE_PLACE_H
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "place/ec.h"
 #include "provider/provider.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -25,15 +28,30 @@
 
 typedef struct place place;
 
+enum place_kind {
+    PLACE_REPLICATE = 0, /* replicate:N, whole copies of the sealed chunk */
+    PLACE_EC = 1,        /* ec:K+M, K data and M parity fragments (place/ec.h) */
+};
+
+/* A piece's fragment index when it is a whole copy (meta's META_WHOLE). */
+#define PLACE_WHOLE (-1)
+
 typedef struct place_policy {
+    int kind;           /* enum place_kind */
     int copies;         /* N in replicate:N */
-    int min_copies;     /* a write with fewer up providers succeeds down to this */
+    int k, m;           /* K and M in ec:K+M */
+    int min_copies;     /* replicate: a write with fewer up providers succeeds down to this */
     int probe_interval; /* seconds between probes of a down provider */
 } place_policy;
 
-/* Parses "replicate:N" (1 <= N <= PLACE_MAX_COPIES) into out->copies; the
+/* Parses "replicate:N" (1 <= N <= PLACE_MAX_COPIES) or "ec:K+M" (1 <= K,
+ * 1 <= M, K + M <= EC_MAX_FRAGMENTS) into out's kind, copies, k and m; the
  * other fields are left as they are. */
 int place_policy_parse(const char *s, place_policy *out, orc_err *e);
+/* Pieces a chunk written with pol has: N copies or K + M fragments. */
+int place_width(const place_policy *pol);
+/* "replicate:N" or "ec:K+M" into buf. */
+void place_policy_format(const place_policy *pol, char *buf, size_t cap);
 
 /* provs[i] has metadata id ids[i]. The place keeps the pointers (not owned)
  * until place_free. ORC_EINVAL if fewer providers than copies. */
@@ -41,56 +59,98 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
               place **out, orc_err *e);
 void place_free(place *pl);
 
+/* The policy place_new was given, and whether another one can be served by
+ * pl's providers (ORC_EINVAL names what is missing). */
+const place_policy *place_default_policy(const place *pl);
+int place_check(const place *pl, const place_policy *pol, orc_err *e);
 int place_copies(const place *pl);
 size_t place_count(const place *pl);
 provider *place_provider(const place *pl, size_t i);
 uint32_t place_provider_id(const place *pl, size_t i);
 
-/* Called with the providers about to be sent a copy, before any of them is
- * sent (each round of a write, in the writing thread). Non-zero stops the
- * write before it sends anything more; that code is returned. The object
- * layer records the copies as PENDING here, so a copy whose outcome is lost
- * (a timeout whose write lands later, a crash) is still known. */
+/* The provider names of a chunk's pieces: `whole` for every whole copy (all
+ * copies of a chunk share a name), frag[i] for fragment i. object/ derives
+ * them (chunk/seal.h) and place/ never sees a chunk's hash; a name not
+ * needed by a call may be NULL. */
+typedef struct place_names {
+    const char *whole;
+    const char *frag[EC_MAX_FRAGMENTS];
+} place_names;
+
+/* Called with the pieces about to be sent (providers ids[i], fragment index
+ * frags[i] or PLACE_WHOLE), before any of them is sent (each round of a
+ * write, in the writing thread). Non-zero stops the write before it sends
+ * anything more; that code is returned. The object layer records the pieces
+ * as PENDING here, so a piece whose outcome is lost (a timeout whose write
+ * lands later, a crash) is still known. */
 typedef struct place_intent {
-    int (*fn)(void *ctx, const uint32_t *ids, int n, orc_err *e);
+    int (*fn)(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e);
     void *ctx;
 } place_intent;
 
-/* Writes data under name to `copies` distinct providers that are up, in
- * parallel, each durably. intent (may be NULL) hears of each copy first. A failed provider is
- * replaced by the next up one in rendezvous order. Fills ids (room for PLACE_MAX_COPIES) with the
- * providers that hold a copy: at least min_copies of them (fewer than copies means the chunk is
- * under-replicated and repair will add copies). Fails with ORC_ETRANSIENT, after deleting any
- * partial copies, below min_copies. */
-int place_write(place *pl, const char *name, const uint8_t *data, size_t len,
-                const place_intent *intent, uint32_t *ids, int *nids, orc_err *e);
+/* Writes the sealed chunk data[0, len) with pol to distinct providers that
+ * are up, in parallel, each piece durably: replicate:N, N whole copies named
+ * nm->whole; ec:K+M, the K+M fragments (place/ec.h) named nm->frag[i]. A
+ * failed provider is replaced by the next up one in rendezvous order.
+ * intent (may be NULL) hears of each piece first. Fills ids and frags (room
+ * for PLACE_MAX_COPIES) with the pieces written: replicate, at least
+ * min_copies copies (fewer than N: under-replicated until repair adds
+ * copies); ec, all K+M fragments. Below that, ORC_ETRANSIENT, after deleting
+ * the pieces written. */
+int place_write(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
+                size_t len, const place_intent *intent, uint32_t *ids, int16_t *frags, int *n,
+                orc_err *e);
 
-/* Repair: writes copies of name to up providers not in have[0..nhave) until
- * the chunk has `copies` of them; ids gets the new ones (at least one, else
+/* Repair: given the chunk's sealed bytes and the pieces it has
+ * (have_ids/have_frags, nhave), writes the missing ones (replicate: copies
+ * up to N; ec: the fragment indexes not held) to up providers that hold no
+ * piece of it. ids/frags get the new ones (at least one, else
  * ORC_ETRANSIENT). */
-int place_write_more(place *pl, const char *name, const uint8_t *data, size_t len,
-                     const place_intent *intent, const uint32_t *have, int nhave, uint32_t *ids,
-                     int *nids, orc_err *e);
+int place_write_more(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
+                     size_t len, const place_intent *intent, const uint32_t *have_ids,
+                     const int16_t *have_frags, int nhave, uint32_t *ids, int16_t *frags, int *n,
+                     orc_err *e);
 
-/* Verifies a sealed copy read from a provider: 0 if good, ORC_ECORRUPT if not.
- * May transform out in place (e.g. decrypt). */
+/* Verifies a sealed chunk read back (a whole copy, or rebuilt from
+ * fragments): 0 if good, ORC_ECORRUPT if not. May transform out in place
+ * (e.g. decrypt). */
 typedef int (*place_verify_fn)(void *ctx, orc_buf *data, orc_err *e);
 
-/* Reads the copy of name (size bytes, as recorded; UINT64_MAX: unknown)
- * from the providers in ids (fastest first) into out (reset first) and runs
- * verify on it; a copy that is missing, fails to read (a provider past its
- * deadline included: the size sets it) or fails verify is logged and the next
- * is tried; a failed verify counts as its provider's error. ORC_ECORRUPT /
- * ORC_ENOTFOUND when no copy is good. */
-int place_read(place *pl, const char *name, uint64_t size, const uint32_t *ids, int nids,
-               place_verify_fn verify, void *ctx, orc_buf *out, orc_err *e);
+/* Told of each piece that failed verification (provider id, fragment index
+ * or PLACE_WHOLE), so the caller can stop counting it and repair replaces it. */
+typedef void (*place_bad_fn)(void *ctx, uint32_t id, int16_t frag);
+
+typedef struct place_read_args {
+    const place_names *names;
+    int k, m;      /* the chunk's erasure code (k 0: whole copies only) */
+    uint64_t size; /* sealed length, as recorded (UINT64_MAX: unknown; whole copies only) */
+    const uint32_t *ids;
+    const int16_t *frags; /* NULL: all whole copies */
+    int n;
+    place_verify_fn verify;
+    void *ctx;
+    place_bad_fn bad; /* may be NULL */
+    void *bad_ctx;
+} place_read_args;
+
+/* Reads the sealed chunk into out (reset first) and runs verify on it. Whole
+ * copies are tried one after another, fastest first; fragments are fetched k
+ * at a time in parallel from the fastest holders, a failed one replaced by
+ * the next, and decoded. A piece that is missing, fails to read (a provider
+ * past its deadline included: the size sets it) or fails verify is logged
+ * and skipped (a failed verify counts as its provider's error and is told
+ * to bad; with fragments, the bad ones are found by decoding other subsets).
+ * ORC_ECORRUPT / ORC_ENOTFOUND when no good chunk can be had. */
+int place_read(place *pl, const place_read_args *a, orc_buf *out, orc_err *e);
 
 /* Runs fn(arg) on one of the I/O threads, for reads that should overlap
  * (GET read-ahead). fn must not wait for other I/O-thread work. */
 void place_run(place *pl, void (*fn)(void *arg), void *arg);
 
-/* Deletes name from the providers in ids (or from every provider when nids is
- * 0). Missing copies are fine. Returns the first hard error. */
-int place_delete(place *pl, const char *name, const uint32_t *ids, int nids, orc_err *e);
+/* Deletes piece i (nm->whole or nm->frag[frags[i]]) from provider ids[i];
+ * with n 0, every name in nm (those not NULL) from every provider. Missing
+ * pieces are fine. Returns the first hard error. */
+int place_delete(place *pl, const place_names *nm, const uint32_t *ids, const int16_t *frags, int n,
+                 orc_err *e);
 
 #endif

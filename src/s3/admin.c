@@ -39,7 +39,15 @@ static void providers_text(s3_req *r, const object_admin_view *v)
                        (unsigned long long)p->errors, (unsigned long long)p->chunks,
                        (unsigned long long)p->bytes);
     }
-    orc_buf_printf(&b, NULL, "copies per chunk: %d; under-replicated chunks: %llu\n", v->copies,
+    orc_buf_printf(&b, NULL, "\n%-16s %-24s %12s %22s\n", "PLACEMENT", "CLASSES", "CHUNKS",
+                   "BELOW-FULL-REDUNDANCY");
+    for (size_t i = 0; i < v->nplacements; i++) {
+        const object_redundancy_view *p = &v->placements[i];
+        orc_buf_printf(&b, NULL, "%-16s %-24s %12llu %22llu\n", p->placement,
+                       p->classes[0] ? p->classes : "-", (unsigned long long)p->chunks,
+                       (unsigned long long)p->below);
+    }
+    orc_buf_printf(&b, NULL, "chunks below full redundancy: %llu\n",
                    (unsigned long long)v->under_replicated);
     size_t len;
     uint8_t *body = orc_buf_take(&b, &len);
@@ -75,8 +83,18 @@ static void providers_json(s3_req *r, const object_admin_view *v)
         if (i) orc_buf_puts(&b, ",", NULL);
         admin_provider_json(&b, &v->providers[i]);
     }
-    orc_buf_printf(&b, NULL, "],\"copies\":%d,\"under_replicated\":%llu}\n", v->copies,
-                   (unsigned long long)v->under_replicated);
+    orc_buf_printf(&b, NULL, "],\"copies\":%d,\"under_replicated\":%llu,\"placements\":[",
+                   v->copies, (unsigned long long)v->under_replicated);
+    for (size_t i = 0; i < v->nplacements; i++) {
+        const object_redundancy_view *p = &v->placements[i];
+        orc_buf_puts(&b, i ? ",{\"placement\":" : "{\"placement\":", NULL);
+        json_str(&b, p->placement);
+        orc_buf_puts(&b, ",\"classes\":", NULL);
+        json_str(&b, p->classes);
+        orc_buf_printf(&b, NULL, ",\"chunks\":%llu,\"below_full_redundancy\":%llu}",
+                       (unsigned long long)p->chunks, (unsigned long long)p->below);
+    }
+    orc_buf_puts(&b, "]}\n", NULL);
     size_t len;
     uint8_t *body = orc_buf_take(&b, &len);
     http_respond(r->rq, 200, "application/json", body, len);

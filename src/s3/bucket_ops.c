@@ -277,7 +277,8 @@ static void list_q_free(struct list_q *q)
 
 /* owner: the bucket's owner (objects in a bucket all belong to it), or NULL
  * to leave Owner out (ListObjectsV2 without fetch-owner=true). */
-static void contents_xml(orc_buf *b, const meta_object *o, bool url, const meta_user *owner)
+static void contents_xml(orc_buf *b, const meta_object *o, const char *cls, bool url,
+                         const meta_user *owner)
 {
     char when[32], etag[72];
     orc_time_iso8601(o->mtime_ms, when);
@@ -287,7 +288,7 @@ static void contents_xml(orc_buf *b, const meta_object *o, bool url, const meta_
     xml_elem(b, "LastModified", when, NULL);
     xml_elem(b, "ETag", etag, NULL);
     xml_elemf(b, NULL, "Size", "%llu", (unsigned long long)o->size);
-    xml_elem(b, "StorageClass", "STANDARD", NULL);
+    xml_elem(b, "StorageClass", cls, NULL);
     if (owner) owner_xml(b, owner);
     xml_close(b, "Contents", NULL);
 }
@@ -372,7 +373,9 @@ void s3_list_objects(s3_req *r)
     }
     for (size_t i = 0; i < res.n; i++)
         if (!res.entries[i].is_prefix)
-            contents_xml(&b, &res.entries[i].obj, url, !v2 || fetch_owner ? &r->user : NULL);
+            contents_xml(&b, &res.entries[i].obj,
+                         object_class_name(r->svc->st, res.entries[i].obj.storage_class), url,
+                         !v2 || fetch_owner ? &r->user : NULL);
     for (size_t i = 0; i < res.n; i++) {
         if (!res.entries[i].is_prefix) continue;
         xml_open(&b, "CommonPrefixes", NULL, NULL);

@@ -154,7 +154,8 @@ void s3_copy_object(s3_req *r)
     }
     if (s3_bucket_for_owner(r, &q.db) || s3_bucket_owned(r, q.sbucket, &q.sb)) goto done;
     if (copy_directives(r, &q.meta_replace, &q.tags_replace)) goto done;
-    if (q.sb.id == q.db.id && strcmp(q.skey, r->key) == 0 && !q.meta_replace) {
+    if (q.sb.id == q.db.id && strcmp(q.skey, r->key) == 0 && !q.meta_replace &&
+        !http_header(r->rq, "x-amz-storage-class")) {
         s3_error(r, S3E_INVALID_REQUEST,
                  "This copy request is illegal because it is trying to copy an object to itself "
                  "without changing the object's metadata, storage class, website redirect "
@@ -164,6 +165,9 @@ void s3_copy_object(s3_req *r)
     if (q.meta_replace && s3_stored_headers(r, &q.stored)) goto done;
     if (q.tags_replace && s3_request_tags(r, &q.tags)) goto done;
     if (s3_put_condition_parse(r, &a.cond)) goto done;
+    /* As S3: without the header the copy is in the default class, whatever
+     * the source's. */
+    if (s3_storage_class(r, &q.db, &a.storage_class)) goto done;
     a.src_bucket = q.sb.id;
     a.src_key = q.skey;
     a.dst_bucket = q.db.id;

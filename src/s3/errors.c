@@ -36,6 +36,8 @@ static const struct s3_error_info table[S3E_COUNT] = {
     [S3E_INVALID_BUCKET_NAME] = {"InvalidBucketName", 400, "The specified bucket is not valid."},
     [S3E_INVALID_DIGEST] = {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
     [S3E_INVALID_RANGE] = {"InvalidRange", 416, "The requested range is not satisfiable"},
+    [S3E_INVALID_STORAGE_CLASS] = {"InvalidStorageClass", 400,
+                                   "The storage class you specified is not valid"},
     [S3E_INVALID_REQUEST] = {"InvalidRequest", 400, "Invalid Request"},
     [S3E_KEY_TOO_LONG] = {"KeyTooLongError", 400, "Your key is too long"},
     [S3E_MALFORMED_XML] = {"MalformedXML", 400,
@@ -111,6 +113,7 @@ static const struct {
     [ORC_D_NO_SUCH_UPLOAD] = {ORC_ENOTFOUND, S3E_NO_SUCH_UPLOAD},
     [ORC_D_INVALID_RANGE] = {ORC_EINVAL, S3E_INVALID_RANGE},
     [ORC_D_TOO_LARGE] = {ORC_EINVAL, S3E_ENTITY_TOO_LARGE},
+    [ORC_D_STORAGE_CLASS] = {ORC_EINVAL, S3E_INVALID_STORAGE_CLASS},
 };
 
 enum s3_error s3_error_for(int code, int detail, enum s3_error notfound)

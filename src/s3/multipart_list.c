@@ -62,7 +62,7 @@ static void parts_xml(s3_req *r, orc_buf *x, const object_upload_parts_result *r
     xml_elem(x, "UploadId", up->upload_id, NULL);
     user_xml(r, x, "Initiator", up->initiator);
     user_xml(r, x, "Owner", r->user.id);
-    xml_elem(x, "StorageClass", "STANDARD", NULL);
+    xml_elem(x, "StorageClass", object_class_name(r->svc->st, up->storage_class), NULL);
     enum s3_checksum_alg alg = s3_checksum_upload_alg(up->headers);
     if (alg) {
         xml_elem(x, "ChecksumAlgorithm", s3_checksum_name(alg), NULL);
@@ -146,7 +146,7 @@ static void uploads_xml(s3_req *r, orc_buf *x, const struct uploads_q *q, size_t
         xml_elem(x, "UploadId", u->upload_id, NULL);
         user_xml(r, x, "Initiator", u->initiator);
         user_xml(r, x, "Owner", r->user.id);
-        xml_elem(x, "StorageClass", "STANDARD", NULL);
+        xml_elem(x, "StorageClass", object_class_name(r->svc->st, u->storage_class), NULL);
         xml_elem(x, "Initiated", when, NULL);
         xml_close(x, "Upload", NULL);
     }

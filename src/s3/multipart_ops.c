@@ -51,6 +51,8 @@ void s3_create_multipart_upload(s3_req *r)
         s3_checksum_create_args(http_header(r->rq, "x-amz-checksum-algorithm"),
                                 http_header(r->rq, "x-amz-checksum-type"), &alg, &msg);
     if (bad) return s3_error(r, bad, msg);
+    const char *cls;
+    if (s3_storage_class(r, &b, &cls)) return;
     if (s3_stored_headers(r, &stored)) return;
     if (alg) {
         stored.max += 64;
@@ -58,7 +60,7 @@ void s3_create_multipart_upload(s3_req *r)
     }
     int rc =
         object_mp_create(r->svc->st, b.id, r->key, r->user.id, http_header(r->rq, "Content-Type"),
-                         stored.len ? (const char *)stored.ptr : NULL, uid, &e);
+                         stored.len ? (const char *)stored.ptr : NULL, cls, uid, &e);
     orc_buf_dispose(&stored);
     if (rc) return s3_error_from(r, rc, &e, S3E_NO_SUCH_BUCKET);
     orc_buf_init(&x, 0);

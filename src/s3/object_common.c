@@ -161,11 +161,28 @@ void s3_object_headers(s3_req *r, const meta_object *o, char *const *ov, bool wh
 {
     s3_validator_headers(r, o);
     http_add_header(r->rq, "Accept-Ranges", "bytes");
+    s3_storage_class_header(r, o);
     const char *ct = o->content_type && *o->content_type ? o->content_type : "binary/octet-stream";
     http_add_header(r->rq, "Content-Type", ov && ov[0] ? ov[0] : ct);
     emit_stored(r->rq, o->headers, ov, whole);
     for (int i = 1; ov && i < S3_N_OVERRIDES; i++)
         if (ov[i]) http_add_header(r->rq, override_params[i][1], ov[i]);
+}
+
+int s3_storage_class(s3_req *r, const meta_bucket *b, const char **out)
+{
+    const char *v = http_header(r->rq, "x-amz-storage-class");
+    orc_err e = {0};
+    *out = object_class_resolve(r->svc->st, v, v ? strlen(v) : 0, b->storage_class, &e);
+    if (*out) return 0;
+    s3_error_from(r, ORC_EINVAL, &e, S3E_INVALID_STORAGE_CLASS);
+    return -1;
+}
+
+void s3_storage_class_header(s3_req *r, const meta_object *o)
+{
+    const char *c = object_class_name(r->svc->st, o->storage_class);
+    if (strcmp(c, "STANDARD") != 0) http_add_header(r->rq, "x-amz-storage-class", c);
 }
 
 int s3_read_overrides(s3_req *r, char *ov[S3_N_OVERRIDES])

@@ -37,6 +37,8 @@ void s3_put_object_begin(s3_req *r)
     if (r->content_length > OBJECT_MAX_SIZE) return s3_error(r, S3E_ENTITY_TOO_LARGE, NULL);
     if (cmd5 && s3_parse_content_md5(cmd5, md5)) return s3_error(r, S3E_INVALID_DIGEST, NULL);
     if (s3_put_condition(r, b.id, &cond)) return;
+    const char *cls;
+    if (s3_storage_class(r, &b, &cls)) return;
     if (s3_stored_headers(r, &stored)) return;
     object_put_args a = {
         .bucket_id = b.id,
@@ -47,6 +49,7 @@ void s3_put_object_begin(s3_req *r)
         .want_md5 = cmd5 ? md5 : NULL,
         .want_sha256 = r->auth.payload_sha256[0] ? r->auth.payload_sha256 : NULL,
         .cond = cond,
+        .storage_class = cls,
         .wake = s3_wake,
         .wake_arg = r->rq,
         .commit = s3_commit_of(r),

@@ -118,6 +118,12 @@ s3_handler s3_copy_object, s3_delete_objects;
  * headers as "name: value\n" lines (object_ops.c; the caller disposes out).
  * Non-zero when they exceed S3's 8 KB: the error is sent, out is empty. */
 int s3_stored_headers(s3_req *r, orc_buf *out);
+/* The storage class a write uses: x-amz-storage-class if present (one the
+ * configuration defines, else InvalidStorageClass is answered and non-zero
+ * returned), else the bucket's default, else the server's. */
+int s3_storage_class(s3_req *r, const meta_bucket *b, const char **out);
+/* x-amz-storage-class of a GET or HEAD: S3 leaves it out for STANDARD. */
+void s3_storage_class_header(s3_req *r, const meta_object *o);
 /* How the request's write commits (object.h): its start time and a liveness
  * check on its connection (object_ops.c). */
 object_commit s3_commit_of(s3_req *r);

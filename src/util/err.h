@@ -38,6 +38,7 @@ enum orc_detail {
     ORC_D_INVALID_RANGE,   /* EINVAL: a well-formed range past the source's end (object/) */
     ORC_D_TOO_LARGE,       /* EINVAL: over the object size limit (object/) */
     ORC_D_BUCKET_OWNED,    /* EEXISTS: the bucket to create is the requester's already (object/) */
+    ORC_D_STORAGE_CLASS,   /* EINVAL: a storage class the configuration does not define (object/) */
 };
 
 typedef struct orc_err {

@@ -219,3 +219,13 @@ def flip_middle_byte(path):
 def remove(path):
     store, key = _split(path)
     store.delete(key)
+
+
+def read_copy(path):
+    store, key = _split(path)
+    return store.read(key)
+
+
+def write_copy(path, data):
+    store, key = _split(path)
+    store.write(key, data)

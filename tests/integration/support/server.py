@@ -95,6 +95,8 @@ class Orchard:
         self.stderr_path = os.path.join(self.workdir, "server.stderr")
         os.makedirs(self.data, exist_ok=True)
         self.server_opts = dict(server_opts)
+        # {class name: placement}: [class.NAME] sections (storage classes)
+        self.classes = dict(self.server_opts.pop("classes", None) or {})
         # {name: path of an fs provider, or {config key: value}}; None: the
         # defaults, which the mixed mode (support/mixed.py) replaces.
         if providers is None:
@@ -121,6 +123,8 @@ class Orchard:
         opts.update(self.server_opts)
         for k, v in opts.items():
             lines.append(f"{k} = {v}")
+        for name, placement in self.classes.items():
+            lines += ["", f"[class.{name}]", f"placement = {placement}"]
         for name, spec in (self.providers or {}).items():
             if not isinstance(spec, dict):
                 spec = {"type": "fs", "path": spec}

@@ -38,7 +38,13 @@ void fake_store_open(fake_store *fs, size_t nprovs, int copies, int min_copies, 
     for (size_t i = 0; i < sizeof(master); i++)
         master[i] = (uint8_t)(i * 7 + 1);
     check(seal_keys_init(&fs->keys, master, 1, &e), &e, "seal_keys_init");
-    fs->st = (store){fs->m, fs->pl, &fs->keys, {FAKE_CDC_MIN, FAKE_CDC_AVG, FAKE_CDC_MAX}, 0};
+    fs->st = (store){.m = fs->m,
+                     .pl = fs->pl,
+                     .keys = &fs->keys,
+                     .cdc = {FAKE_CDC_MIN, FAKE_CDC_AVG, FAKE_CDC_MAX},
+                     .nclasses = 1};
+    snprintf(fs->st.classes[0].name, sizeof(fs->st.classes[0].name), "STANDARD");
+    fs->st.classes[0].pol = *place_default_policy(fs->pl);
     int64_t owner;
     check(meta_user_add(fs->m, "tester", "AKTESTER", (const uint8_t *)"s", 1, &owner, &e), &e,
           "meta_user_add");

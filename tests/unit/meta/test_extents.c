@@ -37,9 +37,9 @@ static int64_t live_chunk(fixture *f, int i, uint32_t plain_len, uint32_t prov)
     meta_chunk k;
     bool is_new = false;
     orc_err e = {0};
-    assert_int_equal(meta_chunk_claim(f->m, h, plain_len, plain_len + 28, 1, 1, &k, &is_new, &e),
-                     ORC_OK);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, &prov, 1, &e), ORC_OK);
+    assert_int_equal(
+        meta_chunk_claim(f->m, h, plain_len, plain_len + 28, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, &prov, NULL, 1, &e), ORC_OK);
     return k.id;
 }
 

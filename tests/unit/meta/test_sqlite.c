@@ -82,9 +82,9 @@ static int64_t live_chunk(fixture *f, uint8_t tag, uint32_t len)
     bool is_new = false;
     orc_err e = {0};
     memset(h, tag, sizeof(h));
-    assert_int_equal(meta_chunk_claim(f->m, h, len, len + 28, 1, 1, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, len, len + 28, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
     assert_true(is_new);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 2, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e), ORC_OK);
     return k.id;
 }
 
@@ -120,7 +120,7 @@ static void test_reopen_keeps_data_and_schema_version(void **state)
     assert_string_equal(b.region, "us-east-1");
     assert_int_equal(meta_provider_id(f->m, "disk-b", &id, &e), ORC_OK);
     assert_int_equal(id, f->prov[1]);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 6);
     assert_int_equal(query_int(f, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
@@ -155,6 +155,65 @@ static void test_open_refuses_unknown_type_and_keys(void **state)
     meta_close(m);
 }
 
+/* What schema version 6 added, taken away again: a store as version 5
+ * (the code before erasure coding and storage classes) wrote it. */
+#define V6_UNDO                                                                                    \
+    "ALTER TABLE chunks DROP COLUMN ec_k;"                                                         \
+    "ALTER TABLE chunks DROP COLUMN ec_m;"                                                         \
+    "ALTER TABLE chunks DROP COLUMN width;"                                                        \
+    "ALTER TABLE chunk_copies DROP COLUMN frag;"                                                   \
+    "ALTER TABLE objects DROP COLUMN storage_class;"                                               \
+    "ALTER TABLE uploads DROP COLUMN storage_class;"                                               \
+    "ALTER TABLE buckets DROP COLUMN storage_class;"
+
+/* A version 5 store opens as version 6 with every object readable: its
+ * chunks are legacy replicated ones (width 0: the default placement's
+ * copies), their copies whole, the objects of the default class; and a
+ * chunk written now can be erasure coded beside them. */
+static void test_migration_from_version_5(void **state)
+{
+    fixture *f = *state;
+    orc_err e = {0};
+    int64_t id = live_chunk(f, 7, 10), obj;
+    put(f, "v5", "a", id, 10, 0, &obj);
+    exec_sql(f, V6_UNDO "PRAGMA user_version = 5;");
+    meta_close(f->m);
+    assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 6);
+    meta_object o;
+    meta_extent *x = NULL;
+    size_t nx = 0;
+    assert_int_equal(meta_object_get(f->m, f->bucket, "v5", true, 0, UINT64_MAX, &o, &x, &nx, &e),
+                     0);
+    assert_string_equal(o.storage_class, "");
+    assert_int_equal(nx, 1);
+    assert_int_equal(x[0].chunk.layout.width, 0);
+    assert_int_equal(x[0].chunk.layout.ec_k, 0);
+    assert_int_equal(x[0].chunk.ncopies, 2);
+    for (int i = 0; i < x[0].chunk.ncopies; i++)
+        assert_int_equal(x[0].chunk.frags[i], META_WHOLE);
+    free(x);
+    meta_object_dispose(&o);
+    /* Legacy chunks count against the width the caller gives them. */
+    uint64_t below = 99;
+    assert_int_equal(meta_under_replicated(f->m, 2, &below, &e), 0);
+    assert_int_equal(below, 0);
+    assert_int_equal(meta_under_replicated(f->m, 3, &below, &e), 0);
+    assert_int_equal(below, 1);
+    /* An erasure-coded chunk beside it. */
+    uint8_t h[32];
+    memset(h, 0x5c, sizeof(h));
+    meta_layout lay = {4, 2, 6};
+    meta_chunk c;
+    bool is_new;
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 64, 2, 1, &lay, &c, &is_new, &e), 0);
+    assert_true(is_new);
+    uint32_t ps[2] = {f->prov[0], f->prov[1]};
+    int16_t fr[2] = {0, 5};
+    assert_int_equal(meta_chunk_commit(f->m, c.id, ps, fr, 2, &e), 0);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM chunk_copies WHERE frag = 5"), 1);
+}
+
 /* A version 3 database (no copy state, no start time, no completed
  * uploads) opens as the newest version with its copies LIVE and its objects
  * replaceable. */
@@ -164,13 +223,13 @@ static void test_migration_from_version_3(void **state)
     orc_err e = {0};
     int64_t id = live_chunk(f, 6, 10), obj;
     put(f, "old", "v3", id, 10, 0, &obj);
-    exec_sql(f, "ALTER TABLE chunk_copies DROP COLUMN state;"
-                "ALTER TABLE objects DROP COLUMN started_ms;"
-                "DROP TABLE completed_uploads;"
-                "PRAGMA user_version = 3;");
+    exec_sql(f, V6_UNDO "ALTER TABLE chunk_copies DROP COLUMN state;"
+                        "ALTER TABLE objects DROP COLUMN started_ms;"
+                        "DROP TABLE completed_uploads;"
+                        "PRAGMA user_version = 3;");
     meta_close(f->m);
     assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 6);
     meta_object o;
     meta_extent *x = NULL;
     size_t nx = 0;
@@ -191,8 +250,8 @@ static void test_complete_rechecks_chunks_are_live(void **state)
     fixture *f = *state;
     orc_err e = {0};
     int64_t a = live_chunk(f, 1, 100);
-    assert_int_equal(meta_upload_create(f->m, f->bucket, "k", "u1", f->owner, NULL, NULL, 1, &e),
-                     ORC_OK);
+    assert_int_equal(
+        meta_upload_create(f->m, f->bucket, "k", "u1", f->owner, NULL, NULL, NULL, 1, &e), ORC_OK);
     meta_part_new p = {"u1", "k", 1, 100, MD5_A, 1000, &a, (uint64_t[]){0}, 1};
     assert_int_equal(meta_part_put(f->m, f->bucket, &p, &e), ORC_OK);
     exec_sql(f, "UPDATE chunks SET state = 2");
@@ -219,6 +278,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data_and_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_version_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_unknown_type_and_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_version_5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_version_3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_rechecks_chunks_are_live, setup, teardown),
     };

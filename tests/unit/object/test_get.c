@@ -119,13 +119,28 @@ static uint64_t corrupt_count(fixture *f)
 /* One provider returns bad bytes for everything: each read still returns
  * the object's bytes. Done with each provider in turn as the bad one, so
  * that whichever is read first, a bad copy was met (and counted) once. */
+static uint64_t below_redundancy(fixture *f)
+{
+    uint64_t n = 0;
+    orc_err e = {0};
+    assert_int_equal(meta_under_replicated(f->fs.m, 2, &n, &e), ORC_OK);
+    return n;
+}
+
+/* A copy that fails verification is skipped for a good one, stops counting
+ * (the chunk is below full redundancy) and repair writes it again; then a
+ * fault on the other provider is survived the same way. */
 static void test_corrupted_copy_is_skipped_for_a_good_one(void **state)
 {
     fixture *f = *state;
+    orc_err e = {0};
     for (size_t i = 0; i < 2; i++) {
         fake_set_corrupt(f->fs.provs[i], true);
         assert_range(f, 0, LEN - 1);
         fake_set_corrupt(f->fs.provs[i], false);
+        assert_true(below_redundancy(f) >= 1);
+        assert_true(object_repair_pass(&f->fs.st, &e) >= 1);
+        assert_int_equal(below_redundancy(f), 0);
     }
     assert_true(corrupt_count(f) >= 1);
 }

@@ -49,11 +49,12 @@ static int setup(void **state)
     f->bucket = b.id;
     /* One LIVE chunk of 10 bytes that every part below references. */
     assert_int_equal(meta_provider_id(m, "disk-a", &prov, &e), ORC_OK);
-    assert_int_equal(meta_chunk_claim(m, h, 10, 38, 1, 1, &k, &is_new, &e), ORC_OK);
-    assert_int_equal(meta_chunk_commit(m, k.id, &prov, 1, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(m, h, 10, 38, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(m, k.id, &prov, NULL, 1, &e), ORC_OK);
     f->chunk = k.id;
     assert_int_equal(meta_upload_create(m, f->bucket, "big", "u1", f->owner, NULL,
-                                        "x-amz-checksum-algorithm: CRC32\n", orc_now_ms(), &e),
+                                        "x-amz-checksum-algorithm: CRC32\n", NULL, orc_now_ms(),
+                                        &e),
                      ORC_OK);
     *state = f;
     return 0;

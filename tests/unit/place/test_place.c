@@ -16,38 +16,83 @@
 #include "place/place.h"
 #include "provider/provider_impl.h"
 
+#define WORLD_MAX 8
+
 typedef struct world {
-    provider *f[4]; /* fakes/fake_provider.h */
+    provider *f[WORLD_MAX]; /* fakes/fake_provider.h; f[i] has id i + 1 */
+    int n;
     place *pl;
+    place_policy pol;
 } world;
+
+static void world_make_n(world *w, int nprov, const place_policy *pol)
+{
+    uint32_t ids[WORLD_MAX];
+    char name[8];
+    w->n = nprov;
+    for (int i = 0; i < nprov; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        w->f[i] = fake_provider_new(name);
+        ids[i] = (uint32_t)i + 1;
+    }
+    w->pol = *pol;
+    orc_err e;
+    assert_int_equal(place_new(w->f, ids, (size_t)nprov, pol, &w->pl, &e), 0);
+}
 
 static void world_make(world *w, int copies, int min_copies)
 {
-    provider *p[4];
-    uint32_t ids[4] = {1, 2, 3, 4};
-    char name[8];
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof(name), "f%d", i);
-        w->f[i] = p[i] = fake_provider_new(name);
-    }
-    place_policy pol = {copies, min_copies, 1};
-    orc_err e;
-    assert_int_equal(place_new(p, ids, 4, &pol, &w->pl, &e), 0);
+    place_policy pol = {
+        .kind = PLACE_REPLICATE, .copies = copies, .min_copies = min_copies, .probe_interval = 1};
+    world_make_n(w, 4, &pol);
 }
 
 static void world_free(world *w)
 {
     place_free(w->pl);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < w->n; i++)
         provider_free(w->f[i]);
 }
 
 static int count_holders(world *w, const char *name)
 {
     int n = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < w->n; i++)
         n += fake_has(w->f[i], name);
     return n;
+}
+
+/* Whole-copy calls with one name for every copy (replicate worlds). */
+static int pw(world *w, const char *name, const uint8_t *d, size_t len, const place_intent *in,
+              uint32_t *ids, int *n, orc_err *e)
+{
+    place_names nm = {.whole = name};
+    int16_t frags[META_MAX_COPIES];
+    return place_write(w->pl, &w->pol, &nm, d, len, in, ids, frags, n, e);
+}
+
+static int pw_more(world *w, const char *name, const uint8_t *d, size_t len, const uint32_t *have,
+                   int nhave, uint32_t *ids, int *n, orc_err *e)
+{
+    place_names nm = {.whole = name};
+    int16_t hf[META_MAX_COPIES], frags[META_MAX_COPIES];
+    for (int i = 0; i < META_MAX_COPIES; i++)
+        hf[i] = PLACE_WHOLE;
+    return place_write_more(w->pl, &w->pol, &nm, d, len, NULL, have, hf, nhave, ids, frags, n, e);
+}
+
+static int pr(world *w, const char *name, const uint32_t *ids, int n, place_verify_fn v,
+              orc_buf *out, orc_err *e)
+{
+    place_names nm = {.whole = name};
+    place_read_args a = {.names = &nm, .size = UINT64_MAX, .ids = ids, .n = n, .verify = v};
+    return place_read(w->pl, &a, out, e);
+}
+
+static void pdel_all(world *w, const char *name)
+{
+    place_names nm = {.whole = name};
+    place_delete(w->pl, &nm, NULL, NULL, 0, NULL);
 }
 
 static void test_write_puts_n_copies_on_distinct_providers(void **state)
@@ -61,7 +106,7 @@ static void test_write_puts_n_copies_on_distinct_providers(void **state)
     int load[4] = {0};
     for (int k = 0; k < 40; k++) {
         snprintf(name, sizeof(name), "c%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"x", 1, NULL, ids, &n, &e), 0);
+        assert_int_equal(pw(&w, name, (const uint8_t *)"x", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
         assert_int_not_equal(ids[0], ids[1]);
         assert_int_equal(count_holders(&w, name), 2);
@@ -84,7 +129,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
     char name[16];
     for (int k = 0; k < 20; k++) {
         snprintf(name, sizeof(name), "d%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
+        assert_int_equal(pw(&w, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
         assert_int_equal(n, 2);
         assert_false(fake_has(w.f[0], name));
     }
@@ -92,7 +137,7 @@ static void test_failed_provider_is_replaced_and_marked_down(void **state)
     uint64_t attempts = w.f[0]->puts;
     for (int k = 20; k < 30; k++) { /* down: skipped, not even tried */
         snprintf(name, sizeof(name), "d%02d", k);
-        assert_int_equal(place_write(w.pl, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
+        assert_int_equal(pw(&w, name, (const uint8_t *)"y", 1, NULL, ids, &n, &e), 0);
     }
     assert_int_equal(w.f[0]->puts, attempts);
     fake_set_fail(w.f[0], 0);
@@ -110,11 +155,10 @@ static void test_min_copies_allows_fewer_and_refuses_below(void **state)
     orc_err e;
     fake_set_fail(w.f[0], ORC_ETRANSIENT);
     fake_set_fail(w.f[1], ORC_ETRANSIENT);
-    assert_int_equal(place_write(w.pl, "m1", (const uint8_t *)"z", 1, NULL, ids, &n, &e), 0);
+    assert_int_equal(pw(&w, "m1", (const uint8_t *)"z", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 2); /* under-replicated but accepted */
     fake_set_fail(w.f[2], ORC_ETRANSIENT);
-    assert_int_equal(place_write(w.pl, "m2", (const uint8_t *)"z", 1, NULL, ids, &n, &e),
-                     ORC_ETRANSIENT);
+    assert_int_equal(pw(&w, "m2", (const uint8_t *)"z", 1, NULL, ids, &n, &e), ORC_ETRANSIENT);
     assert_int_equal(n, 0);
     assert_int_equal(count_holders(&w, "m2"), 0); /* the partial copy was removed */
     assert_non_null(strstr(e.msg, "copies"));
@@ -134,7 +178,7 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     uint32_t ids[META_MAX_COPIES];
     int n;
     orc_err e;
-    assert_int_equal(place_write(w.pl, "r1", (const uint8_t *)"G", 1, NULL, ids, &n, &e), 0);
+    assert_int_equal(pw(&w, "r1", (const uint8_t *)"G", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 3);
     /* corrupt one copy, delete another */
     provider *bad = NULL, *gone = NULL;
@@ -150,16 +194,14 @@ static void test_read_falls_through_corrupt_and_missing_copies(void **state)
     orc_buf out;
     orc_buf_init(&out, 0);
     for (int k = 0; k < 5; k++) {
-        assert_int_equal(place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_is_g, NULL, &out, &e),
-                         0);
+        assert_int_equal(pr(&w, "r1", ids, n, verify_is_g, &out, &e), 0);
         assert_int_equal(out.len, 1);
         assert_int_equal(out.ptr[0], 'G');
     }
     /* every copy bad: an error, never the bytes (bad's is already) */
     for (int i = 0; i < 4; i++)
         if (w.f[i] != bad && fake_has(w.f[i], "r1")) assert_true(fake_corrupt_blob(w.f[i], "r1"));
-    assert_int_equal(place_read(w.pl, "r1", UINT64_MAX, ids, n, verify_is_g, NULL, &out, &e),
-                     ORC_ECORRUPT);
+    assert_int_equal(pr(&w, "r1", ids, n, verify_is_g, &out, &e), ORC_ECORRUPT);
     assert_int_equal(out.len, 0);
     orc_buf_dispose(&out);
     world_free(&w);
@@ -175,19 +217,17 @@ static void test_write_more_adds_missing_copies_and_never_deletes_old_ones(void 
     for (int i = 0; i < 4; i++)
         fake_set_fail(w.f[i], ORC_ETRANSIENT);
     fake_set_fail(w.f[3], 0);
-    assert_int_equal(place_write(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, &n, &e), 0);
+    assert_int_equal(pw(&w, "p1", (const uint8_t *)"Q", 1, NULL, ids, &n, &e), 0);
     assert_int_equal(n, 1);
     /* every other provider still failing: the repair fails, the one copy stays */
-    assert_int_equal(
-        place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e),
-        ORC_ETRANSIENT);
+    assert_int_equal(pw_more(&w, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e),
+                     ORC_ETRANSIENT);
     assert_int_equal(count_holders(&w, "p1"), 1);
     for (int i = 0; i < 3; i++) {
         fake_set_fail(w.f[i], 0);
         provider_probe(w.f[i]);
     }
-    assert_int_equal(
-        place_write_more(w.pl, "p1", (const uint8_t *)"Q", 1, NULL, ids, n, more, &m, &e), 0);
+    assert_int_equal(pw_more(&w, "p1", (const uint8_t *)"Q", 1, ids, n, more, &m, &e), 0);
     assert_int_equal(m, 2);
     assert_int_equal(count_holders(&w, "p1"), 3);
     for (int i = 0; i < m; i++)
@@ -211,14 +251,27 @@ static void test_probe_counts_any_answer_even_403_as_up(void **state)
 
 static void test_policy_parse(void **state)
 {
-    place_policy p = {0, 1, 5};
+    place_policy p = {.min_copies = 1, .probe_interval = 5};
     assert_int_equal(place_policy_parse("replicate:3", &p, NULL), 0);
     assert_int_equal(p.copies, 3);
     assert_int_equal(p.min_copies, 1);
     assert_int_equal(place_policy_parse("replicate:0", &p, NULL), ORC_EINVAL);
     assert_int_equal(place_policy_parse("replicate:", &p, NULL), ORC_EINVAL);
     assert_int_equal(place_policy_parse("replicate:99", &p, NULL), ORC_EINVAL);
-    assert_int_equal(place_policy_parse("ec:4+2", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("ec:4+2", &p, NULL), 0);
+    assert_int_equal(p.kind, PLACE_EC);
+    assert_int_equal(p.k, 4);
+    assert_int_equal(p.m, 2);
+    assert_int_equal(place_width(&p), 6);
+    char buf[32];
+    place_policy_format(&p, buf, sizeof(buf));
+    assert_string_equal(buf, "ec:4+2");
+    assert_int_equal(place_policy_parse("ec:4", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("ec:0+2", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("ec:4+0", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("ec:12+6", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("ec:4+2x", &p, NULL), ORC_EINVAL);
+    assert_int_equal(place_policy_parse("mirror", &p, NULL), ORC_EINVAL);
 }
 
 /* Every provider a write sends a copy to is announced first, while it holds
@@ -230,10 +283,10 @@ struct intent_log {
     int n;
 };
 
-static int note_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
+static int note_intent(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e)
 {
     struct intent_log *l = ctx;
-    (void)e;
+    (void)e, (void)frags;
     for (int i = 0; i < n; i++) {
         assert_int_equal(fake_has(l->w->f[ids[i] - 1], "pend"), 0); /* not sent yet */
         l->ids[l->n++] = ids[i];
@@ -241,9 +294,9 @@ static int note_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
     return 0;
 }
 
-static int refuse_intent(void *ctx, const uint32_t *ids, int n, orc_err *e)
+static int refuse_intent(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e)
 {
-    (void)ctx, (void)ids, (void)n;
+    (void)ctx, (void)ids, (void)frags, (void)n;
     return orc_fail(e, ORC_EIO, "metadata unavailable");
 }
 
@@ -261,23 +314,23 @@ static void test_copies_are_announced_before_they_are_sent(void **state)
      * announced too, and the failed one stays in the log (it may hold bytes). */
     uint32_t order[16];
     int first;
-    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
+    assert_int_equal(pw(&w, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
     first = log.ids[0];
     memcpy(order, log.ids, sizeof(order));
     assert_int_equal(log.n, 2);
     for (int i = 0; i < n; i++)
         assert_true(ids[i] == order[0] || ids[i] == order[1]);
-    place_delete(w.pl, "pend", NULL, 0, NULL);
+    pdel_all(&w, "pend");
     log.n = 0;
     fake_set_fail(w.f[first - 1], ORC_ETRANSIENT);
-    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
+    assert_int_equal(pw(&w, "pend", (const uint8_t *)"P", 1, &in, ids, &n, &e), 0);
     assert_int_equal(log.n, 3);
     assert_int_equal(n, 2);
     /* A refused announcement sends nothing. */
     fake_set_fail(w.f[first - 1], 0);
-    place_delete(w.pl, "pend", NULL, 0, NULL);
+    pdel_all(&w, "pend");
     place_intent no = {refuse_intent, NULL};
-    assert_int_equal(place_write(w.pl, "pend", (const uint8_t *)"P", 1, &no, ids, &n, &e), ORC_EIO);
+    assert_int_equal(pw(&w, "pend", (const uint8_t *)"P", 1, &no, ids, &n, &e), ORC_EIO);
     assert_int_equal(count_holders(&w, "pend"), 0);
     world_free(&w);
 }

@@ -64,8 +64,8 @@ static int64_t live_chunk(fixture *f, uint8_t seed, uint32_t len)
     bool is_new = false;
     orc_err e = {0};
     memset(h, seed, sizeof(h));
-    assert_int_equal(meta_chunk_claim(f->m, h, len, len + 28, 1, 1, &k, &is_new, &e), ORC_OK);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 2, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, len, len + 28, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e), ORC_OK);
     return k.id;
 }
 

@@ -88,10 +88,10 @@ static int64_t live_chunk(fixture *f, uint64_t i, uint32_t plain_len)
     orc_err e = {0};
     memcpy(h, &i, sizeof(i));
     h[31] = 0xAB;
-    assert_int_equal(meta_chunk_claim(f->m, h, plain_len, plain_len + 28, 1, 1, &k, &is_new, &e),
-                     ORC_OK);
+    assert_int_equal(
+        meta_chunk_claim(f->m, h, plain_len, plain_len + 28, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
     assert_true(is_new);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 2, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e), ORC_OK);
     return k.id;
 }
 
@@ -99,7 +99,7 @@ static void create(fixture *f, const char *key, const char *uid)
 {
     orc_err e = {0};
     assert_int_equal(meta_upload_create(f->m, f->bucket, key, uid, f->owner, "text/plain",
-                                        "x-amz-meta-a: b\n", orc_now_ms(), &e),
+                                        "x-amz-meta-a: b\n", NULL, orc_now_ms(), &e),
                      ORC_OK);
 }
 

@@ -57,7 +57,7 @@ static int64_t claim(fixture *f, uint8_t tag, meta_chunk *k)
     bool is_new = false;
     orc_err e = {0};
     memset(h, tag, sizeof(h));
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, k, &is_new, &e), 0);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, k, &is_new, &e), 0);
     assert_true(is_new);
     return k->id;
 }
@@ -94,8 +94,8 @@ static void test_pending_copy_is_collected_but_never_read(void **state)
     orc_err e = {0};
     meta_chunk k;
     int64_t id = claim(f, 1, &k);
-    assert_int_equal(meta_chunk_copies_pending(f->m, id, f->prov, 2, &e), 0);
-    assert_int_equal(meta_chunk_commit(f->m, id, &f->prov[1], 1, &e), 0);
+    assert_int_equal(meta_chunk_copies_pending(f->m, id, f->prov, NULL, 2, &e), 0);
+    assert_int_equal(meta_chunk_commit(f->m, id, &f->prov[1], NULL, 1, &e), 0);
 
     int64_t obj;
     put(f, "k", "e1", id, 0, &obj);
@@ -129,7 +129,7 @@ static void test_abandon_with_pending_copies_hands_chunk_to_collector(void **sta
     orc_err e = {0};
     meta_chunk k, again;
     int64_t id = claim(f, 2, &k);
-    assert_int_equal(meta_chunk_copies_pending(f->m, id, &f->prov[2], 1, &e), 0);
+    assert_int_equal(meta_chunk_copies_pending(f->m, id, &f->prov[2], NULL, 1, &e), 0);
     assert_int_equal(meta_chunk_abandon(f->m, id, &e), 0);
     uint8_t h[32];
     bool is_new;
@@ -146,16 +146,16 @@ static void test_abandon_with_pending_copies_hands_chunk_to_collector(void **sta
 
     /* Given up again, then claimed before the collector came: taken over. */
     id = claim(f, 2, &k);
-    assert_int_equal(meta_chunk_copies_pending(f->m, id, &f->prov[2], 1, &e), 0);
+    assert_int_equal(meta_chunk_copies_pending(f->m, id, &f->prov[2], NULL, 1, &e), 0);
     assert_int_equal(meta_chunk_abandon(f->m, id, &e), 0);
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &again, &is_new, &e), 0);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &again, &is_new, &e), 0);
     assert_true(is_new);
     assert_int_equal(again.id, id);
     assert_int_equal(meta_gc_mark(f->m, 1, 10, &cs, &n, &e), 0); /* no longer given up */
     assert_int_equal(n, 0);
     free(cs);
     /* and a second claimer waits for the new writer. */
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &again, &is_new, &e), ORC_EBUSY);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &again, &is_new, &e), ORC_EBUSY);
     /* Without any recorded copy the row is simply forgotten, as before. */
     int64_t id2 = claim(f, 3, &k);
     assert_int_equal(meta_chunk_abandon(f->m, id2, &e), 0);
@@ -170,7 +170,7 @@ static void test_put_started_earlier_is_superseded(void **state)
     meta_chunk k;
     orc_err e = {0};
     int64_t id = claim(f, 4, &k);
-    assert_int_equal(meta_chunk_commit(f->m, id, f->prov, 1, &e), 0);
+    assert_int_equal(meta_chunk_commit(f->m, id, f->prov, NULL, 1, &e), 0);
     int64_t newer, older;
     char etag[64];
     put(f, "key", "empty", 0, 2000, &newer); /* started at 2000, acknowledged */
@@ -206,7 +206,8 @@ static void test_copy_and_complete_started_earlier_are_superseded(void **state)
     current_etag(f, "dst", etag);
     assert_string_equal(etag, "dstetag");
 
-    assert_int_equal(meta_upload_create(f->m, f->bucket, "dst", "u1", 1, NULL, NULL, 1, &e), 0);
+    assert_int_equal(meta_upload_create(f->m, f->bucket, "dst", "u1", 1, NULL, NULL, NULL, 1, &e),
+                     0);
     meta_part_new p = {.upload_id = "u1", .key = "dst", .number = 1, .etag = "pe", .mtime_ms = 1};
     assert_int_equal(meta_part_put(f->m, f->bucket, &p, &e), 0);
     meta_part_ref ref = {1, "pe"};
@@ -233,7 +234,7 @@ static void test_under_replicated_ignores_unreferenced_chunks(void **state)
     meta_chunk k;
     uint64_t n = 9;
     int64_t id = claim(f, 5, &k);
-    assert_int_equal(meta_chunk_commit(f->m, id, f->prov, 1, &e), 0);
+    assert_int_equal(meta_chunk_commit(f->m, id, f->prov, NULL, 1, &e), 0);
     assert_int_equal(meta_under_replicated(f->m, 2, &n, &e), 0);
     assert_int_equal(n, 0);
     int64_t obj;

@@ -62,10 +62,10 @@ static int64_t live_chunk(fixture *f, uint64_t i, uint32_t plain_len)
     bool is_new = false;
     orc_err e = {0};
     meta_contract_hash(i, h);
-    assert_int_equal(meta_chunk_claim(f->m, h, plain_len, plain_len + 28, 1, 1, &k, &is_new, &e),
-                     ORC_OK);
+    assert_int_equal(
+        meta_chunk_claim(f->m, h, plain_len, plain_len + 28, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
     assert_true(is_new);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 2, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e), ORC_OK);
     return k.id;
 }
 
@@ -196,26 +196,26 @@ static void test_chunk_claim_commit_life_cycle(void **state)
     bool is_new;
     meta_contract_hash(7, h);
 
-    assert_int_equal(meta_chunk_claim(f->m, h, 100, 128, 1, 3, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, 100, 128, 1, 3, NULL, &k, &is_new, &e), ORC_OK);
     assert_true(is_new);
     assert_int_equal(k.state, META_CHUNK_PENDING);
     assert_int_equal(k.ncopies, 0);
     assert_memory_equal(k.hash, h, 32);
 
     /* Another upload of the same content waits while the first writes copies. */
-    assert_int_equal(meta_chunk_claim(f->m, h, 100, 128, 1, 3, &k2, &is_new, &e), ORC_EBUSY);
+    assert_int_equal(meta_chunk_claim(f->m, h, 100, 128, 1, 3, NULL, &k2, &is_new, &e), ORC_EBUSY);
 
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 0, &e), ORC_EINVAL);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 0, &e), ORC_EINVAL);
     uint32_t bogus = 4242;
-    assert_int_equal(meta_chunk_commit(f->m, k.id, &bogus, 1, &e), ORC_EINVAL);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 2, &e), ORC_OK);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 2, &e), ORC_ECONFLICT);
-    assert_int_equal(meta_chunk_commit(f->m, 999999, f->prov, 2, &e), ORC_ENOTFOUND);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, &bogus, NULL, 1, &e), ORC_EINVAL);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e), ORC_ECONFLICT);
+    assert_int_equal(meta_chunk_commit(f->m, 999999, f->prov, NULL, 2, &e), ORC_ENOTFOUND);
 
     /* Unreferenced and older than the cutoff: a claim must touch it so GC
      * leaves it alone. */
     int64_t cutoff = meta_contract_cutoff();
-    assert_int_equal(meta_chunk_claim(f->m, h, 100, 128, 1, 3, &k2, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, 100, 128, 1, 3, NULL, &k2, &is_new, &e), ORC_OK);
     assert_false(is_new);
     assert_int_equal(k2.id, k.id);
     assert_int_equal(k2.state, META_CHUNK_LIVE);
@@ -243,13 +243,13 @@ static void test_chunk_abandon_drops_only_pending(void **state)
     meta_chunk k;
     bool is_new;
     meta_contract_hash(8, h);
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
     assert_int_equal(meta_chunk_abandon(f->m, k.id, &e), ORC_OK);
     assert_int_equal(stats(f).chunks, 0);
     assert_int_equal(meta_chunk_abandon(f->m, k.id, &e), ORC_ENOTFOUND);
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
     assert_true(is_new);
-    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, 1, &e), ORC_OK);
+    assert_int_equal(meta_chunk_commit(f->m, k.id, f->prov, NULL, 1, &e), ORC_OK);
     assert_int_equal(meta_chunk_abandon(f->m, k.id, &e), ORC_ECONFLICT);
     assert_int_equal(stats(f).chunks, 1);
 }
@@ -462,7 +462,7 @@ static void test_gc_mark_takes_only_old_unreferenced_chunks(void **state)
     meta_chunk pend;
     bool is_new;
     meta_contract_hash(5, h);
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &pend, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &pend, &is_new, &e), ORC_OK);
 
     /* Everything so far is older than the cutoff; fresh0 is touched after it. */
     int64_t cutoff = meta_contract_cutoff();
@@ -498,8 +498,8 @@ static void test_gc_mark_takes_only_old_unreferenced_chunks(void **state)
     /* A marked chunk is never handed to dedup, and its upload cannot commit. */
     meta_chunk k;
     meta_contract_hash(1, h);
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &k, &is_new, &e), ORC_EBUSY);
-    assert_int_equal(meta_chunk_commit(f->m, pend.id, f->prov, 1, &e), ORC_ECONFLICT);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &k, &is_new, &e), ORC_EBUSY);
+    assert_int_equal(meta_chunk_commit(f->m, pend.id, f->prov, NULL, 1, &e), ORC_ECONFLICT);
 
     assert_int_equal(meta_gc_forget(f->m, fresh0, &e), ORC_ECONFLICT);
     assert_int_equal(meta_gc_forget(f->m, old0, &e), ORC_OK);
@@ -511,7 +511,7 @@ static void test_gc_mark_takes_only_old_unreferenced_chunks(void **state)
     assert_int_equal(s.bytes_stored, 2 * 2 * 38);
 
     /* Forgotten: the same content is new again. */
-    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, &k, &is_new, &e), ORC_OK);
+    assert_int_equal(meta_chunk_claim(f->m, h, 10, 38, 1, 1, NULL, &k, &is_new, &e), ORC_OK);
     assert_true(is_new);
 }
 
@@ -596,8 +596,8 @@ static void *work(void *arg)
         meta_contract_hash(1000 + (uint64_t)w->t * ROUNDS + (uint64_t)i, h);
         snprintf(key, sizeof(key), "t%d/k%d", w->t, i % (ROUNDS / 2));
         uint32_t len = 100 + (uint32_t)i;
-        if (meta_chunk_claim(f->m, h, len, len + 28, 1, 1, &k, &is_new, &e) ||
-            meta_chunk_commit(f->m, k.id, f->prov, 2, &e)) {
+        if (meta_chunk_claim(f->m, h, len, len + 28, 1, 1, NULL, &k, &is_new, &e) ||
+            meta_chunk_commit(f->m, k.id, f->prov, NULL, 2, &e)) {
             w->failures++;
             continue;
         }
