@@ -496,6 +496,7 @@ int provider_azure_open(const char *name, const provider_kv *kv, size_t nkv, pro
         az_free(&a->base);
         return rc;
     }
+    a->base.retries_itself = true; /* http_client.c retries each request */
     *out = &a->base;
     return ORC_OK;
 }

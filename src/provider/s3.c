@@ -483,6 +483,7 @@ static int open_common(const char *name, const provider_kv *kv, size_t nkv, prov
         s3_free(&s->base);
         return rc;
     }
+    s->base.retries_itself = true; /* http_client.c retries each request */
     *out = &s->base;
     return ORC_OK;
 }
