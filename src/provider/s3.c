@@ -81,6 +81,7 @@ static int s3_call(s3_provider *s, pclient_req *rq, const char *name, pclient_re
     rq->aws_sigv4 = s->sigv4;
     rq->userpwd = s->userpwd;
     rq->deadline_us = provider_call_deadline_us();
+    rq->cancel = provider_cancel_flag();
     int rc = pclient_do(s->http, rq, resp, e);
     if (rc) return rc;
     rc = pclient_status(s->http, resp, rq->method, name, e);
