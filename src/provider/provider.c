@@ -8,94 +8,17 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/log.h"
 #include "util/time.h"
 
 /* A get of unknown length is given the deadline of the largest chunk. */
 #define DEADLINE_UNKNOWN_BYTES (8ull << 20)
-/* How often a sleeping layer looks at the cancel flag. */
-#define CANCEL_POLL_MS 5
-
-/* The deadline and cancel flag of the wrapper call this thread is in. */
-static _Thread_local int64_t call_deadline;
-static _Thread_local const _Atomic bool *call_cancel;
 
 const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
 {
     for (size_t i = 0; i < nkv; i++)
         if (strcmp(kv[i].key, key) == 0) return kv[i].value;
-    return NULL;
-}
-
-int64_t provider_call_deadline_us(void)
-{
-    return call_deadline;
-}
-
-const _Atomic bool *provider_set_cancel(const _Atomic bool *flag)
-{
-    const _Atomic bool *was = call_cancel;
-    call_cancel = flag;
-    return was;
-}
-
-const _Atomic bool *provider_cancel_flag(void)
-{
-    return call_cancel;
-}
-
-bool provider_cancelled(void)
-{
-    return call_cancel && atomic_load(call_cancel);
-}
-
-int provider_sleep_ms(const provider *p, long ms, orc_err *e)
-{
-    int64_t end = orc_monotonic_us() + (int64_t)ms * 1000;
-    for (;;) {
-        if (provider_cancelled())
-            return orc_fail(e, ORC_ECANCELED, "provider %s: call cancelled", p->name);
-        int64_t left = end - orc_monotonic_us();
-        if (left <= 0) return ORC_OK;
-        if (left > CANCEL_POLL_MS * 1000) left = CANCEL_POLL_MS * 1000;
-        struct timespec ts = {0, (long)left * 1000};
-        nanosleep(&ts, NULL); /* a signal only makes the loop look again */
-    }
-}
-
-bool provider_failure(int rc)
-{
-    return rc && rc != ORC_ENOTFOUND && rc != ORC_EINVAL && rc != ORC_ECANCELED;
-}
-
-int provider_call(provider *p, provider_callargs *c, orc_err *e)
-{
-    /* Every layer boundary looks at the flag: a cancelled call goes no
-     * deeper, whatever layer it is in. */
-    if (provider_cancelled())
-        return orc_fail(e, ORC_ECANCELED, "provider %s: call cancelled", p->name);
-    if (p->layer) return p->layer->call(p, c, e);
-    switch (c->op) {
-    case PROVIDER_PUT:
-        return p->ops->put(p, c->name, c->data, c->len, e);
-    case PROVIDER_GET:
-        return p->ops->get(p, c->name, c->off, c->glen, c->out, e);
-    case PROVIDER_DEL:
-        return p->ops->del(p, c->name, e);
-    case PROVIDER_HEAD:
-        return p->ops->head(p, c->name, c->size, e);
-    case PROVIDER_LIST:
-        return p->ops->list(p, c->fn, c->ctx, e);
-    }
-    return orc_fail(e, ORC_EINTERNAL, "provider %s: unknown op", p->name);
-}
-
-provider *provider_find_layer(const provider *p, const char *layer)
-{
-    for (; p; p = p->inner)
-        if (p->layer && strcmp(p->layer->role, layer) == 0) return (provider *)p;
     return NULL;
 }
 
@@ -110,11 +33,6 @@ static provider *health_of(const provider *p)
 {
     provider *h = provider_find_layer(p, "health");
     return h ? h : (provider *)p;
-}
-
-void provider_free(provider *p)
-{
-    if (p) p->ops->free(p);
 }
 
 const char *provider_name(const provider *p)
@@ -142,21 +60,16 @@ static int64_t enter(const provider *p, uint64_t bytes)
     long per =
         p->deadline_per_mib_ms > 0 ? p->deadline_per_mib_ms : PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
     uint64_t ms = (uint64_t)base + (uint64_t)per * mib;
-    int64_t saved = call_deadline;
-    call_deadline = orc_monotonic_us() +
-                    (int64_t)(ms > PROVIDER_DEADLINE_MAX_MS ? PROVIDER_DEADLINE_MAX_MS : ms) * 1000;
-    return saved;
+    return provider_set_call_deadline_us(
+        orc_monotonic_us() +
+        (int64_t)(ms > PROVIDER_DEADLINE_MAX_MS ? PROVIDER_DEADLINE_MAX_MS : ms) * 1000);
 }
 
 /* One public call: deadline set, the stack run (or the accounting done here
  * around a bare kind), deadline restored. deadline false: provider_list. */
 static int outer(provider *p, provider_callargs *c, uint64_t bytes, bool deadline, orc_err *e)
 {
-    int64_t saved = call_deadline;
-    if (deadline)
-        saved = enter(p, bytes);
-    else
-        call_deadline = 0;
+    int64_t saved = deadline ? enter(p, bytes) : provider_set_call_deadline_us(0);
     int rc;
     if (p->layer) {
         rc = provider_call(p, c, e);
@@ -168,7 +81,7 @@ static int outer(provider *p, provider_callargs *c, uint64_t bytes, bool deadlin
         provider_metrics_end(p, c, rc, t0, before);
         if (c->op != PROVIDER_LIST) provider_health_note(p, rc);
     }
-    call_deadline = saved;
+    provider_set_call_deadline_us(saved);
     return rc;
 }
 
@@ -255,5 +168,5 @@ void provider_probe(provider *p)
     if (rc == ORC_EAUTH) rc = ORC_ENOTFOUND;
     provider_metrics_end(m, &c, rc, t0, 0);
     provider_health_note(h, rc);
-    call_deadline = saved;
+    provider_set_call_deadline_us(saved);
 }

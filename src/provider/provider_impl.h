@@ -83,13 +83,16 @@ struct provider {
     provider_recent recent; /* get latencies (metrics) */
 };
 
-/* Runs c on layer p: its call op for a decorator, the matching op of a base. */
+/* layer.c: what every layer shares. Runs c on layer p: its call op for a decorator, the matching op
+ * of a base. */
 int provider_call(provider *p, provider_callargs *c, orc_err *e);
 
 /* The absolute deadline (orc_monotonic_us) of the wrapper call this thread is
  * in, or 0 outside one (provider_list has none). Implementations bound every
  * wait and retry of the call by it. */
 int64_t provider_call_deadline_us(void);
+/* Sets it (the wrappers, provider.c); returns the one it replaces. */
+int64_t provider_set_call_deadline_us(int64_t deadline_us);
 /* This thread's cancel flag (provider_set_cancel), or NULL. */
 const _Atomic bool *provider_cancel_flag(void);
 /* Whether this thread's current call is cancelled. */
