@@ -2,7 +2,16 @@
  * per pclient so each thread's request reuses a warm keep-alive connection,
  * with retries (capped exponential backoff, full jitter) on what is worth
  * retrying. One request is one easy handle, reset between uses, so no option
- * from one request leaks into the next. */
+ * from one request leaks into the next.
+ *
+ * Why retries live here as well as in the retry decorator (retry.c): this
+ * loop retries one HTTP request, which only it can do well: it knows the
+ * statuses worth another try (429, 503 SlowDown) from final ones, rewinds the
+ * body and the response buffer per request, and it covers each page of a
+ * listing, which a whole-call retry cannot redo without repeating names.
+ * The registry therefore gives the cloud kinds one decorator attempt by
+ * default, so attempts do not multiply. Both honour the call's deadline and
+ * its cancel flag: every wait here wakes every PCLIENT_CANCEL_POLL_MS. */
 #include "provider/http_client.h"
 
 #include <curl/curl.h>
