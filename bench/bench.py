@@ -17,7 +17,8 @@ Prints a markdown table. The server is always stopped at the end.
                                   [--config FILE] [--workdir DIR]
 
 Use a Release build (ORCHARD_BIN, default build/orchard); ASan numbers are
-meaningless."""
+meaningless. Configure it with -DORCHARD_FAULTS=ON when a --config makes a
+provider slow with `faults = ...`: Release leaves the fault decorator out."""
 
 import argparse
 import hashlib

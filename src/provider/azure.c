@@ -115,6 +115,7 @@ static int az_do(az_provider *a, const az_call *c, pclient_resp *resp, orc_err *
         .body_len = c->body_len,
         .out = c->out,
         .deadline_us = provider_call_deadline_us(),
+        .cancel = provider_cancel_flag(),
     };
     rc = pclient_do(a->http, &rq, resp, e);
 done:
@@ -496,6 +497,7 @@ int provider_azure_open(const char *name, const provider_kv *kv, size_t nkv, pro
         az_free(&a->base);
         return rc;
     }
+    a->base.retries_itself = true; /* http_client.c retries each request */
     *out = &a->base;
     return ORC_OK;
 }

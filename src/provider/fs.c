@@ -45,6 +45,7 @@ static _Atomic unsigned long tmp_counter;
 
 static int errno_code(int err)
 {
+    if (err == ECANCELED) return ORC_ECANCELED; /* our own: the call's cancel flag rose */
     return err == ENOSPC || err == EDQUOT ? ORC_ENOSPC : ORC_EIO;
 }
 
@@ -93,10 +94,18 @@ static int fsync_dirat(int dirfd, const char *rel)
     return rc;
 }
 
+/* Reads and writes go in steps of this many bytes (a multiple of any
+ * O_DIRECT alignment), looking at the call's cancel flag between steps. */
+#define FS_STEP (1u << 20)
+
 static int write_all(int fd, const uint8_t *data, size_t len)
 {
     while (len) {
-        ssize_t n = write(fd, data, len);
+        if (provider_cancelled()) {
+            errno = ECANCELED; /* fs_put removes the temp file: nothing visible */
+            return -1;
+        }
+        ssize_t n = write(fd, data, len < FS_STEP ? len : FS_STEP);
         if (n < 0) {
             if (errno == EINTR) continue;
             return -1;
@@ -215,11 +224,18 @@ static int read_range(fs_provider *f, int fd, const char *name, uint64_t off, si
 {
     int rc = orc_buf_reserve(out, want, e);
     if (rc) return rc;
+    size_t had = out->len; /* a failed read leaves out as it was */
     while (want) {
-        ssize_t n = pread(fd, out->ptr + out->len, want, (off_t)off);
+        if (provider_cancelled()) {
+            out->len = had;
+            out->ptr[out->len] = 0;
+            return io_fail(f, e, ECANCELED, "read", name);
+        }
+        ssize_t n = pread(fd, out->ptr + out->len, want < FS_STEP ? want : FS_STEP, (off_t)off);
         if (n < 0) {
             if (errno == EINTR) continue;
             int err = errno;
+            out->len = had;
             out->ptr[out->len] = 0;
             return io_fail(f, e, err, "read", name);
         }

@@ -2,7 +2,16 @@
  * per pclient so each thread's request reuses a warm keep-alive connection,
  * with retries (capped exponential backoff, full jitter) on what is worth
  * retrying. One request is one easy handle, reset between uses, so no option
- * from one request leaks into the next. */
+ * from one request leaks into the next.
+ *
+ * Why retries live here as well as in the retry decorator (retry.c): this
+ * loop retries one HTTP request, which only it can do well: it knows the
+ * statuses worth another try (429, 503 SlowDown) from final ones, rewinds the
+ * body and the response buffer per request, and it covers each page of a
+ * listing, which a whole-call retry cannot redo without repeating names.
+ * The registry therefore gives the cloud kinds one decorator attempt by
+ * default, so attempts do not multiply. Both honour the call's deadline and
+ * its cancel flag: every wait here wakes every PCLIENT_CANCEL_POLL_MS. */
 #include "provider/http_client.h"
 
 #include <curl/curl.h>
@@ -25,11 +34,23 @@
 /* How long curl waits for "100 Continue" before sending the body anyway. */
 #define PCLIENT_EXPECT_MS 200L
 
+/* How often a transfer looks at its cancel flag (also while it waits for a
+ * connection or the first byte). */
+#define PCLIENT_CANCEL_POLL_MS 10
+
+/* An easy handle and the multi handle it runs in: the multi keeps the
+ * connection cache, so a pair reuses its keep-alive connection. The multi
+ * interface lets a transfer wake every few ms to look at its cancel flag. */
+typedef struct pair {
+    CURL *h;
+    CURLM *m;
+} pair;
+
 struct pclient {
     char name[64];
     pclient_opts opts;
     pthread_mutex_t mu; /* guards the pool */
-    CURL **pool;        /* idle handles, a stack */
+    pair *pool;         /* idle pairs, a stack */
     size_t npool, cap;
 };
 
@@ -77,30 +98,41 @@ int pclient_new(const char *name, const pclient_opts *opts, pclient **out, orc_e
 void pclient_free(pclient *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->npool; i++)
-        curl_easy_cleanup(c->pool[i]);
+    for (size_t i = 0; i < c->npool; i++) {
+        curl_multi_cleanup(c->pool[i].m);
+        curl_easy_cleanup(c->pool[i].h);
+    }
     free(c->pool);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-static CURL *handle_take(pclient *c)
+/* An idle pair, or a new one; both handles NULL if curl cannot make them. */
+static pair handle_take(pclient *c)
 {
-    CURL *h = NULL;
+    pair hp = {0};
     pthread_mutex_lock(&c->mu);
-    if (c->npool) h = c->pool[--c->npool];
+    if (c->npool) hp = c->pool[--c->npool];
     pthread_mutex_unlock(&c->mu);
-    return h ? h : curl_easy_init();
+    if (hp.h) return hp;
+    hp.h = curl_easy_init();
+    hp.m = curl_multi_init();
+    if (!hp.h || !hp.m) {
+        curl_easy_cleanup(hp.h);
+        curl_multi_cleanup(hp.m);
+        hp = (pair){0};
+    }
+    return hp;
 }
 
-static void handle_give(pclient *c, CURL *h)
+static void handle_give(pclient *c, pair hp)
 {
     pthread_mutex_lock(&c->mu);
     if (c->npool == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 8;
         c->pool = orc_realloc(c->pool, c->cap * sizeof(*c->pool));
     }
-    c->pool[c->npool++] = h;
+    c->pool[c->npool++] = hp;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -270,7 +302,44 @@ static long time_left_ms(int64_t deadline_us)
 
 /* Full jitter: a uniform sleep in [0, min(cap, base * 2^attempt)] ms, never
  * past left_ms. */
-static void backoff(const pclient_opts *o, int attempt, long left_ms)
+static bool cancelled(const pclient_req *rq)
+{
+    return rq->cancel && atomic_load(rq->cancel);
+}
+
+/* Runs the transfer on hp as curl_easy_perform would, but wakes at least
+ * every PCLIENT_CANCEL_POLL_MS to look at the cancel flag: a request blocked
+ * on connect or on the first byte is abandoned as soon as one raised.
+ * CURLE_ABORTED_BY_CALLBACK when cancelled. */
+static CURLcode perform(pair hp, const pclient_req *rq)
+{
+    if (curl_multi_add_handle(hp.m, hp.h) != CURLM_OK) return CURLE_OUT_OF_MEMORY;
+    CURLcode cc = CURLE_OK;
+    int running = 1;
+    for (;;) {
+        if (cancelled(rq)) {
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        if (curl_multi_perform(hp.m, &running) != CURLM_OK) {
+            cc = CURLE_OUT_OF_MEMORY;
+            break;
+        }
+        if (!running) {
+            int q = 0;
+            CURLMsg *msg;
+            cc = CURLE_RECV_ERROR; /* no DONE message: should not happen */
+            while ((msg = curl_multi_info_read(hp.m, &q)))
+                if (msg->msg == CURLMSG_DONE && msg->easy_handle == hp.h) cc = msg->data.result;
+            break;
+        }
+        curl_multi_poll(hp.m, NULL, 0, PCLIENT_CANCEL_POLL_MS, NULL);
+    }
+    curl_multi_remove_handle(hp.m, hp.h);
+    return cc;
+}
+
+static void backoff(const pclient_opts *o, int attempt, long left_ms, const pclient_req *rq)
 {
     long ms = o->backoff_base_ms;
     for (int i = 0; i < attempt && ms < o->backoff_cap_ms; i++)
@@ -279,8 +348,11 @@ static void backoff(const pclient_opts *o, int attempt, long left_ms)
     if (ms > left_ms) ms = left_ms;
     if (ms <= 0) return;
     long pick = (long)arc4random_uniform((uint32_t)ms + 1);
-    struct timespec ts = {pick / 1000, (pick % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
+    /* In steps, so a cancel ends the sleep within a step. */
+    for (long slept = 0; slept < pick && !cancelled(rq); slept += PCLIENT_CANCEL_POLL_MS) {
+        long step = pick - slept < PCLIENT_CANCEL_POLL_MS ? pick - slept : PCLIENT_CANCEL_POLL_MS;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
     }
 }
 
@@ -303,11 +375,12 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
     memset(resp, 0, sizeof(*resp));
     char shown[192];
     url_for_msg(rq->url, shown, sizeof(shown));
-    CURL *h = handle_take(c);
+    pair hp = handle_take(c);
+    CURL *h = hp.h;
     struct curl_slist *hdrs = make_headers(rq);
     if (!h || (rq->headers && rq->headers[0] && !hdrs)) {
         curl_slist_free_all(hdrs);
-        if (h) handle_give(c, h);
+        if (h) handle_give(c, hp);
         return orc_fail(e, ORC_EINTERNAL, "provider %s: cannot set up curl for %s %s", c->name,
                         rq->method, shown);
     }
@@ -318,7 +391,11 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
     int rc = ORC_OK;
 
     for (int attempt = 0; attempt < c->opts.max_attempts; attempt++) {
-        if (attempt) backoff(&c->opts, attempt - 1, time_left_ms(rq->deadline_us));
+        if (attempt) backoff(&c->opts, attempt - 1, time_left_ms(rq->deadline_us), rq);
+        if (cancelled(rq)) {
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
         /* The call's deadline bounds every attempt: a provider that reads
          * requests and never answers costs one deadline, not attempts x the
          * low-speed timeout. */
@@ -344,7 +421,7 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
                 curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
         }
         resp->attempts = attempt + 1;
-        cc = curl_easy_perform(h);
+        cc = perform(hp, rq);
         if (x.write_rc) {
             rc = orc_fail(e, x.write_rc, "provider %s: %s %s: %s", c->name, rq->method, shown,
                           x.write_err.msg);
@@ -355,12 +432,17 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
             if (!status_retryable(resp->status)) break;
         } else {
             resp->status = 0;
-            if (curl_final(cc)) break;
+            if (curl_final(cc) || cc == CURLE_ABORTED_BY_CALLBACK) break;
         }
         LOG_DEBUG("provider %s: %s %s attempt %d: %s %ld", c->name, rq->method, shown, attempt + 1,
                   cc ? curl_easy_strerror(cc) : "status", resp->status);
     }
 
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        rc =
+            orc_fail(e, ORC_ECANCELED, "provider %s: %s %s: cancelled", c->name, rq->method, shown);
+        goto done;
+    }
     if (cc != CURLE_OK) {
         /* The error buffer may quote the URL; drop anything from '?' on. */
         errbuf[strcspn(errbuf, "?")] = 0;
@@ -387,7 +469,7 @@ done:
     curl_easy_reset(h);
     curl_slist_free_all(hdrs);
     orc_buf_dispose(&x.errbody);
-    handle_give(c, h);
+    handle_give(c, hp);
     return rc;
 }
 

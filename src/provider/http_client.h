@@ -9,6 +9,8 @@
 #ifndef ORC_PROVIDER_HTTP_CLIENT_H
 #define ORC_PROVIDER_HTTP_CLIENT_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,9 @@ typedef struct pclient_req {
     /* Absolute deadline (orc_monotonic_us) for the whole call, every attempt
      * and backoff included; 0: none. An attempt gets what is left of it. */
     int64_t deadline_us;
+    /* Raised: the call ends within ~10 ms with ORC_ECANCELED, no more
+     * attempts (a hedged read's loser). NULL: never. */
+    const _Atomic bool *cancel;
 } pclient_req;
 
 typedef struct pclient_resp {
@@ -52,7 +57,8 @@ void pclient_free(pclient *c);
 
 /* Performs the request, retrying as described above. Returns 0 when a
  * response arrived (any status: the caller maps it), ORC_ETRANSIENT when none
- * did after the last attempt or by rq->deadline_us. Retries stop early for
+ * did after the last attempt or by rq->deadline_us, ORC_ECANCELED when
+ * rq->cancel rose. Retries stop early for
  * statuses that are final. Also, never retried: ORC_ENOSPC when the body
  * would pass out's ceiling, ORC_EINVAL for a URL or TLS setup curl refuses.
  * On any error out is left as it was before the call. */

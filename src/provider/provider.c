@@ -1,20 +1,19 @@
-/* The wrappers every provider call goes through: counters, latency, health
- * and the per-call deadline live here, once for every kind (the registry that
- * opens a kind and stacks its decorators is registry.c). */
+/* The wrappers every provider call goes through: they set the call's deadline
+ * and cancel flag for the thread and hand the call to the top of the stack
+ * (registry.c builds it; the layers are metrics.c, retry.c, fault.c and the
+ * kinds). A bare base kind made without provider_open (the unit tests'
+ * fakes) gets the metrics' and health's accounting done here instead, so
+ * every caller sees the same behaviour. */
 #include "provider/provider_impl.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "util/log.h"
-#include "util/parse.h"
 #include "util/time.h"
 
 /* A get of unknown length is given the deadline of the largest chunk. */
 #define DEADLINE_UNKNOWN_BYTES (8ull << 20)
-
-/* The deadline of the wrapper call this thread is in (provider_call_deadline_us). */
-static _Thread_local int64_t call_deadline;
 
 const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
 {
@@ -23,14 +22,17 @@ const char *provider_kv_get(const provider_kv *kv, size_t nkv, const char *key)
     return NULL;
 }
 
-int64_t provider_call_deadline_us(void)
+/* The layers that count and that keep health: a bare kind is its own. */
+static provider *metrics_of(const provider *p)
 {
-    return call_deadline;
+    provider *m = provider_find_layer(p, "metrics");
+    return m ? m : (provider *)p;
 }
 
-void provider_free(provider *p)
+static provider *health_of(const provider *p)
 {
-    if (p) p->ops->free(p);
+    provider *h = provider_find_layer(p, "health");
+    return h ? h : (provider *)p;
 }
 
 const char *provider_name(const provider *p)
@@ -43,32 +45,14 @@ unsigned provider_caps(const provider *p)
     return p->ops->caps;
 }
 
-/* Latency buckets: quarter steps of log2(microseconds), so percentiles are
- * within about 19% of the truth without keeping samples. */
-static int lat_bucket(uint64_t us)
+const char *provider_type(const provider *p)
 {
-    if (us < 1) us = 1;
-    int b = 63 - __builtin_clzll(us); /* floor(log2) */
-    int quarter = b >= 2 ? (int)((us >> (b - 2)) & 3) : 0;
-    int i = b * 4 + quarter;
-    return i < PROVIDER_LAT_BUCKETS * 4 ? i : PROVIDER_LAT_BUCKETS * 4 - 1;
+    return p->ops->kind;
 }
 
-static double bucket_ms(int i)
-{
-    double lo = (double)(1ull << (i / 4)) * (1.0 + (i % 4) / 4.0);
-    return lo * 1.125 / 1000.0; /* middle of the bucket */
-}
-
-/* Whether rc means the provider itself is failing (not the request). */
-static bool provider_fault(int rc)
-{
-    return rc && rc != ORC_ENOTFOUND && rc != ORC_EINVAL;
-}
-
-/* Every wrapper starts here: sets this thread's call deadline from the bytes
- * the call moves; returns the one it replaces (restored by finish). */
-static int64_t enter(const provider *p, uint64_t bytes, int64_t t0)
+/* Sets this thread's call deadline from the bytes the call moves; returns the
+ * one it replaces. Settings live on the top layer. */
+static int64_t enter(const provider *p, uint64_t bytes)
 {
     uint64_t mib = (bytes + (1u << 20) - 1) >> 20;
     /* Zero settings (a provider made without provider_open): the defaults. */
@@ -76,83 +60,67 @@ static int64_t enter(const provider *p, uint64_t bytes, int64_t t0)
     long per =
         p->deadline_per_mib_ms > 0 ? p->deadline_per_mib_ms : PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
     uint64_t ms = (uint64_t)base + (uint64_t)per * mib;
-    int64_t saved = call_deadline;
-    call_deadline =
-        t0 + (int64_t)(ms > PROVIDER_DEADLINE_MAX_MS ? PROVIDER_DEADLINE_MAX_MS : ms) * 1000;
-    return saved;
+    return provider_set_call_deadline_us(
+        orc_monotonic_us() +
+        (int64_t)(ms > PROVIDER_DEADLINE_MAX_MS ? PROVIDER_DEADLINE_MAX_MS : ms) * 1000);
 }
 
-/* Every wrapper ends here: counters, latency and health in one place. A call
- * that ended past its deadline is a failure for health even if it succeeded:
- * a provider that answers everything late must go down, not stall every
- * request that touches it. */
-static int finish(provider *p, int rc, int64_t t0, int64_t saved)
+/* One public call: deadline set, the stack run (or the accounting done here
+ * around a bare kind), deadline restored. deadline false: provider_list. */
+static int outer(provider *p, provider_callargs *c, uint64_t bytes, bool deadline, orc_err *e)
 {
-    int64_t now = orc_monotonic_us();
-    uint64_t us = (uint64_t)(now - t0);
-    bool late = now > call_deadline;
-    call_deadline = saved;
-    p->lat[lat_bucket(us)]++;
-    if (late) {
-        p->timeouts++;
-        LOG_WARN("provider %s: call took %llu ms, past its deadline", p->name,
-                 (unsigned long long)(us / 1000));
-    }
-    if (provider_fault(rc) || late) {
-        p->errors++;
-        int n = ++p->consecutive_failures;
-        if (n >= p->down_after && !p->down) {
-            bool was = false;
-            if (atomic_compare_exchange_strong(&p->down, &was, true))
-                LOG_WARN("provider %s is down after %d failures in a row", p->name, n);
-        }
+    int64_t saved = deadline ? enter(p, bytes) : provider_set_call_deadline_us(0);
+    int rc;
+    if (p->layer) {
+        rc = provider_call(p, c, e);
     } else {
-        p->consecutive_failures = 0;
-        bool was = true;
-        if (p->down && atomic_compare_exchange_strong(&p->down, &was, false))
-            LOG_INFO("provider %s is up again", p->name);
+        int64_t t0 = orc_monotonic_us();
+        size_t before = c->out ? c->out->len : 0;
+        provider_metrics_begin(p, c->op);
+        rc = provider_call(p, c, e);
+        provider_metrics_end(p, c, rc, t0, before);
+        if (c->op != PROVIDER_LIST) provider_health_note(p, rc);
     }
+    provider_set_call_deadline_us(saved);
     return rc;
 }
 
 int provider_put(provider *p, const char *name, const uint8_t *data, size_t len, orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us(), saved = enter(p, len, t0);
-    p->puts++;
-    int rc = p->ops->put(p, name, data, len, e);
-    if (!rc) p->bytes_in += len;
-    return finish(p, rc, t0, saved);
+    provider_callargs c = {.op = PROVIDER_PUT, .name = name, .data = data, .len = len};
+    return outer(p, &c, len, true, e);
 }
 
 int provider_get(provider *p, const char *name, uint64_t off, uint64_t len, orc_buf *out,
                  orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us();
-    int64_t saved = enter(p, len == UINT64_MAX ? DEADLINE_UNKNOWN_BYTES : len, t0);
-    p->gets++;
-    size_t before = out->len;
-    int rc = p->ops->get(p, name, off, len, out, e);
-    if (!rc) p->bytes_out += out->len - before;
-    return finish(p, rc, t0, saved);
+    provider_callargs c = {.op = PROVIDER_GET, .name = name, .off = off, .glen = len, .out = out};
+    return outer(p, &c, len == UINT64_MAX ? DEADLINE_UNKNOWN_BYTES : len, true, e);
 }
 
 int provider_del(provider *p, const char *name, orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us(), saved = enter(p, 0, t0);
-    p->dels++;
-    return finish(p, p->ops->del(p, name, e), t0, saved);
+    provider_callargs c = {.op = PROVIDER_DEL, .name = name};
+    return outer(p, &c, 0, true, e);
 }
 
 int provider_head(provider *p, const char *name, uint64_t *size, orc_err *e)
 {
-    int64_t t0 = orc_monotonic_us(), saved = enter(p, 0, t0);
-    return finish(p, p->ops->head(p, name, size, e), t0, saved);
+    provider_callargs c = {.op = PROVIDER_HEAD, .name = name, .size = size};
+    return outer(p, &c, 0, true, e);
+}
+
+int provider_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
+{
+    provider_callargs c = {.op = PROVIDER_LIST, .fn = fn, .ctx = ctx};
+    return outer(p, &c, 0, false, e);
 }
 
 void provider_note_corrupt(provider *p)
 {
-    p->errors++;
-    p->corrupt++;
+    provider *m = metrics_of(p);
+    m->errors++;
+    m->corrupt++;
 }
 
 void provider_set_deadline(provider *p, long base_ms, long per_mib_ms)
@@ -162,56 +130,23 @@ void provider_set_deadline(provider *p, long base_ms, long per_mib_ms)
     if (per_mib_ms > 0) p->deadline_per_mib_ms = per_mib_ms;
 }
 
-int provider_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e)
-{
-    int rc = p->ops->list(p, fn, ctx, e);
-    if (provider_fault(rc)) p->errors++;
-    return rc;
-}
-
 void provider_stats_get(const provider *p, provider_stats *out)
 {
-    out->puts = p->puts;
-    out->gets = p->gets;
-    out->dels = p->dels;
-    out->errors = p->errors;
-    out->timeouts = p->timeouts;
-    out->corrupt = p->corrupt;
-    out->bytes_in = p->bytes_in;
-    out->bytes_out = p->bytes_out;
-    out->up = !p->down;
-    out->consecutive_failures = p->consecutive_failures;
-    uint64_t hist[PROVIDER_LAT_BUCKETS * 4], total = 0;
-    for (int i = 0; i < PROVIDER_LAT_BUCKETS * 4; i++)
-        total += hist[i] = p->lat[i];
-    double *pct[] = {&out->p50_ms, &out->p90_ms, &out->p99_ms};
-    const double want[] = {0.50, 0.90, 0.99};
-    for (int k = 0; k < 3; k++) {
-        uint64_t seen = 0;
-        *pct[k] = 0;
-        for (int i = 0; total && i < PROVIDER_LAT_BUCKETS * 4; i++) {
-            seen += hist[i];
-            if ((double)seen >= want[k] * (double)total) {
-                *pct[k] = bucket_ms(i);
-                break;
-            }
-        }
-    }
-}
-
-const char *provider_type(const provider *p)
-{
-    return p->ops->kind;
+    memset(out, 0, sizeof(*out));
+    provider_metrics_read(metrics_of(p), out);
+    const provider *h = health_of(p);
+    out->up = !h->down;
+    out->consecutive_failures = h->consecutive_failures;
 }
 
 void provider_set_down_after(provider *p, int n)
 {
-    p->down_after = n < 1 ? 1 : n;
+    health_of(p)->down_after = n < 1 ? 1 : n;
 }
 
 bool provider_is_up(const provider *p)
 {
-    return !p->down;
+    return !health_of(p)->down;
 }
 
 void provider_probe(provider *p)
@@ -222,9 +157,16 @@ void provider_probe(provider *p)
      * denied", since S3 answers 403 for a missing key when the credentials
      * may not list the bucket. If the credentials really are wrong, the next
      * writes fail and mark it down again. Only transport errors and 5xx
-     * (ORC_ETRANSIENT, ORC_EIO) keep it down. */
-    int64_t t0 = orc_monotonic_us(), saved = enter(p, 0, t0);
-    int rc = p->ops->head(p, "0rchardpr0be", &size, NULL);
+     * (ORC_ETRANSIENT, ORC_EIO) keep it down. The probe skips the retry
+     * layer: one request is the point. */
+    provider *m = metrics_of(p), *h = health_of(p), *r = provider_find_layer(p, "retry");
+    provider *below = r ? r->inner : h->inner ? h->inner : h;
+    provider_callargs c = {.op = PROVIDER_HEAD, .name = "0rchardpr0be", .size = &size};
+    int64_t saved = enter(p, 0), t0 = orc_monotonic_us();
+    provider_metrics_begin(m, c.op);
+    int rc = provider_call(below, &c, NULL);
     if (rc == ORC_EAUTH) rc = ORC_ENOTFOUND;
-    finish(p, rc, t0, saved);
+    provider_metrics_end(m, &c, rc, t0, 0);
+    provider_health_note(h, rc);
+    provider_set_call_deadline_us(saved);
 }

@@ -1,8 +1,11 @@
 /* A place that stores sealed chunks: a local disk, a cloud bucket.
  *
- * Callers use these wrappers, never the ops table: the wrappers are where
- * counters, latency and health live. Every call is safe from many threads at
- * once. Names are what seal_name() produces (64 lowercase hex chars).
+ * Callers use these wrappers, never the ops table. provider_open returns a
+ * stack of layers (metrics, health, retry, faults in a test build, then the
+ * kind that does the I/O; see provider_impl.h and registry.c): the wrappers
+ * set the call's deadline and cancel flag and hand the call to the top.
+ * Every call is safe from many threads at once. Names are what seal_name()
+ * produces (64 lowercase hex chars).
  *
  * Health: an operation that fails for a reason that is the provider's
  * (unreachable, timeout, 5xx, refused credentials, I/O error) counts as a
@@ -39,11 +42,13 @@ enum provider_caps {
 
 typedef struct provider_stats {
     uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
-    uint64_t timeouts; /* calls past their deadline (also in errors) */
-    uint64_t corrupt;  /* copies that failed verification (also in errors) */
+    uint64_t timeouts;  /* calls past their deadline (also in errors) */
+    uint64_t corrupt;   /* copies that failed verification (also in errors) */
+    uint64_t cancelled; /* calls ended by their cancel flag (not in errors) */
     bool up;
     int consecutive_failures;
     double p50_ms, p90_ms, p99_ms; /* latency of put/get/del/head, 0 if none yet */
+    double get_p95_ms;             /* of recent gets (provider_get_p95_us), 0 if none */
 } provider_stats;
 
 /* Opens a provider of the given type ("fs") named name with its config pairs.
@@ -90,6 +95,17 @@ void provider_set_deadline(provider *p, long base_ms, long per_mib_ms);
  * byte): counts as an error of p. Not a health failure: the provider
  * answered, and a bad copy is repaired, not routed around. */
 void provider_note_corrupt(provider *p);
+/* Sets this thread's cancel flag for the provider calls it makes next (NULL: none);
+ * returns the previous one. A call whose flag is raised before or during it ends soon
+ * with ORC_ECANCELED, leaving nothing half-written visible (a put may or may not have
+ * landed). Not a health failure. */
+const _Atomic bool *provider_set_cancel(const _Atomic bool *flag);
+/* The 95th percentile latency, in microseconds, of p's gets over the last
+ * 30 to 60 seconds (cancelled ones left out: they say how long we waited, not
+ * how long p takes); 0 when there was none. What a hedged read waits for
+ * before asking another provider. */
+uint64_t provider_get_p95_us(const provider *p);
+
 /* One cheap request (a HEAD of a name that does not exist) to see whether a
  * down provider answers again; updates the health state. */
 void provider_probe(provider *p);

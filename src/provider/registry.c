@@ -1,7 +1,14 @@
 /* The provider registry: opens an implementation by its [provider] type and
- * stacks the decorators its section asks for (today the fault decorator,
- * tests only). Apart from provider.c, so that a decorator may call the
- * wrappers without the wrappers' file reaching back into the decorators. */
+ * stacks the decorators on it. From the outside in:
+ *
+ *     metrics -> health -> retry -> fault (test builds, if asked) -> kind
+ *
+ * Metrics is outermost so it sees what callers see (one call, its whole
+ * latency, cancels). Health is above retry so a call that a retry saved is a
+ * success and only calls that failed for good count toward down. Retry is
+ * above fault so injected faults exercise it, as real ones would. The kind
+ * at the bottom does I/O only. Apart from provider.c, so that the wrappers'
+ * file never reaches into the decorators. */
 #include "provider/provider_impl.h"
 
 #include <stdio.h>
@@ -9,6 +16,10 @@
 
 #include "util/log.h"
 #include "util/parse.h"
+
+#define RETRY_ATTEMPTS_DEFAULT 4
+#define RETRY_BASE_MS_DEFAULT 100
+#define RETRY_CAP_MS_DEFAULT 5000
 
 static const struct {
     const char *type;
@@ -20,45 +31,88 @@ static const struct {
     {"gcs", provider_gcs_open},
 };
 
-/* deadline_base_ms / deadline_per_mib_ms from the provider's own section. */
-static int deadline_keys(const char *name, const provider_kv *kv, size_t nkv, long *base,
-                         long *per_mib, bool *own, orc_err *e)
+/* An optional whole-number key in lo..hi into *out (left as is if absent). */
+static int uint_key(const char *name, const provider_kv *kv, size_t nkv, const char *key,
+                    uint64_t lo, uint64_t hi, long *out, orc_err *e)
 {
-    const char *keys[] = {"deadline_base_ms", "deadline_per_mib_ms"};
-    long *dst[] = {base, per_mib};
-    for (int i = 0; i < 2; i++) {
-        const char *v = provider_kv_get(kv, nkv, keys[i]);
-        uint64_t x;
-        if (!v) continue;
-        if (parse_uint_max(v, PROVIDER_DEADLINE_MAX_MS, &x) || x < 1)
-            return orc_fail(e, ORC_EINVAL, "provider %s: %s = '%.32s': want 1..%llu", name, keys[i],
-                            v, PROVIDER_DEADLINE_MAX_MS);
-        *dst[i] = (long)x;
-        *own = true;
-    }
+    const char *v = provider_kv_get(kv, nkv, key);
+    uint64_t x;
+    if (!v) return ORC_OK;
+    if (parse_uint_max(v, hi, &x) || x < lo)
+        return orc_fail(e, ORC_EINVAL, "provider %s: %s = '%.32s': want %llu..%llu", name, key, v,
+                        (unsigned long long)lo, (unsigned long long)hi);
+    *out = (long)x;
     return ORC_OK;
 }
 
-/* Opens the implementation, then wraps it in the fault decorator when the
- * section names a fault_file (tests only). */
-static int open_kind(provider_open_fn *open, const char *name, const provider_kv *kv, size_t nkv,
-                     provider **out, orc_err *e)
+/* The settings of a section the stack itself reads, checked before the
+ * kind is opened (a bad key must not leave a directory behind). */
+struct settings {
+    long deadline_base_ms, deadline_per_mib_ms;
+    bool deadline_own; /* the section sets its own deadline */
+    long attempts;     /* -1: the default for the kind */
+    long base_ms, cap_ms;
+};
+
+static int settings_read(const char *name, const provider_kv *kv, size_t nkv, struct settings *s,
+                         orc_err *e)
 {
-    long base = PROVIDER_DEADLINE_BASE_MS_DEFAULT, per_mib = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
-    bool own = false;
-    int rc = deadline_keys(name, kv, nkv, &base, &per_mib, &own, e);
+    *s = (struct settings){PROVIDER_DEADLINE_BASE_MS_DEFAULT,
+                           PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT,
+                           false,
+                           -1,
+                           RETRY_BASE_MS_DEFAULT,
+                           RETRY_CAP_MS_DEFAULT};
+    const uint64_t dmax = PROVIDER_DEADLINE_MAX_MS;
+    int rc = uint_key(name, kv, nkv, "deadline_base_ms", 1, dmax, &s->deadline_base_ms, e);
+    if (!rc)
+        rc = uint_key(name, kv, nkv, "deadline_per_mib_ms", 1, dmax, &s->deadline_per_mib_ms, e);
+    if (!rc) rc = uint_key(name, kv, nkv, "retry_attempts", 1, 20, &s->attempts, e);
+    if (!rc) rc = uint_key(name, kv, nkv, "retry_base_ms", 1, 60000, &s->base_ms, e);
+    if (!rc) rc = uint_key(name, kv, nkv, "retry_cap_ms", 1, 600000, &s->cap_ms, e);
+#ifndef ORCHARD_FAULTS
+    if (!rc && (provider_kv_get(kv, nkv, "faults") || provider_kv_get(kv, nkv, "fault_file")))
+        rc = orc_fail(e, ORC_EINVAL,
+                      "provider %s: faults and fault_file need a build with -DORCHARD_FAULTS=ON",
+                      name);
+#endif
+    s->deadline_own = provider_kv_get(kv, nkv, "deadline_base_ms") ||
+                      provider_kv_get(kv, nkv, "deadline_per_mib_ms");
+    return rc;
+}
+
+/* The fault decorator over p when the section asks for it (a build without
+ * ORCHARD_FAULTS refused such a section in settings_read, rather than run
+ * without the faults a test counts on). On error p is freed. */
+static int faults(const char *name, const provider_kv *kv, size_t nkv, provider **p, orc_err *e)
+{
+#ifdef ORCHARD_FAULTS
+    const char *rules = provider_kv_get(kv, nkv, "faults");
+    const char *file = provider_kv_get(kv, nkv, "fault_file");
+    if (!rules && !file) return ORC_OK;
+    int rc = provider_fault_wrap(*p, rules, file, p, e);
     if (rc) return rc;
-    provider *p = NULL;
-    if ((rc = open(name, kv, nkv, &p, e))) return rc;
-    const char *fault = provider_kv_get(kv, nkv, "fault_file");
-    if (fault) {
-        snprintf(p->name, sizeof(p->name), "%s", name);
-        if ((rc = provider_fault_wrap(p, fault, &p, e))) return rc;
-        LOG_WARN("provider %s: fault injection from %s (a test facility)", name, fault);
-    }
-    p->deadline_base_ms = base;
-    p->deadline_per_mib_ms = per_mib;
-    p->deadline_own = own;
+    LOG_WARN("provider %s: fault injection (a test facility)", name);
+#else
+    (void)name, (void)kv, (void)nkv, (void)p, (void)e;
+#endif
+    return ORC_OK;
+}
+
+/* The stack over the kind p (taken over). */
+static int stack(const char *name, const provider_kv *kv, size_t nkv, const struct settings *s,
+                 provider *p, provider **out, orc_err *e)
+{
+    /* A kind whose client retries each request gets no more attempts here
+     * unless the section asks: attempts would multiply. */
+    long attempts = s->attempts > 0 ? s->attempts : p->retries_itself ? 1 : RETRY_ATTEMPTS_DEFAULT;
+    int rc = faults(name, kv, nkv, &p, e);
+    if (rc) return rc;
+    p = provider_retry_wrap(p, (int)attempts, s->base_ms, s->cap_ms);
+    p = provider_metrics_wrap(provider_health_wrap(p));
+    p->deadline_base_ms = s->deadline_base_ms;
+    p->deadline_per_mib_ms = s->deadline_per_mib_ms;
+    p->deadline_own = s->deadline_own;
     *out = p;
     return ORC_OK;
 }
@@ -70,11 +124,13 @@ int provider_open(const char *type, const char *name, const provider_kv *kv, siz
         return orc_fail(e, ORC_EINVAL, "provider name '%.40s...' is too long", name);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (strcmp(kinds[i].type, type) != 0) continue;
-        int rc = open_kind(kinds[i].open, name, kv, nkv, out, e);
+        struct settings s;
+        provider *p = NULL;
+        int rc = settings_read(name, kv, nkv, &s, e);
+        if (!rc) rc = kinds[i].open(name, kv, nkv, &p, e);
         if (rc) return rc;
-        snprintf((*out)->name, sizeof((*out)->name), "%s", name);
-        (*out)->down_after = PROVIDER_DOWN_AFTER_DEFAULT;
-        return ORC_OK;
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        return stack(name, kv, nkv, &s, p, out, e);
     }
     return orc_fail(e, ORC_EINVAL, "provider %s: unknown type '%s' (known: fs, s3, gcs, azure)",
                     name, type);

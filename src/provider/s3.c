@@ -81,6 +81,7 @@ static int s3_call(s3_provider *s, pclient_req *rq, const char *name, pclient_re
     rq->aws_sigv4 = s->sigv4;
     rq->userpwd = s->userpwd;
     rq->deadline_us = provider_call_deadline_us();
+    rq->cancel = provider_cancel_flag();
     int rc = pclient_do(s->http, rq, resp, e);
     if (rc) return rc;
     rc = pclient_status(s->http, resp, rq->method, name, e);
@@ -483,6 +484,7 @@ static int open_common(const char *name, const provider_kv *kv, size_t nkv, prov
         s3_free(&s->base);
         return rc;
     }
+    s->base.retries_itself = true; /* http_client.c retries each request */
     *out = &s->base;
     return ORC_OK;
 }
