@@ -230,9 +230,12 @@ static int parse_classes(struct serve *s, orc_err *e)
         d->pol = s->pol; /* min_copies, probe_interval */
         if (place_policy_parse(c->classes[i].placement, &d->pol, &pe))
             return orc_fail(e, ORC_EINVAL, "storage class %s: %s", d->name, pe.msg);
-        if (d->pol.kind == PLACE_REPLICATE && d->pol.min_copies > d->pol.copies)
-            d->pol.min_copies = d->pol.copies; /* min_copies 2 does not forbid replicate:1 */
-        if (!strcmp(d->name, c->storage_class)) s->pol = d->pol;
+        bool dflt = !strcmp(d->name, c->storage_class);
+        /* min_copies is the default class's floor; another class with fewer
+         * copies (replicate:1 for scratch data) takes its own N as floor. */
+        if (!dflt && d->pol.kind == PLACE_REPLICATE && d->pol.min_copies > d->pol.copies)
+            d->pol.min_copies = d->pol.copies;
+        if (dflt) s->pol = d->pol;
     }
     return ORC_OK;
 }

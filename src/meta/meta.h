@@ -198,7 +198,8 @@ int meta_bucket_list(meta *m, int64_t owner, meta_bucket **out, size_t *n, orc_e
  *    meta_chunk_commit, or meta_chunk_abandon on failure.
  *  - PENDING given up by its writer (meta_chunk_abandon): taken over, as a
  *    new row with layout lay (*is_new = true; its recorded pieces stay
- *    PENDING, each with its own fragment index).
+ *    PENDING and are in out's copies: what the writer may have left on
+ *    providers, which the new writer clears before it writes).
  *  - PENDING (another upload is writing it) or DELETING: ORC_EBUSY; retry soon. */
 int meta_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t sealed_len,
                      uint8_t format, uint32_t key_version, const meta_layout *lay, meta_chunk *out,

@@ -69,6 +69,19 @@ static int load_copies(struct conn *c, meta_chunk *k, orc_err *e)
     return rc;
 }
 
+/* k's PENDING pieces into its copies (a taken-over chunk's leftovers). */
+static int load_pending(struct conn *c, meta_chunk *k, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_COPY_PENDING_LIST, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, k->id)) return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    k->ncopies = 0;
+    while ((rc = sq_row(c, s, "pending copies", e)) == 1)
+        sq_add_copy(s, 0, k);
+    return rc;
+}
+
 /* Explains why chunk id is not in the state `want`. */
 int sq_not_in_state(struct conn *c, int64_t id, int want, orc_err *e)
 {
@@ -107,7 +120,7 @@ static int chunk_claim(struct conn *c, const uint8_t hash[32], uint32_t plain_le
             if (sqlite3_changes(c->db) == 1) { /* ours now; its pending copies stay */
                 out->layout = lay ? *lay : (meta_layout){0, 0, 0};
                 *is_new = true;
-                return ORC_OK;
+                return load_pending(c, out, e);
             }
         }
         if (out->state != META_CHUNK_LIVE) {

@@ -69,6 +69,22 @@ int object_record_pending(void *ctx, const uint32_t *ids, const int16_t *frags, 
     return meta_chunk_copies_pending(p->m, p->chunk_id, ids, frags, n, e);
 }
 
+int object_chunk_clear_pending(store *s, const meta_chunk *c, orc_err *e)
+{
+    meta_chunk p = *c;
+    int rc = meta_chunk_pending_list(s->m, c->id, p.copies, p.frags, &p.ncopies, e);
+    for (int i = 0; !rc && i < p.ncopies; i++) {
+        meta_chunk one = p;
+        one.copies[0] = p.copies[i];
+        one.frags[0] = p.frags[i];
+        one.ncopies = 1;
+        /* Deleted first: a forgotten piece must be gone from its provider. */
+        if (!(rc = object_chunk_delete(s, &one, e)))
+            rc = meta_chunk_copy_forget(s->m, c->id, p.copies[i], e);
+    }
+    return rc;
+}
+
 int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, size_t len, orc_err *e)
 {
     uint32_t ids[META_MAX_COPIES];
@@ -79,7 +95,10 @@ int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, siz
     object_chunk_names(s, c->hash, &c->layout, &cn);
     struct pending_ctx pc = {s->m, c->id};
     place_intent in = {object_record_pending, &pc};
-    int rc = place_write(s->pl, &pol, &cn.nm, sealed, len, &in, ids, frags, &n, e);
+    /* A taken-over chunk's leftovers may be pieces of another layout, and a
+     * provider holds one piece of a chunk: clear them first. */
+    int rc = c->ncopies > 0 ? object_chunk_clear_pending(s, c, e) : ORC_OK;
+    if (!rc) rc = place_write(s->pl, &pol, &cn.nm, sealed, len, &in, ids, frags, &n, e);
     if (!rc) rc = meta_chunk_commit(s->m, c->id, ids, frags, n, e);
     if (rc) meta_chunk_abandon(s->m, c->id, NULL);
     return rc;

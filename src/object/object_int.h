@@ -65,6 +65,10 @@ int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, siz
  * verification is marked for repair (meta_chunk_copy_suspect). */
 int object_chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
                       const uint8_t **plain, orc_err *e);
+/* Deletes the chunk's PENDING pieces (a write's failed attempts, pieces that
+ * failed verification, a given-up writer's leftovers) from their providers
+ * and forgets them, so those providers may take a piece of it again. */
+int object_chunk_clear_pending(store *s, const meta_chunk *c, orc_err *e);
 /* Deletes c's recorded pieces (none recorded: every name on every provider). */
 int object_chunk_delete(store *s, const meta_chunk *c, orc_err *e);
 

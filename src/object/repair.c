@@ -11,25 +11,6 @@
 
 #define REPAIR_BATCH 100
 
-/* Deletes the chunk's PENDING pieces (a write's failed attempts, pieces
- * that failed verification) and forgets them, so their providers may take
- * a piece again. */
-static int clear_pending(store *s, const meta_chunk *c, orc_err *e)
-{
-    meta_chunk p = *c;
-    int rc = meta_chunk_pending_list(s->m, c->id, p.copies, p.frags, &p.ncopies, e);
-    if (rc || p.ncopies == 0) return rc;
-    for (int i = 0; i < p.ncopies; i++) {
-        meta_chunk one = p;
-        one.copies[0] = p.copies[i];
-        one.frags[0] = p.frags[i];
-        one.ncopies = 1;
-        if ((rc = object_chunk_delete(s, &one, e))) return rc;
-        if ((rc = meta_chunk_copy_forget(s->m, c->id, p.copies[i], e))) return rc;
-    }
-    return ORC_OK;
-}
-
 /* Rebuilds chunk c from pieces that verify (a whole copy, or any K
  * fragments) and writes the pieces it lacks; each counts only once it is
  * durable (meta_chunk_add_copies after the provider said so). */
@@ -38,7 +19,7 @@ static int repair_one(store *s, const meta_chunk *c, orc_buf *sealed, orc_err *e
     uint32_t ids[META_MAX_COPIES];
     int16_t frags[META_MAX_COPIES];
     int n = 0;
-    int rc = clear_pending(s, c, e);
+    int rc = object_chunk_clear_pending(s, c, e);
     if (!rc) rc = object_chunk_read(s, c, false, sealed, NULL, e);
     if (rc) return rc;
     struct chunk_names cn;
