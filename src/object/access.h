@@ -93,8 +93,9 @@ typedef struct object_provider_view {
     char type[16]; /* "fs", "s3", "azure", ... */
     bool up;
     int consecutive_failures;
-    uint64_t puts, gets, dels, errors, timeouts, corrupt, bytes_in, bytes_out;
+    uint64_t puts, gets, dels, errors, timeouts, corrupt, cancelled, bytes_in, bytes_out;
     double p50_ms, p90_ms, p99_ms; /* 0 before the first call */
+    double get_p95_ms;             /* of recent gets; 0 without any */
     uint64_t chunks, bytes;        /* copies it holds; 0 when the metadata did not answer */
 } object_provider_view;
 

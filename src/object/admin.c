@@ -24,6 +24,8 @@ static void provider_view(store *s, size_t i, object_provider_view *v)
     v->errors = st.errors, v->timeouts = st.timeouts, v->corrupt = st.corrupt;
     v->bytes_in = st.bytes_in, v->bytes_out = st.bytes_out;
     v->p50_ms = st.p50_ms, v->p90_ms = st.p90_ms, v->p99_ms = st.p99_ms;
+    v->cancelled = st.cancelled;
+    v->get_p95_ms = st.get_p95_ms;
 }
 
 /* One row per layout in use, named by placement and the classes using it. */

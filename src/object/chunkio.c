@@ -72,17 +72,20 @@ int object_record_pending(void *ctx, const uint32_t *ids, const int16_t *frags, 
 int object_chunk_clear_pending(store *s, const meta_chunk *c, orc_err *e)
 {
     meta_chunk p = *c;
-    int rc = meta_chunk_pending_list(s->m, c->id, p.copies, p.frags, &p.ncopies, e);
-    for (int i = 0; !rc && i < p.ncopies; i++) {
+    int first = meta_chunk_pending_list(s->m, c->id, p.copies, p.frags, &p.ncopies, e);
+    for (int i = 0; !first && i < p.ncopies; i++) {
         meta_chunk one = p;
+        orc_err pe = {0};
         one.copies[0] = p.copies[i];
         one.frags[0] = p.frags[i];
         one.ncopies = 1;
-        /* Deleted first: a forgotten piece must be gone from its provider. */
-        if (!(rc = object_chunk_delete(s, &one, e)))
-            rc = meta_chunk_copy_forget(s->m, c->id, p.copies[i], e);
+        /* Deleted first: a forgotten piece must be gone from its provider.
+         * One that cannot be deleted stays recorded; the others go on. */
+        int rc = object_chunk_delete(s, &one, &pe);
+        if (!rc) rc = meta_chunk_copy_forget(s->m, c->id, p.copies[i], &pe);
+        if (rc && !first) first = orc_fail_copy(e, rc, &pe);
     }
-    return rc;
+    return first;
 }
 
 int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, size_t len, orc_err *e)
@@ -97,8 +100,17 @@ int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, siz
     place_intent in = {object_record_pending, &pc};
     /* A taken-over chunk's leftovers may be pieces of another layout, and a
      * provider holds one piece of a chunk: clear them first. */
-    int rc = c->ncopies > 0 ? object_chunk_clear_pending(s, c, e) : ORC_OK;
-    if (!rc) rc = place_write(s->pl, &pol, &cn.nm, sealed, len, &in, ids, frags, &n, e);
+    if (c->ncopies > 0) {
+        orc_err ce = {0};
+        if (object_chunk_clear_pending(s, c, &ce)) /* the write may still fit beside them */
+            LOG_DEBUG("chunk %lld: leftover pieces stay: %s", (long long)c->id, ce.msg);
+    }
+    int rc = place_write(s->pl, &pol, &cn.nm, sealed, len, &in, ids, frags, &n, e);
+    if (rc == ORC_ECONFLICT) /* a provider still holds another piece of it */
+        rc = orc_fail(e, ORC_ETRANSIENT,
+                      "chunk %lld: leftover pieces of an earlier write "
+                      "could not be removed yet; retry",
+                      (long long)c->id);
     if (!rc) rc = meta_chunk_commit(s->m, c->id, ids, frags, n, e);
     if (rc) meta_chunk_abandon(s->m, c->id, NULL);
     return rc;

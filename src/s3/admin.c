@@ -65,13 +65,14 @@ static void admin_provider_json(orc_buf *b, const object_provider_view *p)
                    "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
                    "\"bytes_in\":%llu,\"bytes_out\":%llu,"
                    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
-                   "\"bytes\":%llu}",
+                   "\"bytes\":%llu,\"cancelled\":%llu,\"recent_get_p95_ms\":%.3f}",
                    p->up ? "true" : "false", p->consecutive_failures, (unsigned long long)p->puts,
                    (unsigned long long)p->gets, (unsigned long long)p->dels,
                    (unsigned long long)p->errors, (unsigned long long)p->timeouts,
                    (unsigned long long)p->corrupt, (unsigned long long)p->bytes_in,
                    (unsigned long long)p->bytes_out, p->p50_ms, p->p90_ms, p->p99_ms,
-                   (unsigned long long)p->chunks, (unsigned long long)p->bytes);
+                   (unsigned long long)p->chunks, (unsigned long long)p->bytes,
+                   (unsigned long long)p->cancelled, p->get_p95_ms);
 }
 
 static void providers_json(s3_req *r, const object_admin_view *v)

@@ -45,6 +45,9 @@ def test_inline_get_delay_shows_in_that_providers_latency(orchard_factory, tmp_p
     slow, fast = view["slow"], view["fast"]
     # Quarter-log2 buckets: within ~20% of the true 300 ms.
     assert slow["latency_ms"]["p99"] >= DELAY_MS * 0.8, slow
+    # what a hedged read waits for before asking another provider
+    assert slow["recent_get_p95_ms"] >= DELAY_MS * 0.8, slow
+    assert slow["cancelled"] == 0
     assert slow["ops"]["get"] >= 3 and slow["errors"] == 0, slow
     assert fast["latency_ms"]["p99"] < DELAY_MS * 0.5, fast
     assert fast["errors"] >= 1, fast

@@ -28,7 +28,7 @@ typedef struct world {
 static void world_make_n(world *w, int nprov, const place_policy *pol)
 {
     uint32_t ids[WORLD_MAX];
-    char name[8];
+    char name[16];
     w->n = nprov;
     for (int i = 0; i < nprov; i++) {
         snprintf(name, sizeof(name), "f%d", i);
