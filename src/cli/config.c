@@ -24,6 +24,7 @@ void config_defaults(orc_config *c)
     c->multipart_expiry = 7 * 86400;
     c->min_copies = 1;
     c->probe_interval = 5;
+    c->hedge_floor_ms = 5;
     c->down_after = 3;
     c->deadline_base_ms = PROVIDER_DEADLINE_BASE_MS_DEFAULT;
     c->deadline_per_mib_ms = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
@@ -82,6 +83,7 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "multipart_expiry")) return set_long(&c->multipart_expiry, v, 1, 3650L * 86400);
     if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);
     if (!strcmp(k, "probe_interval")) return set_long(&c->probe_interval, v, 1, 3600);
+    if (!strcmp(k, "hedge_floor_ms")) return set_long(&c->hedge_floor_ms, v, 0, 600000);
     if (!strcmp(k, "down_after")) return set_long(&c->down_after, v, 1, 1000);
     if (!strcmp(k, "threads")) return set_long(&c->threads, v, 1, 64);
     if (!strcmp(k, "workers")) return set_long(&c->workers, v, 1, 1024);

@@ -40,6 +40,7 @@ typedef struct orc_config {
     long multipart_expiry;      /* seconds before an unfinished upload is aborted */
     long min_copies;            /* 0: 1 */
     long probe_interval;        /* seconds */
+    long hedge_floor_ms;        /* a read hedges no sooner than this */
     long down_after;            /* failures in a row */
     /* HTTP front (0: the http layer's defaults) */
     long threads, workers, header_timeout, idle_timeout, max_connections, max_per_ip;

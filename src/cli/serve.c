@@ -227,7 +227,7 @@ static int parse_classes(struct serve *s, orc_err *e)
         object_class_def *d = &s->classes[i];
         orc_err pe = {0};
         d->name = c->classes[i].name;
-        d->pol = s->pol; /* min_copies, probe_interval */
+        d->pol = s->pol; /* min_copies, probe_interval, hedge_ms */
         if (place_policy_parse(c->classes[i].placement, &d->pol, &pe))
             return orc_fail(e, ORC_EINVAL, "storage class %s: %s", d->name, pe.msg);
         bool dflt = !strcmp(d->name, c->storage_class);
@@ -256,8 +256,9 @@ static int check_config(struct serve *s, orc_err *e)
 static int serve_start(struct serve *s, orc_err *e)
 {
     orc_config *c = &s->c;
-    s->pol =
-        (place_policy){.min_copies = (int)c->min_copies, .probe_interval = (int)c->probe_interval};
+    s->pol = (place_policy){.min_copies = (int)c->min_copies,
+                            .probe_interval = (int)c->probe_interval,
+                            .hedge_ms = (int)c->hedge_floor_ms};
     if (check_config(s, e) || http_options(c, &s->ho, e) || http_listen(c->listen, &s->lfd, e))
         return e->code;
     if (cli_data_lock(c->data, &s->dd, e)) return e->code;

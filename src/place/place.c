@@ -1,5 +1,7 @@
-/* Replicated placement: rendezvous-hashed choice of providers, parallel copy
- * writes through a small I/O thread pool, verified reads fastest-first. */
+/* Placement: rendezvous-hashed choice of providers, parallel writes of
+ * copies or erasure-code fragments through a small I/O thread pool, and
+ * hedged, verified reads (fetch.c): fastest first, the next holder asked
+ * when one is slower than its own recent p95. */
 #include "place/place.h"
 
 #include <pthread.h>
@@ -10,18 +12,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "place/place_int.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/queue.h"
 #include "util/time.h"
 
 #define IO_THREADS 8
-
-struct slot {
-    provider *p;
-    uint32_t id;
-    _Atomic uint64_t read_us; /* moving average of read latency */
-};
+#define FETCH_THREADS 16
 
 struct latch {
     pthread_mutex_t mu;
@@ -49,6 +47,7 @@ struct place {
     struct slot slots[PLACE_MAX_PROVIDERS];
     orc_queue jobs;
     pthread_t threads[IO_THREADS];
+    fetch_pool *fetch;
     pthread_t prober;
     pthread_mutex_t mu; /* guards stop, for the prober's timed wait, and codes */
     pthread_cond_t cv;
@@ -148,14 +147,12 @@ static void run_job(struct job *j)
     orc_buf_reset(j->out);
     int64_t t0 = orc_monotonic_us();
     j->rc = provider_get(j->slot->p, j->name, 0, j->len, j->out, &j->err);
-    uint64_t us = (uint64_t)(orc_monotonic_us() - t0), avg = j->slot->read_us;
-    j->slot->read_us = avg ? (avg * 7 + us) / 8 : us;
     if (!j->rc && j->len != UINT64_MAX && j->out->len != j->len) {
         j->rc = orc_fail(&j->err, ORC_ECORRUPT, "fragment of %zu bytes, expected %zu", j->out->len,
                          j->len);
         provider_note_corrupt(j->slot->p);
     }
-    if (j->rc) j->slot->read_us += 100000; /* push a bad provider back in the read order */
+    place_note_read(j->slot, (uint64_t)(orc_monotonic_us() - t0), j->rc);
 }
 
 static void *io_main(void *arg)
@@ -217,6 +214,7 @@ int place_new(provider *const *provs, const uint32_t *ids, size_t n, const place
         pl->slots[i].id = ids[i];
     }
     orc_queue_init(&pl->jobs, 64);
+    pl->fetch = fetch_pool_new(FETCH_THREADS);
     for (int i = 0; i < IO_THREADS; i++)
         pthread_create(&pl->threads[i], NULL, io_main, pl);
     pthread_create(&pl->prober, NULL, probe_main, pl);
@@ -238,6 +236,7 @@ void place_free(place *pl)
     for (int i = 0; i < IO_THREADS; i++)
         pthread_join(pl->threads[i], NULL);
     orc_queue_dispose(&pl->jobs);
+    fetch_pool_free(pl->fetch);
     for (int k = 0; k <= EC_MAX_FRAGMENTS; k++)
         for (int m = 0; m <= EC_MAX_FRAGMENTS; m++)
             ec_free(pl->codes[k][m]);
@@ -557,33 +556,80 @@ static int candidates(place *pl, const place_read_args *a, bool whole, struct sl
     return n;
 }
 
-/* Whole copies one after another; see place_read. *missing stays true
+/* Hedging: once the oldest fetch still out has run longer than its
+ * provider's recent get p95 (or the floor, hedge_ms), the next holder is
+ * asked too; each fetch sets off at most one hedge. */
+struct hedge {
+    bool done[FETCH_MAX];
+};
+
+/* When the next hedge is due (orc_monotonic_us), for which fetch; 0 if none. */
+static int64_t hedge_at(const place *pl, const fetch_race *r, const struct hedge *h, int *which)
+{
+    int64_t best = 0, floor = (int64_t)pl->pol.hedge_ms * 1000;
+    *which = -1;
+    for (int i = 0; i < fetch_count(r); i++) {
+        if (!fetch_open(r, i) || h->done[i]) continue;
+        int64_t wait = (int64_t)provider_get_p95_us(fetch_slot(r, i)->p);
+        if (wait < floor) wait = floor;
+        int64_t at = fetch_started_us(r, i) + wait;
+        if (*which < 0 || at < best) {
+            best = at;
+            *which = i;
+        }
+    }
+    return *which < 0 ? 0 : (best > 0 ? best : 1);
+}
+
+/* Whole copies, fastest first, hedged; see place_read. *missing stays true
  * while every copy tried was simply absent. */
 static int read_whole(place *pl, const place_read_args *a, orc_buf *out, bool *missing, orc_err *e)
 {
     struct slot *cand[PLACE_MAX_COPIES];
     int16_t cfrag[PLACE_MAX_COPIES];
-    int n = candidates(pl, a, true, cand, cfrag);
-    for (int i = 0; i < n; i++) {
-        orc_err ce = {0};
-        struct job j = {.slot = cand[i], .name = a->names->whole, .out = out, .len = a->size};
-        run_job(&j);
-        int rc = j.rc;
-        ce = j.err;
-        if (!rc && (rc = a->verify(a->ctx, out, &ce)) == ORC_ECORRUPT) {
-            provider_note_corrupt(cand[i]->p); /* the provider's error, not the reader's */
-            if (a->bad) a->bad(a->bad_ctx, cand[i]->id, PLACE_WHOLE);
+    int n = candidates(pl, a, true, cand, cfrag), next = 0;
+    int rc = *missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
+    if (n == 0) return rc;
+    fetch_race *r = fetch_race_new(pl->fetch);
+    struct hedge h = {{0}};
+    fetch_start(r, cand[next], a->names->whole, a->size, next);
+    next++;
+    for (;;) {
+        int which = -1;
+        int64_t until = next < n ? hedge_at(pl, r, &h, &which) : 0;
+        int i = fetch_next(r, until);
+        if (i == -2) break;
+        if (i == -1) { /* the one out is slow: ask the next holder too */
+            h.done[which] = true;
+            fetch_start(r, cand[next], a->names->whole, a->size, next);
+            next++;
+            continue;
         }
-        if (!rc) return ORC_OK;
-        cand[i]->read_us += 100000;
+        struct slot *s = fetch_slot(r, i);
+        orc_err ce = {0};
+        int frc = fetch_result(r, i, out, &ce);
+        if (!frc && (frc = a->verify(a->ctx, out, &ce)) == ORC_ECORRUPT) {
+            provider_note_corrupt(s->p); /* the provider's error, not the reader's */
+            if (a->bad) a->bad(a->bad_ctx, s->id, PLACE_WHOLE);
+            s->read_us += PLACE_READ_PENALTY_US;
+        }
+        if (!frc) {
+            rc = ORC_OK;
+            break;
+        }
         LOG_WARN("chunk %.16s...: copy on provider %s is unusable (%s), trying the next copy",
-                 a->names->whole, provider_name(cand[i]->p), ce.msg);
-        if (rc != ORC_ENOTFOUND) *missing = false;
-        orc_fail(e, *missing ? ORC_ENOTFOUND : ORC_ECORRUPT,
-                 "chunk %.16s...: no good copy (last: provider %s: %s)", a->names->whole,
-                 provider_name(cand[i]->p), ce.msg);
+                 a->names->whole, provider_name(s->p), ce.msg);
+        if (frc != ORC_ENOTFOUND) *missing = false;
+        rc = *missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
+        orc_fail(e, rc, "chunk %.16s...: no good copy (last: provider %s: %s)", a->names->whole,
+                 provider_name(s->p), ce.msg);
+        if (next < n) { /* a failed copy is replaced at once */
+            fetch_start(r, cand[next], a->names->whole, a->size, next);
+            next++;
+        }
     }
-    return *missing ? ORC_ENOTFOUND : ORC_ECORRUPT;
+    fetch_race_end(r); /* cancels the losers */
+    return rc;
 }
 
 /* What an erasure-coded read has fetched: fragment f's bytes in buf[f],
@@ -598,38 +644,56 @@ struct frag_set {
     bool other; /* a fragment failed for a reason other than being absent */
 };
 
-/* Fetches fragments from cand[*next..] in parallel rounds until `want` are
- * good or the candidates run out; a failed one is replaced by the next. */
-static void fetch_frags(place *pl, const place_read_args *a, struct slot **cand,
-                        const int16_t *cfrag, int ncand, int *next, int want, struct frag_set *fs,
-                        orc_err *last)
+/* Starts a fetch of the next candidate's fragment that is neither had nor
+ * being fetched; false when there is none. */
+static bool start_frag(fetch_race *r, const place_read_args *a, struct slot **cand,
+                       const int16_t *cfrag, int ncand, int *next, struct frag_set *fs)
 {
-    while (fs->ngood < want && *next < ncand) {
-        struct job jobs[EC_MAX_FRAGMENTS];
-        int k = 0;
-        while (fs->ngood + k < want && *next < ncand) {
-            int i = (*next)++;
-            int16_t f = cfrag[i];
-            if (fs->from[f]) continue; /* two records of one fragment: one will do */
-            fs->from[f] = cand[i];
-            jobs[k++] = (struct job){.slot = cand[i],
-                                     .name = a->names->frag[f],
-                                     .out = &fs->buf[f],
-                                     .len = fs->fl,
-                                     .frag = f};
+    while (*next < ncand) {
+        int i = (*next)++;
+        int16_t f = cfrag[i];
+        if (fs->from[f]) continue; /* two records of one fragment: one at a time */
+        if (fetch_start(r, cand[i], a->names->frag[f], fs->fl, f) < 0) return false;
+        fs->from[f] = cand[i];
+        return true;
+    }
+    return false;
+}
+
+/* Fetches fragments in parallel until `want` are good or the candidates run
+ * out: as many as are missing go out at once, a failed one is replaced by
+ * the next holder at once, and (h set) a slow one is hedged. */
+static void gather(place *pl, fetch_race *r, const place_read_args *a, struct slot **cand,
+                   const int16_t *cfrag, int ncand, int *next, int want, struct frag_set *fs,
+                   struct hedge *h, orc_err *last)
+{
+    for (;;) {
+        while (fs->ngood + fetch_pending(r) < want &&
+               start_frag(r, a, cand, cfrag, ncand, next, fs)) {
         }
-        run_parallel(pl, jobs, k);
-        for (int i = 0; i < k; i++) {
-            if (jobs[i].rc == 0) {
-                fs->good[jobs[i].frag] = true;
-                fs->ngood++;
-                continue;
-            }
-            *last = jobs[i].err;
-            if (jobs[i].rc != ORC_ENOTFOUND) fs->other = true;
-            LOG_WARN("chunk %.16s...: fragment on provider %s is unusable (%s)", a->names->frag[0],
-                     provider_name(jobs[i].slot->p), jobs[i].err.msg);
+        if (fs->ngood >= want) return;
+        int which = -1;
+        int64_t until = h && *next < ncand ? hedge_at(pl, r, h, &which) : 0;
+        int i = fetch_next(r, until);
+        if (i == -2) return;
+        if (i == -1) {
+            h->done[which] = true;
+            start_frag(r, a, cand, cfrag, ncand, next, fs);
+            continue;
         }
+        int16_t f = (int16_t)fetch_tag(r, i);
+        orc_err fe = {0};
+        int frc = fetch_result(r, i, &fs->buf[f], &fe);
+        if (frc == 0) {
+            fs->good[f] = true;
+            fs->ngood++;
+            continue;
+        }
+        *last = fe;
+        if (frc != ORC_ENOTFOUND) fs->other = true;
+        LOG_WARN("chunk %.16s...: fragment on provider %s is unusable (%s)", a->names->frag[0],
+                 provider_name(fetch_slot(r, i)->p), fe.msg);
+        fs->from[f] = NULL; /* another record of it may be tried */
     }
 }
 
@@ -651,13 +715,13 @@ static int decode_verify(const ec_code *c, const place_read_args *a, struct frag
 /* The first good chunk failed verification: some fragment lies. Fetches
  * every other fragment, then tries K-subsets of the good ones until one
  * verifies; a fragment the winning decode does not reproduce is bad. */
-static int find_liars(place *pl, const ec_code *c, const place_read_args *a, struct slot **cand,
-                      const int16_t *cfrag, int ncand, int *next, struct frag_set *fs, orc_buf *out,
-                      orc_err *e)
+static int find_liars(place *pl, fetch_race *r, const ec_code *c, const place_read_args *a,
+                      struct slot **cand, const int16_t *cfrag, int ncand, int *next,
+                      struct frag_set *fs, orc_buf *out, orc_err *e)
 {
     orc_err last = {0};
     int w = fs->k + fs->m;
-    fetch_frags(pl, a, cand, cfrag, ncand, next, w, fs, &last);
+    gather(pl, r, a, cand, cfrag, ncand, next, w, fs, NULL, &last);
     int idx[EC_MAX_FRAGMENTS], ng = 0;
     for (int f = 0; f < w; f++)
         if (fs->good[f]) idx[ng++] = f;
@@ -732,7 +796,9 @@ static int read_ec(place *pl, const place_read_args *a, orc_buf *out, bool *miss
     for (int f = 0; f < a->k + a->m; f++)
         orc_buf_init(&fs.buf[f], 0);
     orc_err last = {0};
-    fetch_frags(pl, a, cand, cfrag, ncand, &next, a->k, &fs, &last);
+    fetch_race *r = fetch_race_new(pl->fetch);
+    struct hedge h = {{0}};
+    gather(pl, r, a, cand, cfrag, ncand, &next, a->k, &fs, &h, &last);
     int rc;
     if (fs.other) *missing = false;
     if (fs.ngood < a->k) {
@@ -748,11 +814,12 @@ static int read_ec(place *pl, const place_read_args *a, orc_buf *out, bool *miss
     rc = decode_verify(c, a, &fs, use, out, &ve);
     if (rc == ORC_ECORRUPT) {
         *missing = false;
-        rc = find_liars(pl, c, a, cand, cfrag, ncand, &next, &fs, out, e);
+        rc = find_liars(pl, r, c, a, cand, cfrag, ncand, &next, &fs, out, e);
     } else if (rc) {
         orc_fail_copy(e, rc, &ve);
     }
 done:
+    fetch_race_end(r); /* cancels the losers */
     for (int f = 0; f < a->k + a->m; f++)
         orc_buf_dispose(&fs.buf[f]);
     return rc;

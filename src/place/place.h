@@ -42,6 +42,8 @@ typedef struct place_policy {
     int k, m;           /* K and M in ec:K+M */
     int min_copies;     /* replicate: a write with fewer up providers succeeds down to this */
     int probe_interval; /* seconds between probes of a down provider */
+    int hedge_ms;       /* a read asks the next holder once one is slower than its
+                           provider's recent get p95 or this, whichever is more */
 } place_policy;
 
 /* Parses "replicate:N" (1 <= N <= PLACE_MAX_COPIES) or "ec:K+M" (1 <= K,

@@ -1,0 +1,66 @@
+/* What place/'s files share: a provider's slot and the hedged fetches of
+ * one read (fetch.c). Not a door: nothing outside place/ includes it. */
+#ifndef ORC_PLACE_INT_H
+#define ORC_PLACE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "place/place.h"
+#include "provider/provider.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct slot {
+    provider *p;
+    uint32_t id;
+    _Atomic uint64_t read_us; /* moving average of read latency */
+};
+
+/* A failed read pushes its provider this far back in the read order. */
+#define PLACE_READ_PENALTY_US 100000
+
+/* Folds one read's time into s's moving average. A read that was cancelled
+ * took at least us, so it only ever raises the average. */
+void place_note_read(struct slot *s, uint64_t us, int rc);
+
+/* A pool of threads that only run provider gets. A read waits for its
+ * fetches without taking an I/O thread, and a fetch never waits for
+ * anything but its provider (each call has a deadline), so reads started
+ * from I/O threads (GET read-ahead) cannot starve each other. */
+typedef struct fetch_pool fetch_pool;
+fetch_pool *fetch_pool_new(int threads);
+void fetch_pool_free(fetch_pool *fp);
+
+/* The fetches of one read, racing. Each has its own cancel flag; what is
+ * still running when the read ends is cancelled, and the race is freed by
+ * whoever lets go of it last (a cancelled get may take a few milliseconds
+ * to notice). */
+#define FETCH_MAX PLACE_MAX_COPIES
+typedef struct fetch_race fetch_race;
+fetch_race *fetch_race_new(fetch_pool *fp);
+/* Starts a get of name (copied) from s, which must bring exactly len bytes
+ * (UINT64_MAX: any); tag is the caller's. Returns the fetch's index, -1
+ * when FETCH_MAX were started. */
+int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, int tag);
+/* The index of a fetch that ended and was not returned before; waits until
+ * until_us (orc_monotonic_us; 0: no limit). -1 when until_us passed, -2
+ * when nothing started is left to return. */
+int fetch_next(fetch_race *r, int64_t until_us);
+/* Fetches started so far (their indexes are 0 .. count - 1). */
+int fetch_count(const fetch_race *r);
+/* Started fetches not yet returned by fetch_next. */
+int fetch_pending(const fetch_race *r);
+/* Fetch i's result, for i returned by fetch_next: its code, error and bytes
+ * (swapped into out). */
+int fetch_result(fetch_race *r, int i, orc_buf *out, orc_err *e);
+struct slot *fetch_slot(const fetch_race *r, int i);
+int fetch_tag(const fetch_race *r, int i);
+int64_t fetch_started_us(const fetch_race *r, int i);
+/* Whether fetch i has not been returned by fetch_next. */
+bool fetch_open(const fetch_race *r, int i);
+/* Cancels what is still running and lets go of r. */
+void fetch_race_end(fetch_race *r);
+
+#endif
