@@ -84,6 +84,7 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);
     if (!strcmp(k, "probe_interval")) return set_long(&c->probe_interval, v, 1, 3600);
     if (!strcmp(k, "hedge_floor_ms")) return set_long(&c->hedge_floor_ms, v, 0, 600000);
+    if (!strcmp(k, "write_quorum")) return set_long(&c->write_quorum, v, 1, PLACE_MAX_COPIES);
     if (!strcmp(k, "down_after")) return set_long(&c->down_after, v, 1, 1000);
     if (!strcmp(k, "threads")) return set_long(&c->threads, v, 1, 64);
     if (!strcmp(k, "workers")) return set_long(&c->workers, v, 1, 1024);
@@ -150,11 +151,14 @@ static int on_entry(void *user, const char *section, const char *key, const char
                      l->path, section);
             return 0;
         }
-        if (strcmp(key, "placement") != 0) {
+        if (!strcmp(key, "placement")) {
+            rc = set_str(k->placement, sizeof(k->placement), value);
+        } else if (!strcmp(key, "write_quorum")) {
+            rc = set_long(&k->write_quorum, value, 1, PLACE_MAX_COPIES);
+        } else {
             orc_fail(l->e, ORC_EINVAL, "%s: unknown key '%s' in [%s]", l->path, key, section);
             return 0;
         }
-        rc = set_str(k->placement, sizeof(k->placement), value);
     } else {
         orc_fail(l->e, ORC_EINVAL, "%s: unknown section [%s]", l->path, section);
         return 0;
@@ -216,6 +220,7 @@ int config_finish(orc_config *c, orc_err *e)
                         c->storage_class, CONFIG_MAX_CLASSES);
     config_class *d = class_section(c, c->storage_class);
     if (!d->placement[0]) snprintf(d->placement, sizeof(d->placement), "%s", c->placement);
+    if (!d->write_quorum) d->write_quorum = c->write_quorum; /* the default class's */
     if (c->nproviders == 0) { /* embedded default: three disks under the data dir */
         for (int i = 1; i <= 3; i++) {
             config_provider *p = &c->providers[c->nproviders++];

@@ -25,6 +25,7 @@ typedef struct config_provider {
 typedef struct config_class {
     char name[33];
     char placement[32];
+    long write_quorum; /* 0: every piece */
 } config_class;
 
 typedef struct orc_config {
@@ -41,6 +42,7 @@ typedef struct orc_config {
     long min_copies;            /* 0: 1 */
     long probe_interval;        /* seconds */
     long hedge_floor_ms;        /* a read hedges no sooner than this */
+    long write_quorum;          /* the default class's, unless its section sets one; 0: all */
     long down_after;            /* failures in a row */
     /* HTTP front (0: the http layer's defaults) */
     long threads, workers, header_timeout, idle_timeout, max_connections, max_per_ip;

@@ -230,6 +230,9 @@ static int parse_classes(struct serve *s, orc_err *e)
         d->pol = s->pol; /* min_copies, probe_interval, hedge_ms */
         if (place_policy_parse(c->classes[i].placement, &d->pol, &pe))
             return orc_fail(e, ORC_EINVAL, "storage class %s: %s", d->name, pe.msg);
+        d->pol.write_quorum = (int)c->classes[i].write_quorum;
+        if (place_quorum_check(&d->pol, &pe))
+            return orc_fail(e, ORC_EINVAL, "storage class %s: %s", d->name, pe.msg);
         bool dflt = !strcmp(d->name, c->storage_class);
         /* min_copies is the default class's floor; another class with fewer
          * copies (replicate:1 for scratch data) takes its own N as floor. */

@@ -38,6 +38,7 @@ place_policy object_chunk_policy(const store *s, const meta_layout *lay)
         pol.kind = PLACE_REPLICATE;
         pol.copies = lay->width > 0 ? lay->width : object_legacy_width(s);
     }
+    pol.write_quorum = object_layout_quorum(s, lay);
     return pol;
 }
 

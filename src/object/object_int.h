@@ -79,5 +79,7 @@ int object_commit_check(const object_commit *cm, orc_err *e);
 const struct store_class *object_class_get(const store *s, const char *name);
 /* The meta layout of a chunk written with pol. */
 meta_layout object_layout(const place_policy *pol);
+/* The write_quorum of the class whose placement is lay (0: every piece). */
+int object_layout_quorum(const store *s, const meta_layout *lay);
 
 #endif

@@ -59,8 +59,17 @@ int object_store_set_classes(store *s, const object_class_def *defs, size_t n,
             if (!strcmp(defs[i].name, defs[j].name))
                 return orc_fail(e, ORC_EINVAL, "storage class %s is defined twice", defs[i].name);
         orc_err pe = {0};
-        if (place_check(s->pl, &defs[i].pol, &pe))
+        if (place_check(s->pl, &defs[i].pol, &pe) || place_quorum_check(&defs[i].pol, &pe))
             return orc_fail(e, pe.code, "storage class %s: %s", defs[i].name, pe.msg);
+        /* A chunk records its layout, not its class: one quorum per layout. */
+        for (size_t j = 0; j < i; j++) {
+            meta_layout a = object_layout(&defs[i].pol), b = object_layout(&defs[j].pol);
+            if (!memcmp(&a, &b, sizeof(a)) && defs[i].pol.write_quorum != defs[j].pol.write_quorum)
+                return orc_fail(e, ORC_EINVAL,
+                                "storage classes %s and %s have the same placement but "
+                                "different write_quorum",
+                                defs[j].name, defs[i].name);
+        }
         if (default_name && !strcmp(defs[i].name, default_name)) def = (int)i;
     }
     if (def < 0)
@@ -113,6 +122,15 @@ const char *object_class_resolve(const store *s, const char *requested, size_t l
         return c->name;
     }
     return object_class_get(s, bucket_default && *bucket_default ? bucket_default : NULL)->name;
+}
+
+int object_layout_quorum(const store *s, const meta_layout *lay)
+{
+    for (int i = 0; i < s->nclasses; i++) {
+        meta_layout l = object_layout(&s->classes[i].pol);
+        if (!memcmp(&l, lay, sizeof(l))) return s->classes[i].pol.write_quorum;
+    }
+    return 0;
 }
 
 meta_layout object_layout(const place_policy *pol)

@@ -1,6 +1,7 @@
-/* Hedged fetches: the gets of one read race on a pool of threads that do
- * nothing else; the read takes the first answers it needs and cancels the
- * rest through each get's own cancel flag (provider_set_cancel). */
+/* Hedged fetches: the gets of one read (or the puts of one write) race on
+ * a pool of threads that do nothing else; the caller takes the first
+ * answers it needs and cancels the rest through each call's own cancel flag
+ * (provider_set_cancel). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,14 @@ struct fetch {
     fetch_race *race;
     struct slot *slot;
     char name[FETCH_NAME_MAX];
+    const uint8_t *data; /* a put of these len bytes; NULL: a get */
     uint64_t len;
     int tag;
-    int64_t started_us;
+    _Atomic int64_t started_us; /* when its call began; 0 while queued */
     _Atomic bool cancel;
-    bool ended;    /* the get returned (guarded by the race's mu) */
-    bool returned; /* fetch_next gave it to the reader (the reader's own) */
+    _Atomic bool late; /* given up on as too slow: a cancel is a health failure */
+    bool ended;        /* the get returned (guarded by the race's mu) */
+    bool returned;     /* fetch_next gave it to the reader (the reader's own) */
     int rc;
     orc_err err;
     orc_buf buf;
@@ -68,14 +71,24 @@ static void run_fetch(struct fetch *f)
     fetch_race *r = f->race;
     const _Atomic bool *was = provider_set_cancel(&f->cancel);
     int64_t t0 = orc_monotonic_us();
-    int rc = provider_get(f->slot->p, f->name, 0, f->len, &f->buf, &f->err);
-    if (!rc && f->len != UINT64_MAX && f->buf.len != f->len) {
-        rc = orc_fail(&f->err, ORC_ECORRUPT, "piece of %zu bytes, expected %llu", f->buf.len,
-                      (unsigned long long)f->len);
-        provider_note_corrupt(f->slot->p);
+    pthread_mutex_lock(&r->mu);
+    f->started_us = t0;
+    pthread_cond_broadcast(&r->cv); /* a hedge clock starts */
+    pthread_mutex_unlock(&r->mu);
+    int rc;
+    if (f->data) {
+        rc = provider_put(f->slot->p, f->name, f->data, f->len, &f->err);
+    } else {
+        rc = provider_get(f->slot->p, f->name, 0, f->len, &f->buf, &f->err);
+        if (!rc && f->len != UINT64_MAX && f->buf.len != f->len) {
+            rc = orc_fail(&f->err, ORC_ECORRUPT, "piece of %zu bytes, expected %llu", f->buf.len,
+                          (unsigned long long)f->len);
+            provider_note_corrupt(f->slot->p);
+        }
     }
     provider_set_cancel(was);
-    place_note_read(f->slot, (uint64_t)(orc_monotonic_us() - t0), rc);
+    if (rc == ORC_ECANCELED && f->late) provider_note_late(f->slot->p);
+    if (!f->data) place_note_read(f->slot, (uint64_t)(orc_monotonic_us() - t0), rc);
     pthread_mutex_lock(&r->mu);
     f->rc = rc;
     f->ended = true;
@@ -131,7 +144,8 @@ fetch_race *fetch_race_new(fetch_pool *fp)
     return r;
 }
 
-int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, int tag)
+static int start(fetch_race *r, struct slot *s, const char *name, const uint8_t *data, uint64_t len,
+                 int tag)
 {
     if (r->n >= FETCH_MAX || strlen(name) >= FETCH_NAME_MAX) return -1;
     int i = r->n;
@@ -139,9 +153,10 @@ int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, i
     f->race = r;
     f->slot = s;
     memcpy(f->name, name, strlen(name) + 1);
+    f->data = data;
     f->len = len;
     f->tag = tag;
-    f->started_us = orc_monotonic_us();
+    f->started_us = 0;
     orc_buf_init(&f->buf, 0);
     pthread_mutex_lock(&r->mu);
     r->n++;
@@ -149,6 +164,17 @@ int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, i
     pthread_mutex_unlock(&r->mu);
     if (!orc_queue_push(&r->pool->q, f)) run_fetch(f); /* shutting down: here */
     return i;
+}
+
+int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, int tag)
+{
+    return start(r, s, name, NULL, len, tag);
+}
+
+int fetch_start_put(fetch_race *r, struct slot *s, const char *name, const uint8_t *data,
+                    uint64_t len, int tag)
+{
+    return start(r, s, name, data, len, tag);
 }
 
 int fetch_next(fetch_race *r, int64_t until_us)
@@ -218,12 +244,37 @@ int fetch_tag(const fetch_race *r, int i)
 
 int64_t fetch_started_us(const fetch_race *r, int i)
 {
-    return r->f[i].started_us;
+    return atomic_load(&r->f[i].started_us);
+}
+
+void fetch_mark_late(fetch_race *r, int i)
+{
+    atomic_store(&r->f[i].late, true);
+}
+
+void fetch_cancel(fetch_race *r, int i)
+{
+    atomic_store(&r->f[i].cancel, true);
 }
 
 bool fetch_open(const fetch_race *r, int i)
 {
     return !r->f[i].returned;
+}
+
+void fetch_race_drain(fetch_race *r)
+{
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->n; i++)
+        if (!r->f[i].ended) atomic_store(&r->f[i].cancel, true);
+    for (;;) {
+        bool all = true;
+        for (int i = 0; i < r->n && all; i++)
+            all = r->f[i].ended;
+        if (all) break;
+        pthread_cond_wait(&r->cv, &r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
 }
 
 void fetch_race_end(fetch_race *r)

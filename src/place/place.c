@@ -19,26 +19,13 @@
 #include "util/time.h"
 
 #define IO_THREADS 8
-#define FETCH_THREADS 16
+#define FETCH_THREADS 32
+#define PLACE_WRITE_HEDGE_MIN_MS 50
 
-struct latch {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int pending;
-};
-
+/* A place_run job, on the I/O pool (heap-allocated, freed after). */
 struct job {
-    void (*run)(void *arg); /* a place_run job (heap-allocated, freed after) */
+    void (*run)(void *arg);
     void *arg;
-    struct slot *slot;
-    const char *name;
-    const uint8_t *data; /* put: the bytes; NULL: a get into out */
-    uint64_t len;        /* put: bytes; get: bytes expected (UINT64_MAX: any) */
-    orc_buf *out;
-    int16_t frag;
-    int rc;
-    orc_err err;
-    struct latch *latch;
 };
 
 struct place {
@@ -103,6 +90,18 @@ int place_width(const place_policy *pol)
     return pol->kind == PLACE_EC ? pol->k + pol->m : pol->copies;
 }
 
+int place_quorum_check(const place_policy *pol, orc_err *e)
+{
+    int q = pol->write_quorum, w = place_width(pol);
+    if (q == 0) return ORC_OK;
+    if (pol->kind == PLACE_EC && (q < pol->k + 1 || q > w))
+        return orc_fail(e, ORC_EINVAL, "write_quorum %d: ec:%d+%d needs %d..%d", q, pol->k, pol->m,
+                        pol->k + 1, w);
+    if (pol->kind == PLACE_REPLICATE && (q < 1 || q > w))
+        return orc_fail(e, ORC_EINVAL, "write_quorum %d: replicate:%d needs 1..%d", q, w, w);
+    return ORC_OK;
+}
+
 void place_policy_format(const place_policy *pol, char *buf, size_t cap)
 {
     if (pol->kind == PLACE_EC)
@@ -137,39 +136,14 @@ const place_policy *place_default_policy(const place *pl)
     return &pl->pol;
 }
 
-/* A piece's put or get; a get must bring exactly the bytes expected. */
-static void run_job(struct job *j)
-{
-    if (j->data) {
-        j->rc = provider_put(j->slot->p, j->name, j->data, j->len, &j->err);
-        return;
-    }
-    orc_buf_reset(j->out);
-    int64_t t0 = orc_monotonic_us();
-    j->rc = provider_get(j->slot->p, j->name, 0, j->len, j->out, &j->err);
-    if (!j->rc && j->len != UINT64_MAX && j->out->len != j->len) {
-        j->rc = orc_fail(&j->err, ORC_ECORRUPT, "fragment of %zu bytes, expected %zu", j->out->len,
-                         j->len);
-        provider_note_corrupt(j->slot->p);
-    }
-    place_note_read(j->slot, (uint64_t)(orc_monotonic_us() - t0), j->rc);
-}
-
 static void *io_main(void *arg)
 {
     place *pl = arg;
     struct job *j;
     pthread_setname_np(pthread_self(), "orc-io");
     while ((j = orc_queue_pop(&pl->jobs))) {
-        if (j->run) {
-            j->run(j->arg);
-            free(j);
-            continue;
-        }
-        run_job(j);
-        pthread_mutex_lock(&j->latch->mu);
-        if (--j->latch->pending == 0) pthread_cond_signal(&j->latch->cv);
-        pthread_mutex_unlock(&j->latch->mu);
+        j->run(j->arg);
+        free(j);
     }
     return NULL;
 }
@@ -314,24 +288,6 @@ static const ec_code *code_for(place *pl, int k, int m, orc_err *e)
     return c;
 }
 
-/* Runs jobs[0..k) in parallel: one in this thread, the rest in the pool. */
-static void run_parallel(place *pl, struct job *jobs, int k)
-{
-    struct latch latch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, k - 1};
-    for (int i = 0; i < k; i++)
-        jobs[i].latch = &latch;
-    for (int i = 1; i < k; i++)
-        if (!orc_queue_push(&pl->jobs, &jobs[i])) { /* shutting down: run it here */
-            run_job(&jobs[i]);
-            latch.pending--;
-        }
-    if (k > 0) run_job(&jobs[0]);
-    pthread_mutex_lock(&latch.mu);
-    while (latch.pending)
-        pthread_cond_wait(&latch.cv, &latch.mu);
-    pthread_mutex_unlock(&latch.mu);
-}
-
 /* What a write sends: want[0..nwant) are the pieces still to place (frag
  * index or PLACE_WHOLE), each piece's bytes in data[frag + 1] (data[0]: the
  * whole chunk) of len[...] bytes, named by nm. */
@@ -348,18 +304,151 @@ static const char *piece_name(const place_names *nm, int16_t frag)
     return frag == PLACE_WHOLE ? nm->whole : nm->frag[frag];
 }
 
-/* Writes the pieces in pc->want to up providers not in skip[0..nskip), at
- * least min of them; see place_write. */
-static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent,
-                        const uint32_t *skip, int nskip, int min, uint32_t *ids, int16_t *frags,
-                        int *nids, orc_err *e)
+/* How long a piece's put may take before it is hedged (and, once the
+ * quorum is durable, before it counts as a straggler): twice its
+ * provider's recent put p95, and at least the hedge floor and
+ * PLACE_WRITE_HEDGE_MIN_MS (a hedged write costs a whole piece). */
+static int64_t put_patience_us(const place *pl, const struct slot *s)
 {
-    size_t order[PLACE_MAX_PROVIDERS], next = 0;
-    struct job jobs[PLACE_MAX_COPIES];
-    int have = 0, want = pc->nwant;
+    int64_t w = 2 * (int64_t)provider_put_p95_us(s->p), floor = (int64_t)pl->pol.hedge_ms * 1000;
+    if (w < floor) w = floor;
+    if (w < PLACE_WRITE_HEDGE_MIN_MS * 1000) w = PLACE_WRITE_HEDGE_MIN_MS * 1000;
+    return w;
+}
+
+/* The state of one write's race: piece p (0 .. np - 1, pc->want[p]) is
+ * durable once one of its puts succeeded; open[p] puts of it are out. */
+struct wrace {
+    place *pl;
+    struct pieces *pc;
+    const place_intent *intent;
+    fetch_race *r;
+    size_t *order, next, up;
+    int np, have;
+    bool durable[PLACE_MAX_COPIES];
+    int open[PLACE_MAX_COPIES];
+    bool hedged[FETCH_MAX];
+    uint32_t *ids;
+    int16_t *frags;
+    int *nids;
+    uint32_t dup_ids[FETCH_MAX]; /* pieces written twice (a hedge and its original) */
+    int16_t dup_frags[FETCH_MAX];
+    int ndup;
+    bool closing; /* the race is over: nothing more is sent */
+};
+
+/* Sends pieces p[0..k) to the next providers in order, recording them with
+ * the intent first. Returns the intent's code, or 0 (a piece with no
+ * provider left is simply not sent). */
+static int send_pieces(struct wrace *w, const int *p, int k, orc_err *e)
+{
+    uint32_t to[PLACE_MAX_COPIES];
+    int16_t fr[PLACE_MAX_COPIES];
+    struct slot *sl[PLACE_MAX_COPIES];
+    int n = 0;
+    if (w->closing) return ORC_OK;
+    for (int i = 0; i < k && w->next < w->up && fetch_count(w->r) + n < FETCH_MAX; i++) {
+        sl[n] = &w->pl->slots[w->order[w->next++]];
+        to[n] = sl[n]->id;
+        fr[n] = w->pc->want[p[i]];
+        n++;
+    }
+    if (n == 0) return ORC_OK;
+    if (w->intent && w->intent->fn) {
+        int rc = w->intent->fn(w->intent->ctx, to, fr, n, e);
+        if (rc) return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        int16_t f = fr[i];
+        if (fetch_start_put(w->r, sl[i], piece_name(w->pc->nm, f), w->pc->data[f + 1],
+                            w->pc->len[f + 1], p[i]) >= 0)
+            w->open[p[i]]++;
+    }
+    return ORC_OK;
+}
+
+/* The next hedge or straggler time of the open puts (0: none), and which
+ * put it is for; *late: every open put has run past its patience. */
+static int64_t put_due(struct wrace *w, int *which, bool *late)
+{
+    int64_t best = 0, now = orc_monotonic_us();
+    *which = -1;
+    *late = true;
+    for (int i = 0; i < fetch_count(w->r); i++) {
+        if (!fetch_open(w->r, i)) continue;
+        int64_t st = fetch_started_us(w->r, i), at;
+        int hedge = -1; /* -1: the time is only for looking again */
+        if (!st) {      /* queued for a thread */
+            *late = false;
+            at = now + 1000;
+        } else {
+            at = st + put_patience_us(w->pl, fetch_slot(w->r, i));
+            if (at > now) *late = false;
+            if (!w->hedged[i])
+                hedge = i;
+            else if (at <= now)
+                continue; /* hedged, or nowhere to hedge it: only late */
+        }
+        if (best == 0 || at < best) {
+            best = at;
+            *which = hedge;
+        }
+    }
+    return best;
+}
+
+/* A put ended: a success makes its piece durable (a second success of one
+ * piece is a duplicate, deleted after); a failure is replaced by the next
+ * provider unless another put of the piece is out. */
+static int put_ended(struct wrace *w, int i, orc_err *last, orc_err *e)
+{
+    int p = fetch_tag(w->r, i);
+    struct slot *s = fetch_slot(w->r, i);
+    orc_err fe = {0};
+    orc_buf none;
+    orc_buf_init(&none, 0);
+    int rc = fetch_result(w->r, i, &none, &fe);
+    orc_buf_dispose(&none);
+    w->open[p]--;
+    if (rc == 0) {
+        if (w->durable[p]) {
+            w->dup_ids[w->ndup] = s->id;
+            w->dup_frags[w->ndup++] = w->pc->want[p];
+            return ORC_OK;
+        }
+        w->durable[p] = true;
+        w->have++;
+        w->ids[*w->nids] = s->id;
+        w->frags[(*w->nids)++] = w->pc->want[p];
+        for (int j = 0; j < fetch_count(w->r); j++) /* its hedge, or what it hedged */
+            if (fetch_open(w->r, j) && fetch_tag(w->r, j) == p) fetch_cancel(w->r, j);
+        return ORC_OK;
+    }
+    if (rc != ORC_ECANCELED) {
+        const char *tag = w->pc->nm->whole ? w->pc->nm->whole : w->pc->nm->frag[0];
+        LOG_WARN("write of chunk %.16s... to provider %s failed: %s", tag, provider_name(s->p),
+                 fe.msg);
+        *last = fe;
+    }
+    if (!w->durable[p] && w->open[p] == 0) return send_pieces(w, &p, 1, e);
+    return ORC_OK;
+}
+
+/* Writes the pieces in pc->want to up providers not in skip[0..nskip), at
+ * least min of them; see place_write. All go out at once, each to the next
+ * provider in rendezvous order; a failed one goes to the next provider at
+ * once, and one slower than its patience (put_patience_us) is hedged on the
+ * next provider, the first to finish winning. Once quorum pieces are
+ * durable, puts past their patience with no provider left to hedge them
+ * are stragglers: cancelled, and the chunk is below full redundancy until
+ * repair (their pieces stay recorded PENDING). */
+static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent,
+                        const uint32_t *skip, int nskip, int min, int quorum, uint32_t *ids,
+                        int16_t *frags, int *nids, orc_err *e)
+{
+    size_t order[PLACE_MAX_PROVIDERS];
     orc_err last = {0};
     const char *tag = pc->nm->whole ? pc->nm->whole : pc->nm->frag[0];
-
     size_t n = rendezvous(pl, tag, order), up = 0;
     for (size_t i = 0; i < n; i++) { /* drop providers that hold a piece already */
         bool held = false;
@@ -368,51 +457,59 @@ static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent
         if (!held) order[up++] = order[i];
     }
     *nids = 0;
-    /* Each round sends the pieces still missing to the next providers in
-     * rendezvous order, all in parallel. A failed provider's piece goes back
-     * to the list for the next one. */
-    while (pc->nwant > 0 && next < up) {
-        int k = 0;
-        uint32_t to[PLACE_MAX_COPIES];
-        int16_t fr[PLACE_MAX_COPIES];
-        while (k < pc->nwant && next < up) {
-            int16_t f = pc->want[k];
-            jobs[k] = (struct job){.slot = &pl->slots[order[next++]],
-                                   .name = piece_name(pc->nm, f),
-                                   .data = pc->data[f + 1],
-                                   .len = pc->len[f + 1],
-                                   .frag = f};
-            to[k] = jobs[k].slot->id;
-            fr[k] = f;
-            k++;
+    struct wrace w = {.pl = pl,
+                      .pc = pc,
+                      .intent = intent,
+                      .order = order,
+                      .up = up,
+                      .np = pc->nwant,
+                      .ids = ids,
+                      .frags = frags,
+                      .nids = nids};
+    if (quorum > w.np) quorum = w.np;
+    w.r = fetch_race_new(pl->fetch);
+    int all[PLACE_MAX_COPIES];
+    for (int p = 0; p < w.np; p++)
+        all[p] = p;
+    int rc = send_pieces(&w, all, w.np, &last);
+    while (!rc && w.have < w.np) {
+        int which;
+        bool late;
+        int64_t until = put_due(&w, &which, &late);
+        if (w.have >= quorum && late && w.next >= w.up) { /* the rest are stragglers */
+            for (int i = 0; i < fetch_count(w.r); i++)
+                if (fetch_open(w.r, i)) fetch_mark_late(w.r, i);
+            LOG_INFO("chunk %.16s...: %d of %d pieces durable, the late rest cancelled", tag,
+                     w.have, w.np);
+            break;
         }
-        if (intent && intent->fn) {
-            int rc = intent->fn(intent->ctx, to, fr, k, &last);
-            if (rc) {
-                if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
-                *nids = 0;
-                return orc_fail(e, rc, "chunk %.16s...: %s", tag, last.msg);
-            }
+        int i = fetch_next(w.r, until);
+        if (i == -2) break;
+        if (i >= 0) {
+            rc = put_ended(&w, i, &last, &last);
+            continue;
         }
-        run_parallel(pl, jobs, k);
-        int still = 0;
-        for (int i = 0; i < k; i++) {
-            if (jobs[i].rc == 0) {
-                ids[*nids] = jobs[i].slot->id;
-                frags[(*nids)++] = jobs[i].frag;
-                have++;
-            } else {
-                LOG_WARN("write of chunk %.16s... to provider %s failed: %s", tag,
-                         provider_name(jobs[i].slot->p), jobs[i].err.msg);
-                last = jobs[i].err;
-                pc->want[still++] = jobs[i].frag;
-            }
-        }
-        for (int i = k; i < pc->nwant; i++) /* not sent this round */
-            pc->want[still++] = pc->want[i];
-        pc->nwant = still;
+        if (which < 0) continue; /* a queued put started, or may have */
+        w.hedged[which] = true;
+        fetch_mark_late(w.r, which);
+        int p = fetch_tag(w.r, which);
+        if (!w.durable[p] && w.next < w.up) rc = send_pieces(&w, &p, 1, &last);
     }
-    if (have < min) {
+    w.closing = true;
+    fetch_race_drain(w.r); /* cancels the stragglers; the data stays ours until they end */
+    for (int i; (i = fetch_next(w.r, 0)) >= 0;) /* what ended meanwhile still counts */
+        put_ended(&w, i, &last, &(orc_err){0});
+    fetch_race_end(w.r);
+    if (w.ndup) place_delete(pl, pc->nm, w.dup_ids, w.dup_frags, w.ndup, NULL);
+    if (rc) {
+        if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
+        *nids = 0;
+        return orc_fail(e, rc, "chunk %.16s...: %s", tag, last.msg);
+    }
+    pc->nwant = 0;
+    for (int p = 0; p < w.np; p++) /* what is left to place */
+        if (!w.durable[p]) pc->want[pc->nwant++] = pc->want[p];
+    if (w.have < min) {
         /* Only the pieces written here: n == 0 would mean every provider,
          * and for a repair that includes the pieces being repaired from. */
         if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
@@ -420,7 +517,7 @@ static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent
         return orc_fail(e, ORC_ETRANSIENT,
                         "only %d of %d %s could be written, %d needed (%zu of %zu providers "
                         "up and eligible%s%s)",
-                        have, want, pc->want[0] == PLACE_WHOLE ? "copies" : "fragments", min, up,
+                        w.have, w.np, pc->want[0] == PLACE_WHOLE ? "copies" : "fragments", min, up,
                         pl->n, last.msg[0] ? "; last error: " : "", last.msg);
     }
     return ORC_OK;
@@ -468,11 +565,12 @@ int place_write(place *pl, const place_policy *pol, const place_names *nm, const
     int w = place_width(pol);
     /* Erasure-coded chunks are written whole or not at all: a chunk short of
      * a fragment has less redundancy than its class promises. */
-    int min = pol->kind == PLACE_EC ? w : pol->min_copies;
-    if (!rc) rc = write_pieces(pl, &pc, intent, NULL, 0, min, ids, frags, n, e);
+    int q = pol->write_quorum > 0 && pol->write_quorum < w ? pol->write_quorum : w;
+    int min = pol->kind == PLACE_EC ? q : pol->min_copies;
+    if (!rc) rc = write_pieces(pl, &pc, intent, NULL, 0, min, q, ids, frags, n, e);
     free(scratch);
     if (!rc && *n < w)
-        LOG_WARN("chunk %.16s...: %d of %d copies (under-replicated until repaired)",
+        LOG_WARN("chunk %.16s...: %d of %d pieces written (below full redundancy until repaired)",
                  nm->whole ? nm->whole : "", *n, w);
     return rc;
 }
@@ -500,7 +598,7 @@ int place_write_more(place *pl, const place_policy *pol, const place_names *nm, 
         if (!held) pc.want[still++] = pc.want[i];
     }
     pc.nwant = still;
-    if (still > 0) rc = write_pieces(pl, &pc, intent, have_ids, nhave, 1, ids, frags, n, e);
+    if (still > 0) rc = write_pieces(pl, &pc, intent, have_ids, nhave, 1, still, ids, frags, n, e);
     free(scratch);
     return rc;
 }
@@ -563,22 +661,28 @@ struct hedge {
     bool done[FETCH_MAX];
 };
 
-/* When the next hedge is due (orc_monotonic_us), for which fetch; 0 if none. */
+/* When the next hedge is due (orc_monotonic_us), for which fetch; 0 if
+ * none. *which is -1 when the time is only for looking again (a fetch still
+ * waits for a thread: its clock has not started). */
 static int64_t hedge_at(const place *pl, const fetch_race *r, const struct hedge *h, int *which)
 {
     int64_t best = 0, floor = (int64_t)pl->pol.hedge_ms * 1000;
     *which = -1;
     for (int i = 0; i < fetch_count(r); i++) {
         if (!fetch_open(r, i) || h->done[i]) continue;
-        int64_t wait = (int64_t)provider_get_p95_us(fetch_slot(r, i)->p);
-        if (wait < floor) wait = floor;
-        int64_t at = fetch_started_us(r, i) + wait;
-        if (*which < 0 || at < best) {
+        int64_t st = fetch_started_us(r, i), at;
+        if (st) {
+            int64_t wait = (int64_t)provider_get_p95_us(fetch_slot(r, i)->p);
+            at = st + (wait < floor ? floor : wait);
+        } else {
+            at = orc_monotonic_us() + 1000;
+        }
+        if (best == 0 || at < best) {
             best = at;
-            *which = i;
+            *which = st ? i : -1;
         }
     }
-    return *which < 0 ? 0 : (best > 0 ? best : 1);
+    return best;
 }
 
 /* Whole copies, fastest first, hedged; see place_read. *missing stays true
@@ -600,7 +704,9 @@ static int read_whole(place *pl, const place_read_args *a, orc_buf *out, bool *m
         int i = fetch_next(r, until);
         if (i == -2) break;
         if (i == -1) { /* the one out is slow: ask the next holder too */
+            if (which < 0) continue;
             h.done[which] = true;
+            fetch_mark_late(r, which);
             fetch_start(r, cand[next], a->names->whole, a->size, next);
             next++;
             continue;
@@ -677,7 +783,9 @@ static void gather(place *pl, fetch_race *r, const place_read_args *a, struct sl
         int i = fetch_next(r, until);
         if (i == -2) return;
         if (i == -1) {
+            if (which < 0) continue;
             h->done[which] = true;
+            fetch_mark_late(r, which);
             start_frag(r, a, cand, cfrag, ncand, next, fs);
             continue;
         }

@@ -44,6 +44,8 @@ typedef struct place_policy {
     int probe_interval; /* seconds between probes of a down provider */
     int hedge_ms;       /* a read asks the next holder once one is slower than its
                            provider's recent get p95 or this, whichever is more */
+    int write_quorum;   /* pieces durable before a write is acknowledged (the rest,
+                           if late, are cancelled); 0: all of them */
 } place_policy;
 
 /* Parses "replicate:N" (1 <= N <= PLACE_MAX_COPIES) or "ec:K+M" (1 <= K,
@@ -52,6 +54,10 @@ typedef struct place_policy {
 int place_policy_parse(const char *s, place_policy *out, orc_err *e);
 /* Pieces a chunk written with pol has: N copies or K + M fragments. */
 int place_width(const place_policy *pol);
+/* Whether pol's write_quorum can be had: 0 (every piece), or 1..N for
+ * replicate:N, K+1..K+M for ec:K+M (K alone would leave no redundancy
+ * at all the moment the write is acknowledged). */
+int place_quorum_check(const place_policy *pol, orc_err *e);
 /* "replicate:N" or "ec:K+M" into buf. */
 void place_policy_format(const place_policy *pol, char *buf, size_t cap);
 

@@ -37,13 +37,17 @@ void fetch_pool_free(fetch_pool *fp);
  * still running when the read ends is cancelled, and the race is freed by
  * whoever lets go of it last (a cancelled get may take a few milliseconds
  * to notice). */
-#define FETCH_MAX PLACE_MAX_COPIES
+#define FETCH_MAX (2 * PLACE_MAX_COPIES)
 typedef struct fetch_race fetch_race;
 fetch_race *fetch_race_new(fetch_pool *fp);
 /* Starts a get of name (copied) from s, which must bring exactly len bytes
  * (UINT64_MAX: any); tag is the caller's. Returns the fetch's index, -1
  * when FETCH_MAX were started. */
 int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, int tag);
+/* The same for a put of data[0, len) under name; data must stay valid
+ * until the put has ended (fetch_race_drain). */
+int fetch_start_put(fetch_race *r, struct slot *s, const char *name, const uint8_t *data,
+                    uint64_t len, int tag);
 /* The index of a fetch that ended and was not returned before; waits until
  * until_us (orc_monotonic_us; 0: no limit). -1 when until_us passed, -2
  * when nothing started is left to return. */
@@ -57,9 +61,20 @@ int fetch_pending(const fetch_race *r);
 int fetch_result(fetch_race *r, int i, orc_buf *out, orc_err *e);
 struct slot *fetch_slot(const fetch_race *r, int i);
 int fetch_tag(const fetch_race *r, int i);
+/* When fetch i's call began (orc_monotonic_us); 0 while it waits for a
+ * thread. */
 int64_t fetch_started_us(const fetch_race *r, int i);
+/* Fetch i was hedged (or is a straggler): slower than its provider should
+ * be. If it ends cancelled, its provider's health counts a failure
+ * (provider_note_late). */
+void fetch_mark_late(fetch_race *r, int i);
+/* Asks fetch i to stop (it still ends, with ORC_ECANCELED or its result). */
+void fetch_cancel(fetch_race *r, int i);
 /* Whether fetch i has not been returned by fetch_next. */
 bool fetch_open(const fetch_race *r, int i);
+/* Cancels what is still running and waits until every fetch has ended
+ * (their results stay readable; fetch_next returns them). */
+void fetch_race_drain(fetch_race *r);
 /* Cancels what is still running and lets go of r. */
 void fetch_race_end(fetch_race *r);
 

@@ -67,10 +67,8 @@ static void recent_add(provider_recent *r, uint64_t us)
     atomic_fetch_add(&r->hist[w & 1][lat_bucket(us)], 1);
 }
 
-uint64_t provider_get_p95_us(const provider *p)
+static uint64_t recent_p95_us(const provider_recent *r)
 {
-    const provider *m = provider_find_layer(p, "metrics");
-    const provider_recent *r = &(m ? m : p)->recent;
     uint64_t hist[PROVIDER_LAT_N] = {0};
     int64_t w = window_now();
     for (int s = 0; s < 2; s++) {
@@ -80,6 +78,18 @@ uint64_t provider_get_p95_us(const provider *p)
             hist[i] += atomic_load(&r->hist[s][i]);
     }
     return (uint64_t)quantile_us(hist, 0.95);
+}
+
+uint64_t provider_get_p95_us(const provider *p)
+{
+    const provider *m = provider_find_layer(p, "metrics");
+    return recent_p95_us(&(m ? m : p)->recent);
+}
+
+uint64_t provider_put_p95_us(const provider *p)
+{
+    const provider *m = provider_find_layer(p, "metrics");
+    return recent_p95_us(&(m ? m : p)->recent_put);
 }
 
 void provider_metrics_begin(provider *m, enum provider_op op)
@@ -108,6 +118,7 @@ void provider_metrics_end(provider *m, const provider_callargs *c, int rc, int64
     bool late = deadline && now > deadline;
     m->lat[lat_bucket(us)]++;
     if (c->op == PROVIDER_GET) recent_add(&m->recent, us);
+    if (c->op == PROVIDER_PUT && !rc) recent_add(&m->recent_put, us);
     if (!rc && c->op == PROVIDER_PUT) m->bytes_in += c->len;
     if (!rc && c->op == PROVIDER_GET) m->bytes_out += c->out->len - out_before;
     if (late) {
@@ -118,19 +129,24 @@ void provider_metrics_end(provider *m, const provider_callargs *c, int rc, int64
     if (provider_failure(rc) || late) m->errors++;
 }
 
+void provider_health_fail(provider *h)
+{
+    int n = ++h->consecutive_failures;
+    int after = h->down_after > 0 ? h->down_after : PROVIDER_DOWN_AFTER_DEFAULT;
+    if (n >= after && !h->down) {
+        bool was = false;
+        if (atomic_compare_exchange_strong(&h->down, &was, true))
+            LOG_WARN("provider %s is down after %d failures in a row", h->name, n);
+    }
+}
+
 void provider_health_note(provider *h, int rc)
 {
     if (rc == ORC_ECANCELED) return;
     int64_t deadline = provider_call_deadline_us();
     bool late = deadline && orc_monotonic_us() > deadline;
     if (provider_failure(rc) || late) {
-        int n = ++h->consecutive_failures;
-        int after = h->down_after > 0 ? h->down_after : PROVIDER_DOWN_AFTER_DEFAULT;
-        if (n >= after && !h->down) {
-            bool was = false;
-            if (atomic_compare_exchange_strong(&h->down, &was, true))
-                LOG_WARN("provider %s is down after %d failures in a row", h->name, n);
-        }
+        provider_health_fail(h);
     } else {
         h->consecutive_failures = 0;
         bool was = true;

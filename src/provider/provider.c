@@ -123,6 +123,12 @@ void provider_note_corrupt(provider *p)
     m->corrupt++;
 }
 
+void provider_note_late(provider *p)
+{
+    metrics_of(p)->errors++;
+    provider_health_fail(health_of(p));
+}
+
 void provider_set_deadline(provider *p, long base_ms, long per_mib_ms)
 {
     if (p->deadline_own) return;

@@ -95,6 +95,11 @@ void provider_set_deadline(provider *p, long base_ms, long per_mib_ms);
  * byte): counts as an error of p. Not a health failure: the provider
  * answered, and a bad copy is repaired, not routed around. */
 void provider_note_corrupt(provider *p);
+/* A call that was given up on as too slow (a hedged read or write that lost
+ * to its hedge, a straggler cancelled): a failure for health, as a slow
+ * provider is as broken as one that fails (down after down_after in a row),
+ * though the call itself ended cancelled. Counted in errors too. */
+void provider_note_late(provider *p);
 /* Sets this thread's cancel flag for the provider calls it makes next (NULL: none);
  * returns the previous one. A call whose flag is raised before or during it ends soon
  * with ORC_ECANCELED, leaving nothing half-written visible (a put may or may not have
@@ -105,6 +110,8 @@ const _Atomic bool *provider_set_cancel(const _Atomic bool *flag);
  * how long p takes); 0 when there was none. What a hedged read waits for
  * before asking another provider. */
 uint64_t provider_get_p95_us(const provider *p);
+/* The same of recent puts (what a hedged write waits for). */
+uint64_t provider_put_p95_us(const provider *p);
 
 /* One cheap request (a HEAD of a name that does not exist) to see whether a
  * down provider answers again; updates the health state. */

@@ -80,7 +80,8 @@ struct provider {
     _Atomic int consecutive_failures;
     _Atomic bool down;
     _Atomic uint64_t lat[PROVIDER_LAT_N];
-    provider_recent recent; /* get latencies (metrics) */
+    provider_recent recent;     /* get latencies (metrics) */
+    provider_recent recent_put; /* put latencies (metrics) */
 };
 
 /* layer.c: what every layer shares. Runs c on layer p: its call op for a decorator, the matching op
@@ -129,6 +130,8 @@ void provider_metrics_begin(provider *m, enum provider_op op);
 void provider_metrics_end(provider *m, const provider_callargs *c, int rc, int64_t t0,
                           size_t out_before);
 void provider_health_note(provider *h, int rc);
+/* One more failure in a row for the health layer h. */
+void provider_health_fail(provider *h);
 void provider_metrics_read(const provider *m, provider_stats *out);
 
 /* Test-only: the length of a recent-latency window (default 30 s). */

@@ -140,7 +140,7 @@ def test_slow_complete_never_replaces_a_newer_acknowledged_put(orchard_factory, 
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
-def test_get_whose_first_copy_hangs_is_served_from_the_other_within_the_deadline(
+def test_get_whose_first_copy_hangs_is_served_from_the_other_at_once(
         orchard_factory, tmp_path):
     server, s3, bucket, faults, _ = two_disks(orchard_factory, tmp_path, deadline_ms=1000)
     body = random_bytes(300 * 1024, seed=3)
@@ -151,13 +151,14 @@ def test_get_whose_first_copy_hangs_is_served_from_the_other_within_the_deadline
         t0 = time.monotonic()
         assert s3.get_object(Bucket=bucket, Key="g")["Body"].read() == body
         took.append(time.monotonic() - t0)
-    # The first GET waits one deadline (1 s + 1 s for its MiB) on the hanging
-    # copy, then reads the other; later ones go to the other copy first.
-    assert took[0] < 5, took
-    assert max(took[1:]) < 1, took
+    # Reads are hedged: the hanging copy is asked first, the other one too
+    # once the first is slower than the hedge floor, and the other answers;
+    # the hanging get is cancelled. No GET waits for the deadline (1 s + 1 s
+    # for its MiB).
+    assert max(took) < 1, took
     view = admin_view(server)
-    assert view["disk1"]["timeouts"] >= 1
-    assert view["disk1"]["errors"] >= 1
+    assert view["disk1"]["cancelled"] >= 1
+    assert view["disk1"]["errors"] >= 1  # given up on as too slow
 
 
 def test_put_with_a_hanging_provider_is_bounded_and_marks_it_down(orchard_factory, tmp_path):
