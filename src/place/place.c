@@ -706,7 +706,6 @@ static int read_whole(place *pl, const place_read_args *a, orc_buf *out, bool *m
         if (i == -1) { /* the one out is slow: ask the next holder too */
             if (which < 0) continue;
             h.done[which] = true;
-            fetch_mark_late(r, which);
             fetch_start(r, cand[next], a->names->whole, a->size, next);
             next++;
             continue;
@@ -714,7 +713,9 @@ static int read_whole(place *pl, const place_read_args *a, orc_buf *out, bool *m
         struct slot *s = fetch_slot(r, i);
         orc_err ce = {0};
         int frc = fetch_result(r, i, out, &ce);
-        if (!frc && (frc = a->verify(a->ctx, out, &ce)) == ORC_ECORRUPT) {
+        if (frc == ORC_ECORRUPT && a->bad) /* not of its recorded length */
+            a->bad(a->bad_ctx, s->id, PLACE_WHOLE);
+        else if (!frc && (frc = a->verify(a->ctx, out, &ce)) == ORC_ECORRUPT) {
             provider_note_corrupt(s->p); /* the provider's error, not the reader's */
             if (a->bad) a->bad(a->bad_ctx, s->id, PLACE_WHOLE);
             s->read_us += PLACE_READ_PENALTY_US;
@@ -785,7 +786,6 @@ static void gather(place *pl, fetch_race *r, const place_read_args *a, struct sl
         if (i == -1) {
             if (which < 0) continue;
             h->done[which] = true;
-            fetch_mark_late(r, which);
             start_frag(r, a, cand, cfrag, ncand, next, fs);
             continue;
         }
@@ -799,6 +799,8 @@ static void gather(place *pl, fetch_race *r, const place_read_args *a, struct sl
         }
         *last = fe;
         if (frc != ORC_ENOTFOUND) fs->other = true;
+        if (frc == ORC_ECORRUPT && a->bad) /* not of its recorded length */
+            a->bad(a->bad_ctx, fetch_slot(r, i)->id, f);
         LOG_WARN("chunk %.16s...: fragment on provider %s is unusable (%s)", a->names->frag[0],
                  provider_name(fetch_slot(r, i)->p), fe.msg);
         fs->from[f] = NULL; /* another record of it may be tried */

@@ -103,8 +103,11 @@ typedef struct place_intent {
  * intent (may be NULL) hears of each piece first. Fills ids and frags (room
  * for PLACE_MAX_COPIES) with the pieces written: replicate, at least
  * min_copies copies (fewer than N: under-replicated until repair adds
- * copies); ec, all K+M fragments. Below that, ORC_ETRANSIENT, after deleting
- * the pieces written. */
+ * copies); ec, pol->write_quorum fragments (0: all K+M). Pieces and hedges
+ * race (write_pieces in place.c): a slow put is hedged on a
+ * spare provider, and once the quorum is durable, late ones with no spare
+ * are cancelled (the chunk is below full redundancy until repair). Below
+ * the minimum, ORC_ETRANSIENT, after deleting the pieces written. */
 int place_write(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
                 size_t len, const place_intent *intent, uint32_t *ids, int16_t *frags, int *n,
                 orc_err *e);
@@ -124,8 +127,9 @@ int place_write_more(place *pl, const place_policy *pol, const place_names *nm, 
  * (e.g. decrypt). */
 typedef int (*place_verify_fn)(void *ctx, orc_buf *data, orc_err *e);
 
-/* Told of each piece that failed verification (provider id, fragment index
- * or PLACE_WHOLE), so the caller can stop counting it and repair replaces it. */
+/* Told of each piece that failed verification or was not of its recorded
+ * length (provider id, fragment index or PLACE_WHOLE), so the caller can stop counting it and
+ * repair replaces it. */
 typedef void (*place_bad_fn)(void *ctx, uint32_t id, int16_t frag);
 
 typedef struct place_read_args {

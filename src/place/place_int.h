@@ -64,9 +64,10 @@ int fetch_tag(const fetch_race *r, int i);
 /* When fetch i's call began (orc_monotonic_us); 0 while it waits for a
  * thread. */
 int64_t fetch_started_us(const fetch_race *r, int i);
-/* Fetch i was hedged (or is a straggler): slower than its provider should
+/* Put i was hedged (or is a straggler): slower than its provider should
  * be. If it ends cancelled, its provider's health counts a failure
- * (provider_note_late). */
+ * (provider_note_late). A read's hedged get is not marked: a get past its
+ * provider's own p95 is the tail that hedging is for, not a fault. */
 void fetch_mark_late(fetch_race *r, int i);
 /* Asks fetch i to stop (it still ends, with ORC_ECANCELED or its result). */
 void fetch_cancel(fetch_race *r, int i);

@@ -393,7 +393,10 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
     for (int attempt = 0; attempt < c->opts.max_attempts; attempt++) {
         if (attempt) backoff(&c->opts, attempt - 1, time_left_ms(rq->deadline_us), rq);
         if (cancelled(rq)) {
-            cc = CURLE_ABORTED_BY_CALLBACK;
+            /* After a failed attempt the call has failed: that is its
+             * answer (a provider that refuses connections must count as
+             * failing, not as cancelled, when a hedge ends its retries). */
+            if (!attempt) cc = CURLE_ABORTED_BY_CALLBACK;
             break;
         }
         /* The call's deadline bounds every attempt: a provider that reads
@@ -438,6 +441,11 @@ int pclient_do(pclient *c, const pclient_req *rq, pclient_resp *resp, orc_err *e
                   cc ? curl_easy_strerror(cc) : "status", resp->status);
     }
 
+    if (cc == CURLE_ABORTED_BY_CALLBACK && resp->attempts > 1) {
+        rc = orc_fail(e, ORC_ETRANSIENT, "provider %s: %s %s: failed %d attempts, then cancelled",
+                      c->name, rq->method, shown, resp->attempts - 1);
+        goto done;
+    }
     if (cc == CURLE_ABORTED_BY_CALLBACK) {
         rc =
             orc_fail(e, ORC_ECANCELED, "provider %s: %s %s: cancelled", c->name, rq->method, shown);

@@ -125,7 +125,6 @@ void provider_note_corrupt(provider *p)
 
 void provider_note_late(provider *p)
 {
-    metrics_of(p)->errors++;
     provider_health_fail(health_of(p));
 }
 

@@ -95,10 +95,11 @@ void provider_set_deadline(provider *p, long base_ms, long per_mib_ms);
  * byte): counts as an error of p. Not a health failure: the provider
  * answered, and a bad copy is repaired, not routed around. */
 void provider_note_corrupt(provider *p);
-/* A call that was given up on as too slow (a hedged read or write that lost
- * to its hedge, a straggler cancelled): a failure for health, as a slow
- * provider is as broken as one that fails (down after down_after in a row),
- * though the call itself ended cancelled. Counted in errors too. */
+/* A put that was given up on as too slow (hedged on another provider, or a
+ * straggler past the write quorum) and ended cancelled: a failure for
+ * health, as a slow provider is as broken as one that fails (down after
+ * down_after in a row). Not an error in the metrics: the call did not
+ * fail, it was cancelled (counted there). */
 void provider_note_late(provider *p);
 /* Sets this thread's cancel flag for the provider calls it makes next (NULL: none);
  * returns the previous one. A call whose flag is raised before or during it ends soon

@@ -53,10 +53,19 @@ static int retry_call(provider *p, provider_callargs *c, orc_err *e)
         if (ms < 0) break;
         LOG_DEBUG("provider %s: attempt %d failed (%s), again in %ld ms", p->name, n,
                   e ? e->msg : "", ms);
-        int src = provider_sleep_ms(p, ms, e);
-        if (src) return src;
-        if (c->out) c->out->len = before; /* a failed get leaves nothing behind */
-        rc = provider_call(p->inner, c, e);
+        /* Cancelled in the backoff or the next attempt, the call still
+         * failed: the failure is its answer, so health and metrics see a
+         * provider that fails, not a cancel. */
+        orc_err failed = e ? *e : (orc_err){0};
+        int frc = rc;
+        if (!provider_sleep_ms(p, ms, e)) {
+            if (c->out) c->out->len = before; /* a failed get leaves nothing behind */
+            rc = provider_call(p->inner, c, e);
+            if (rc != ORC_ECANCELED) continue;
+        }
+        if (c->out) c->out->len = before;
+        if (e) *e = failed;
+        return frc;
     }
     return rc;
 }

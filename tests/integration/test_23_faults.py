@@ -158,7 +158,6 @@ def test_get_whose_first_copy_hangs_is_served_from_the_other_at_once(
     assert max(took) < 1, took
     view = admin_view(server)
     assert view["disk1"]["cancelled"] >= 1
-    assert view["disk1"]["errors"] >= 1  # given up on as too slow
 
 
 def test_put_with_a_hanging_provider_is_bounded_and_marks_it_down(orchard_factory, tmp_path):
