@@ -116,16 +116,23 @@ int ec_decode(const ec_code *c, const uint8_t *const *frags, const bool *have, s
         memcpy(rows + j * k, inv + missing[j] * k, (size_t)k);
     ec_init_tables(k, nmissing, rows, tables);
 
+    /* A missing fragment that lies wholly inside out is rebuilt in place;
+     * only one that out cuts short (the padded last, or past its end) goes
+     * through a scratch fragment. */
     const uint8_t *src[EC_MAX_FRAGMENTS];
     uint8_t *dst[EC_MAX_FRAGMENTS];
-    uint8_t *rebuilt = orc_malloc((size_t)nmissing * fl);
+    int nshort = 0;
+    for (int j = 0; j < nmissing; j++)
+        if ((size_t)(missing[j] + 1) * fl > len) nshort++;
+    uint8_t *rebuilt = nshort ? orc_malloc((size_t)nshort * fl) : NULL;
     for (int r = 0; r < k; r++)
         src[r] = frags[use[r]];
-    for (int j = 0; j < nmissing; j++)
-        dst[j] = rebuilt + (size_t)j * fl;
+    for (int j = 0, t = 0; j < nmissing; j++)
+        dst[j] = (size_t)(missing[j] + 1) * fl <= len ? out + (size_t)missing[j] * fl
+                                                      : rebuilt + (size_t)t++ * fl;
     ec_encode_data((int)fl, k, nmissing, tables, (unsigned char **)src, dst);
     for (int j = 0; j < nmissing; j++)
-        place_fragment(out, len, fl, missing[j], dst[j]);
+        if ((size_t)(missing[j] + 1) * fl > len) place_fragment(out, len, fl, missing[j], dst[j]);
     free(rebuilt);
     return ORC_OK;
 }

@@ -16,7 +16,13 @@ struct slot {
     provider *p;
     uint32_t id;
     _Atomic uint64_t read_us; /* moving average of read latency */
+    _Atomic int64_t read_at;  /* when it last changed (orc_monotonic_us) */
 };
+
+/* A read latency not renewed for this long counts half as much, and so on:
+ * a provider that was slow once (a cold first read, a bad minute) is asked
+ * again after a while instead of never, which costs at most a hedge. */
+#define PLACE_READ_DECAY_US 500000
 
 /* A failed read pushes its provider this far back in the read order. */
 #define PLACE_READ_PENALTY_US 100000
@@ -32,6 +38,8 @@ void place_note_read(struct slot *s, uint64_t us, int rc);
 typedef struct fetch_pool fetch_pool;
 fetch_pool *fetch_pool_new(int threads);
 void fetch_pool_free(fetch_pool *fp);
+/* Hands b's memory to fp for later gets (or frees it); b is left empty. */
+void fetch_pool_give(fetch_pool *fp, orc_buf *b);
 
 /* The fetches of one read, racing. Each has its own cancel flag; what is
  * still running when the read ends is cancelled, and the race is freed by
