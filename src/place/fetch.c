@@ -19,7 +19,7 @@
  * as long as into a warm buffer on this machine's VMs). Bounded in count
  * and bytes. */
 #define FETCH_SPARE_MAX 32
-#define FETCH_SPARE_BYTES ((size_t)128 << 20)
+#define FETCH_SPARE_BYTES ((size_t)64 << 20)
 
 struct fetch_pool {
     orc_queue q;
