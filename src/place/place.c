@@ -21,7 +21,9 @@
 #define IO_THREADS 8
 #define FETCH_THREADS 32
 #define PLACE_WRITE_HEDGE_MIN_MS 50
+#define PLACE_WRITE_HEDGE_COLD_MS 1000
 #define PLACE_FRAG_ALIGN 4096
+#define PLACE_NAME_MAX 128
 
 /* A place_run job, on the I/O pool (heap-allocated, freed after). */
 struct job {
@@ -308,10 +310,15 @@ static const char *piece_name(const place_names *nm, int16_t frag)
 /* How long a piece's put may take before it is hedged (and, once the
  * quorum is durable, before it counts as a straggler): twice its
  * provider's recent put p95, and at least the hedge floor and
- * PLACE_WRITE_HEDGE_MIN_MS (a hedged write costs a whole piece). */
+ * PLACE_WRITE_HEDGE_MIN_MS (a hedged write costs a whole piece). With no
+ * recent put to go by (a new server, a quiet provider), a cloud's first
+ * puts are slow for reasons of its own (connections, TLS), so the wait is
+ * PLACE_WRITE_HEDGE_COLD_MS. */
 static int64_t put_patience_us(const place *pl, const struct slot *s)
 {
-    int64_t w = 2 * (int64_t)provider_put_p95_us(s->p), floor = (int64_t)pl->pol.hedge_ms * 1000;
+    int64_t p95 = (int64_t)provider_put_p95_us(s->p);
+    int64_t w = p95 ? 2 * p95 : PLACE_WRITE_HEDGE_COLD_MS * 1000;
+    int64_t floor = (int64_t)pl->pol.hedge_ms * 1000;
     if (w < floor) w = floor;
     if (w < PLACE_WRITE_HEDGE_MIN_MS * 1000) w = PLACE_WRITE_HEDGE_MIN_MS * 1000;
     return w;
@@ -335,7 +342,8 @@ struct wrace {
     uint32_t dup_ids[FETCH_MAX]; /* pieces written twice (a hedge and its original) */
     int16_t dup_frags[FETCH_MAX];
     int ndup;
-    bool closing; /* the race is over: nothing more is sent */
+    bool closing;              /* the race is over: nothing more is sent */
+    bool cancelled[FETCH_MAX]; /* put i ended cancelled: its bytes may have landed */
 };
 
 /* Sends pieces p[0..k) to the next providers in order, recording them with
@@ -411,6 +419,7 @@ static int put_ended(struct wrace *w, int i, orc_err *last, orc_err *e)
     int rc = fetch_result(w->r, i, &none, &fe);
     orc_buf_dispose(&none);
     w->open[p]--;
+    if (rc == ORC_ECANCELED) w->cancelled[i] = true;
     if (rc == 0) {
         if (w->durable[p]) {
             w->dup_ids[w->ndup] = s->id;
@@ -433,6 +442,47 @@ static int put_ended(struct wrace *w, int i, orc_err *last, orc_err *e)
     }
     if (!w->durable[p] && w->open[p] == 0) return send_pieces(w, &p, 1, e);
     return ORC_OK;
+}
+
+/* The pieces a write's cancelled puts may have left (a put cancelled after
+ * its last byte went out can still land): deleted in the background. */
+struct leftovers {
+    int n;
+    provider *p[FETCH_MAX];
+    char name[FETCH_MAX][PLACE_NAME_MAX];
+};
+
+static void delete_leftovers(void *arg)
+{
+    struct leftovers *l = arg;
+    for (int i = 0; i < l->n; i++) {
+        orc_err e = {0};
+        int rc = provider_del(l->p[i], l->name[i], &e);
+        if (rc && rc != ORC_ENOTFOUND)
+            LOG_DEBUG("a cancelled put's leftover stays (recorded pending): %s", e.msg);
+    }
+    free(l);
+}
+
+/* Hands the pieces of w's cancelled puts whose piece was written elsewhere
+ * to a background delete, on providers that are up (their rows stay
+ * PENDING, so the collector deletes them with the chunk in any case). A
+ * straggler's (its piece not written anywhere) is left to repair, which
+ * clears pending pieces before it writes. */
+static void clear_leftovers(struct wrace *w)
+{
+    struct leftovers *l = NULL;
+    for (int i = 0; i < fetch_count(w->r); i++) {
+        int p = fetch_tag(w->r, i);
+        struct slot *s = fetch_slot(w->r, i);
+        if (!w->cancelled[i] || !w->durable[p] || !provider_is_up(s->p)) continue;
+        const char *name = piece_name(w->pc->nm, w->pc->want[p]);
+        if (strlen(name) >= PLACE_NAME_MAX) continue;
+        if (!l) l = orc_calloc(1, sizeof(*l));
+        l->p[l->n] = s->p;
+        memcpy(l->name[l->n++], name, strlen(name) + 1);
+    }
+    if (l) place_run(w->pl, delete_leftovers, l);
 }
 
 /* Writes the pieces in pc->want to up providers not in skip[0..nskip), at
@@ -500,6 +550,7 @@ static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent
     fetch_race_drain(w.r); /* cancels the stragglers; the data stays ours until they end */
     for (int i; (i = fetch_next(w.r, 0)) >= 0;) /* what ended meanwhile still counts */
         put_ended(&w, i, &last, &(orc_err){0});
+    if (!rc) clear_leftovers(&w);
     fetch_race_end(w.r);
     if (w.ndup) place_delete(pl, pc->nm, w.dup_ids, w.dup_frags, w.ndup, NULL);
     if (rc) {
