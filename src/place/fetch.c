@@ -36,6 +36,7 @@ struct fetch {
     struct slot *slot;
     char name[FETCH_NAME_MAX];
     const uint8_t *data; /* a put of these len bytes; NULL: a get */
+    bool del;            /* a delete */
     uint64_t len;
     int tag;
     _Atomic int64_t started_us; /* when its call began; 0 while queued */
@@ -118,7 +119,9 @@ static void run_fetch(struct fetch *f)
     pthread_cond_broadcast(&r->cv); /* a hedge clock starts */
     pthread_mutex_unlock(&r->mu);
     int rc;
-    if (f->data) {
+    if (f->del) {
+        rc = provider_del(f->slot->p, f->name, &f->err);
+    } else if (f->data) {
         rc = provider_put(f->slot->p, f->name, f->data, f->len, &f->err);
     } else {
         rc = provider_get(f->slot->p, f->name, 0, f->len, &f->buf, &f->err);
@@ -130,7 +133,7 @@ static void run_fetch(struct fetch *f)
     }
     provider_set_cancel(was);
     if (rc == ORC_ECANCELED && f->late) provider_note_late(f->slot->p);
-    if (!f->data) place_note_read(f->slot, (uint64_t)(orc_monotonic_us() - t0), rc);
+    if (!f->data && !f->del) place_note_read(f->slot, (uint64_t)(orc_monotonic_us() - t0), rc);
     pthread_mutex_lock(&r->mu);
     f->rc = rc;
     f->ended = true;
@@ -190,8 +193,8 @@ fetch_race *fetch_race_new(fetch_pool *fp)
     return r;
 }
 
-static int start(fetch_race *r, struct slot *s, const char *name, const uint8_t *data, uint64_t len,
-                 int tag)
+static int start_as(fetch_race *r, struct slot *s, const char *name, const uint8_t *data,
+                    uint64_t len, int tag, bool del)
 {
     if (r->n >= FETCH_MAX || strlen(name) >= FETCH_NAME_MAX) return -1;
     int i = r->n;
@@ -200,10 +203,11 @@ static int start(fetch_race *r, struct slot *s, const char *name, const uint8_t 
     f->slot = s;
     memcpy(f->name, name, strlen(name) + 1);
     f->data = data;
+    f->del = del;
     f->len = len;
     f->tag = tag;
     f->started_us = 0;
-    if (data)
+    if (data || del)
         orc_buf_init(&f->buf, 0);
     else
         buf_take(r->pool, &f->buf);
@@ -217,13 +221,18 @@ static int start(fetch_race *r, struct slot *s, const char *name, const uint8_t 
 
 int fetch_start(fetch_race *r, struct slot *s, const char *name, uint64_t len, int tag)
 {
-    return start(r, s, name, NULL, len, tag);
+    return start_as(r, s, name, NULL, len, tag, false);
 }
 
 int fetch_start_put(fetch_race *r, struct slot *s, const char *name, const uint8_t *data,
                     uint64_t len, int tag)
 {
-    return start(r, s, name, data, len, tag);
+    return start_as(r, s, name, data, len, tag, false);
+}
+
+int fetch_start_del(fetch_race *r, struct slot *s, const char *name)
+{
+    return start_as(r, s, name, NULL, 0, -1, true);
 }
 
 int fetch_next(fetch_race *r, int64_t until_us)
@@ -324,6 +333,14 @@ void fetch_race_drain(fetch_race *r)
         pthread_cond_wait(&r->cv, &r->mu);
     }
     pthread_mutex_unlock(&r->mu);
+}
+
+void fetch_race_release(fetch_race *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (last) race_free(r);
 }
 
 void fetch_race_end(fetch_race *r)

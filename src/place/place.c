@@ -23,7 +23,6 @@
 #define PLACE_WRITE_HEDGE_MIN_MS 50
 #define PLACE_WRITE_HEDGE_COLD_MS 1000
 #define PLACE_FRAG_ALIGN 4096
-#define PLACE_NAME_MAX 128
 
 /* A place_run job, on the I/O pool (heap-allocated, freed after). */
 struct job {
@@ -444,45 +443,23 @@ static int put_ended(struct wrace *w, int i, orc_err *last, orc_err *e)
     return ORC_OK;
 }
 
-/* The pieces a write's cancelled puts may have left (a put cancelled after
- * its last byte went out can still land): deleted in the background. */
-struct leftovers {
-    int n;
-    provider *p[FETCH_MAX];
-    char name[FETCH_MAX][PLACE_NAME_MAX];
-};
-
-static void delete_leftovers(void *arg)
-{
-    struct leftovers *l = arg;
-    for (int i = 0; i < l->n; i++) {
-        orc_err e = {0};
-        int rc = provider_del(l->p[i], l->name[i], &e);
-        if (rc && rc != ORC_ENOTFOUND)
-            LOG_DEBUG("a cancelled put's leftover stays (recorded pending): %s", e.msg);
-    }
-    free(l);
-}
-
 /* Hands the pieces of w's cancelled puts whose piece was written elsewhere
- * to a background delete, on providers that are up (their rows stay
- * PENDING, so the collector deletes them with the chunk in any case). A
- * straggler's (its piece not written anywhere) is left to repair, which
- * clears pending pieces before it writes. */
+ * (a put cancelled after its last byte went out can still land) to
+ * deletes that run in the background on the fetch pool, on providers that
+ * are up. Their rows stay PENDING, so the collector deletes them with the
+ * chunk in any case. A straggler's (its piece not written anywhere) is left
+ * to repair, which clears pending pieces before it writes. */
 static void clear_leftovers(struct wrace *w)
 {
-    struct leftovers *l = NULL;
+    fetch_race *r = NULL;
     for (int i = 0; i < fetch_count(w->r); i++) {
         int p = fetch_tag(w->r, i);
         struct slot *s = fetch_slot(w->r, i);
         if (!w->cancelled[i] || !w->durable[p] || !provider_is_up(s->p)) continue;
-        const char *name = piece_name(w->pc->nm, w->pc->want[p]);
-        if (strlen(name) >= PLACE_NAME_MAX) continue;
-        if (!l) l = orc_calloc(1, sizeof(*l));
-        l->p[l->n] = s->p;
-        memcpy(l->name[l->n++], name, strlen(name) + 1);
+        if (!r) r = fetch_race_new(w->pl->fetch);
+        fetch_start_del(r, s, piece_name(w->pc->nm, w->pc->want[p]));
     }
-    if (l) place_run(w->pl, delete_leftovers, l);
+    if (r) fetch_race_release(r);
 }
 
 /* Writes the pieces in pc->want to up providers not in skip[0..nskip), at

@@ -69,6 +69,9 @@ int fetch_pending(const fetch_race *r);
 int fetch_result(fetch_race *r, int i, orc_buf *out, orc_err *e);
 struct slot *fetch_slot(const fetch_race *r, int i);
 int fetch_tag(const fetch_race *r, int i);
+/* A delete of name on s, for a race that is only let go of
+ * (fetch_race_release): it runs to its end in the background. */
+int fetch_start_del(fetch_race *r, struct slot *s, const char *name);
 /* When fetch i's call began (orc_monotonic_us); 0 while it waits for a
  * thread. */
 int64_t fetch_started_us(const fetch_race *r, int i);
@@ -84,6 +87,8 @@ bool fetch_open(const fetch_race *r, int i);
 /* Cancels what is still running and waits until every fetch has ended
  * (their results stay readable; fetch_next returns them). */
 void fetch_race_drain(fetch_race *r);
+/* Lets go of r without cancelling: what it started runs to its end. */
+void fetch_race_release(fetch_race *r);
 /* Cancels what is still running and lets go of r. */
 void fetch_race_end(fetch_race *r);
 
