@@ -1,7 +1,7 @@
-/* Placement: rendezvous-hashed choice of providers, parallel writes of
- * copies or erasure-code fragments through a small I/O thread pool, and
- * hedged, verified reads (fetch.c): fastest first, the next holder asked
- * when one is slower than its own recent p95. */
+/* Placement: policies, the place's providers and threads, rendezvous-hashed
+ * choice of providers, and hedged, verified reads (the fetches race in
+ * fetch.c): fastest first, the next holder asked when one is slower than
+ * its own recent p95. Writes are in write.c. */
 #include "place/place.h"
 
 #include <pthread.h>
@@ -18,30 +18,12 @@
 #include "util/queue.h"
 #include "util/time.h"
 
-#define IO_THREADS 8
 #define FETCH_THREADS 32
-#define PLACE_WRITE_HEDGE_MIN_MS 50
-#define PLACE_WRITE_HEDGE_COLD_MS 1000
-#define PLACE_FRAG_ALIGN 4096
 
 /* A place_run job, on the I/O pool (heap-allocated, freed after). */
 struct job {
     void (*run)(void *arg);
     void *arg;
-};
-
-struct place {
-    place_policy pol;
-    size_t n;
-    struct slot slots[PLACE_MAX_PROVIDERS];
-    orc_queue jobs;
-    pthread_t threads[IO_THREADS];
-    fetch_pool *fetch;
-    pthread_t prober;
-    pthread_mutex_t mu; /* guards stop, for the prober's timed wait, and codes */
-    pthread_cond_t cv;
-    bool stop;
-    ec_code *codes[EC_MAX_FRAGMENTS + 1][EC_MAX_FRAGMENTS + 1]; /* [k][m], made on first use */
 };
 
 /* Reads a decimal number 1..max from *p, advancing it; -1 if there is none
@@ -257,7 +239,7 @@ static uint64_t name_hash(const char *name)
 
 /* Fills order[] with the indexes of the providers that are up, in
  * rendezvous order for name; returns how many. */
-static size_t rendezvous(const place *pl, const char *name, size_t *order)
+size_t place_rendezvous(const place *pl, const char *name, size_t *order)
 {
     uint64_t h = name_hash(name), score[PLACE_MAX_PROVIDERS];
     for (size_t i = 0; i < pl->n; i++) {
@@ -277,7 +259,7 @@ static size_t rendezvous(const place *pl, const char *name, size_t *order)
 }
 
 /* The erasure code k+m, made on first use and kept for the place's life. */
-static const ec_code *code_for(place *pl, int k, int m, orc_err *e)
+const ec_code *place_code(place *pl, int k, int m, orc_err *e)
 {
     if (k < 1 || m < 1 || k + m > EC_MAX_FRAGMENTS) {
         orc_fail(e, ORC_EINVAL, "erasure code %d+%d is not valid", k, m);
@@ -288,392 +270,6 @@ static const ec_code *code_for(place *pl, int k, int m, orc_err *e)
     const ec_code *c = pl->codes[k][m];
     pthread_mutex_unlock(&pl->mu);
     return c;
-}
-
-/* What a write sends: want[0..nwant) are the pieces still to place (frag
- * index or PLACE_WHOLE), each piece's bytes in data[frag + 1] (data[0]: the
- * whole chunk) of len[...] bytes, named by nm. */
-struct pieces {
-    const place_names *nm;
-    const uint8_t *data[EC_MAX_FRAGMENTS + 1];
-    size_t len[EC_MAX_FRAGMENTS + 1];
-    int16_t want[PLACE_MAX_COPIES];
-    int nwant;
-};
-
-static const char *piece_name(const place_names *nm, int16_t frag)
-{
-    return frag == PLACE_WHOLE ? nm->whole : nm->frag[frag];
-}
-
-/* How long a piece's put may take before it is hedged (and, once the
- * quorum is durable, before it counts as a straggler): twice its
- * provider's recent put p95, and at least the hedge floor and
- * PLACE_WRITE_HEDGE_MIN_MS (a hedged write costs a whole piece). With no
- * recent put to go by (a new server, a quiet provider), a cloud's first
- * puts are slow for reasons of its own (connections, TLS), so the wait is
- * PLACE_WRITE_HEDGE_COLD_MS. */
-static int64_t put_patience_us(const place *pl, const struct slot *s)
-{
-    int64_t p95 = (int64_t)provider_put_p95_us(s->p);
-    int64_t w = p95 ? 2 * p95 : PLACE_WRITE_HEDGE_COLD_MS * 1000;
-    int64_t floor = (int64_t)pl->pol.hedge_ms * 1000;
-    if (w < floor) w = floor;
-    if (w < PLACE_WRITE_HEDGE_MIN_MS * 1000) w = PLACE_WRITE_HEDGE_MIN_MS * 1000;
-    return w;
-}
-
-/* The state of one write's race: piece p (0 .. np - 1, pc->want[p]) is
- * durable once one of its puts succeeded; open[p] puts of it are out. */
-struct wrace {
-    place *pl;
-    struct pieces *pc;
-    const place_intent *intent;
-    fetch_race *r;
-    size_t *order, next, up;
-    int np, have;
-    bool durable[PLACE_MAX_COPIES];
-    int open[PLACE_MAX_COPIES];
-    bool hedged[FETCH_MAX];
-    uint32_t *ids;
-    int16_t *frags;
-    int *nids;
-    uint32_t dup_ids[FETCH_MAX]; /* pieces written twice (a hedge and its original) */
-    int16_t dup_frags[FETCH_MAX];
-    int ndup;
-    bool closing;              /* the race is over: nothing more is sent */
-    bool cancelled[FETCH_MAX]; /* put i ended cancelled: its bytes may have landed */
-};
-
-/* Sends pieces p[0..k) to the next providers in order, recording them with
- * the intent first. Returns the intent's code, or 0 (a piece with no
- * provider left is simply not sent). */
-static int send_pieces(struct wrace *w, const int *p, int k, orc_err *e)
-{
-    uint32_t to[PLACE_MAX_COPIES];
-    int16_t fr[PLACE_MAX_COPIES];
-    struct slot *sl[PLACE_MAX_COPIES];
-    int n = 0;
-    if (w->closing) return ORC_OK;
-    for (int i = 0; i < k && w->next < w->up && fetch_count(w->r) + n < FETCH_MAX; i++) {
-        sl[n] = &w->pl->slots[w->order[w->next++]];
-        to[n] = sl[n]->id;
-        fr[n] = w->pc->want[p[i]];
-        n++;
-    }
-    if (n == 0) return ORC_OK;
-    if (w->intent && w->intent->fn) {
-        int rc = w->intent->fn(w->intent->ctx, to, fr, n, e);
-        if (rc) return rc;
-    }
-    for (int i = 0; i < n; i++) {
-        int16_t f = fr[i];
-        if (fetch_start_put(w->r, sl[i], piece_name(w->pc->nm, f), w->pc->data[f + 1],
-                            w->pc->len[f + 1], p[i]) >= 0)
-            w->open[p[i]]++;
-    }
-    return ORC_OK;
-}
-
-/* The next hedge or straggler time of the open puts (0: none), and which
- * put it is for; *late: every open put has run past its patience. */
-static int64_t put_due(struct wrace *w, int *which, bool *late)
-{
-    int64_t best = 0, now = orc_monotonic_us();
-    *which = -1;
-    *late = true;
-    for (int i = 0; i < fetch_count(w->r); i++) {
-        if (!fetch_open(w->r, i)) continue;
-        int64_t st = fetch_started_us(w->r, i), at;
-        int hedge = -1; /* -1: the time is only for looking again */
-        if (!st) {      /* queued for a thread */
-            *late = false;
-            at = now + 1000;
-        } else {
-            at = st + put_patience_us(w->pl, fetch_slot(w->r, i));
-            if (at > now) *late = false;
-            if (!w->hedged[i])
-                hedge = i;
-            else if (at <= now)
-                continue; /* hedged, or nowhere to hedge it: only late */
-        }
-        if (best == 0 || at < best) {
-            best = at;
-            *which = hedge;
-        }
-    }
-    return best;
-}
-
-/* A put ended: a success makes its piece durable (a second success of one
- * piece is a duplicate, deleted after); a failure is replaced by the next
- * provider unless another put of the piece is out. */
-static int put_ended(struct wrace *w, int i, orc_err *last, orc_err *e)
-{
-    int p = fetch_tag(w->r, i);
-    struct slot *s = fetch_slot(w->r, i);
-    orc_err fe = {0};
-    orc_buf none;
-    orc_buf_init(&none, 0);
-    int rc = fetch_result(w->r, i, &none, &fe);
-    orc_buf_dispose(&none);
-    w->open[p]--;
-    if (rc == ORC_ECANCELED) w->cancelled[i] = true;
-    if (rc == 0) {
-        if (w->durable[p]) {
-            w->dup_ids[w->ndup] = s->id;
-            w->dup_frags[w->ndup++] = w->pc->want[p];
-            return ORC_OK;
-        }
-        w->durable[p] = true;
-        w->have++;
-        w->ids[*w->nids] = s->id;
-        w->frags[(*w->nids)++] = w->pc->want[p];
-        for (int j = 0; j < fetch_count(w->r); j++) /* its hedge, or what it hedged */
-            if (fetch_open(w->r, j) && fetch_tag(w->r, j) == p) fetch_cancel(w->r, j);
-        return ORC_OK;
-    }
-    if (rc != ORC_ECANCELED) {
-        const char *tag = w->pc->nm->whole ? w->pc->nm->whole : w->pc->nm->frag[0];
-        LOG_WARN("write of chunk %.16s... to provider %s failed: %s", tag, provider_name(s->p),
-                 fe.msg);
-        *last = fe;
-    }
-    if (!w->durable[p] && w->open[p] == 0) return send_pieces(w, &p, 1, e);
-    return ORC_OK;
-}
-
-/* Hands the pieces of w's cancelled puts whose piece was written elsewhere
- * (a put cancelled after its last byte went out can still land) to
- * deletes that run in the background on the fetch pool, on providers that
- * are up. Their rows stay PENDING, so the collector deletes them with the
- * chunk in any case. A straggler's (its piece not written anywhere) is left
- * to repair, which clears pending pieces before it writes. */
-static void clear_leftovers(struct wrace *w)
-{
-    fetch_race *r = NULL;
-    for (int i = 0; i < fetch_count(w->r); i++) {
-        int p = fetch_tag(w->r, i);
-        struct slot *s = fetch_slot(w->r, i);
-        if (!w->cancelled[i] || !w->durable[p] || !provider_is_up(s->p)) continue;
-        if (!r) r = fetch_race_new(w->pl->fetch);
-        fetch_start_del(r, s, piece_name(w->pc->nm, w->pc->want[p]));
-    }
-    if (r) fetch_race_release(r);
-}
-
-/* Writes the pieces in pc->want to up providers not in skip[0..nskip), at
- * least min of them; see place_write. All go out at once, each to the next
- * provider in rendezvous order; a failed one goes to the next provider at
- * once, and one slower than its patience (put_patience_us) is hedged on the
- * next provider, the first to finish winning. Once quorum pieces are
- * durable, puts past their patience with no provider left to hedge them
- * are stragglers: cancelled, and the chunk is below full redundancy until
- * repair (their pieces stay recorded PENDING). */
-static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent,
-                        const uint32_t *skip, int nskip, int min, int quorum, uint32_t *ids,
-                        int16_t *frags, int *nids, orc_err *e)
-{
-    size_t order[PLACE_MAX_PROVIDERS];
-    orc_err last = {0};
-    const char *tag = pc->nm->whole ? pc->nm->whole : pc->nm->frag[0];
-    size_t n = rendezvous(pl, tag, order), up = 0;
-    for (size_t i = 0; i < n; i++) { /* drop providers that hold a piece already */
-        bool held = false;
-        for (int j = 0; j < nskip && !held; j++)
-            held = pl->slots[order[i]].id == skip[j];
-        if (!held) order[up++] = order[i];
-    }
-    *nids = 0;
-    struct wrace w = {.pl = pl,
-                      .pc = pc,
-                      .intent = intent,
-                      .order = order,
-                      .up = up,
-                      .np = pc->nwant,
-                      .ids = ids,
-                      .frags = frags,
-                      .nids = nids};
-    if (quorum > w.np) quorum = w.np;
-    w.r = fetch_race_new(pl->fetch);
-    int all[PLACE_MAX_COPIES];
-    for (int p = 0; p < w.np; p++)
-        all[p] = p;
-    int rc = send_pieces(&w, all, w.np, &last);
-    while (!rc && w.have < w.np) {
-        int which;
-        bool late;
-        int64_t until = put_due(&w, &which, &late);
-        if (w.have >= quorum && late && w.next >= w.up) { /* the rest are stragglers */
-            for (int i = 0; i < fetch_count(w.r); i++)
-                if (fetch_open(w.r, i)) fetch_mark_late(w.r, i);
-            LOG_INFO("chunk %.16s...: %d of %d pieces durable, the late rest cancelled", tag,
-                     w.have, w.np);
-            break;
-        }
-        int i = fetch_next(w.r, until);
-        if (i == -2) break;
-        if (i >= 0) {
-            rc = put_ended(&w, i, &last, &last);
-            continue;
-        }
-        if (which < 0) continue; /* a queued put started, or may have */
-        w.hedged[which] = true;
-        fetch_mark_late(w.r, which);
-        int p = fetch_tag(w.r, which);
-        if (!w.durable[p] && w.next < w.up) rc = send_pieces(&w, &p, 1, &last);
-    }
-    w.closing = true;
-    fetch_race_drain(w.r); /* cancels the stragglers; the data stays ours until they end */
-    for (int i; (i = fetch_next(w.r, 0)) >= 0;) /* what ended meanwhile still counts */
-        put_ended(&w, i, &last, &(orc_err){0});
-    if (!rc) clear_leftovers(&w);
-    fetch_race_end(w.r);
-    if (w.ndup) place_delete(pl, pc->nm, w.dup_ids, w.dup_frags, w.ndup, NULL);
-    if (rc) {
-        if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
-        *nids = 0;
-        return orc_fail(e, rc, "chunk %.16s...: %s", tag, last.msg);
-    }
-    pc->nwant = 0;
-    for (int p = 0; p < w.np; p++) /* what is left to place */
-        if (!w.durable[p]) pc->want[pc->nwant++] = pc->want[p];
-    if (w.have < min) {
-        /* Only the pieces written here: n == 0 would mean every provider,
-         * and for a repair that includes the pieces being repaired from. */
-        if (*nids) place_delete(pl, pc->nm, ids, frags, *nids, NULL);
-        *nids = 0;
-        return orc_fail(e, ORC_ETRANSIENT,
-                        "only %d of %d %s could be written, %d needed (%zu of %zu providers "
-                        "up and eligible%s%s)",
-                        w.have, w.np, pc->want[0] == PLACE_WHOLE ? "copies" : "fragments", min, up,
-                        pl->n, last.msg[0] ? "; last error: " : "", last.msg);
-    }
-    return ORC_OK;
-}
-
-/* The writing thread's buffer for a chunk's fragments, kept from one write
- * to the next: fresh memory for every chunk page-faults on every page the
- * encoder fills (a third of an erasure-coded PUT's CPU on this machine's
- * VMs). Page-aligned; freed when the thread ends. */
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-struct scratch {
-    void *mem;
-    size_t cap;
-};
-
-static void scratch_free(void *arg)
-{
-    struct scratch *sc = arg;
-    free(sc->mem);
-    free(sc);
-}
-
-static void scratch_init(void)
-{
-    pthread_key_create(&scratch_key, scratch_free);
-}
-
-static uint8_t *frag_scratch(size_t n, orc_err *e)
-{
-    pthread_once(&scratch_once, scratch_init);
-    struct scratch *sc = pthread_getspecific(scratch_key);
-    if (!sc) {
-        sc = orc_calloc(1, sizeof(*sc));
-        pthread_setspecific(scratch_key, sc);
-    }
-    if (sc->cap < n) {
-        void *mem = NULL;
-        if (posix_memalign(&mem, PLACE_FRAG_ALIGN, n)) {
-            orc_fail(e, ORC_EINTERNAL, "out of memory for fragments (%zu bytes)", n);
-            return NULL;
-        }
-        free(sc->mem);
-        sc->mem = mem;
-        sc->cap = n;
-    }
-    return sc->mem;
-}
-
-/* Fills pc with every piece of data under pol (fragments encoded into
- * *scratch, the thread's fragment buffer, which stays valid until this
- * thread's next write). */
-static int make_pieces(place *pl, const place_policy *pol, const place_names *nm,
-                       const uint8_t *data, size_t len, struct pieces *pc, uint8_t **scratch,
-                       orc_err *e)
-{
-    memset(pc, 0, sizeof(*pc));
-    pc->nm = nm;
-    *scratch = NULL;
-    if (pol->kind != PLACE_EC) {
-        pc->data[0] = data;
-        pc->len[0] = len;
-        for (int i = 0; i < pol->copies && i < PLACE_MAX_COPIES; i++)
-            pc->want[pc->nwant++] = PLACE_WHOLE;
-        return ORC_OK;
-    }
-    const ec_code *c = code_for(pl, pol->k, pol->m, e);
-    if (!c) return e ? e->code : ORC_EINVAL;
-    size_t fl = ec_frag_len(c, len);
-    int w = pol->k + pol->m;
-    uint8_t *frag[EC_MAX_FRAGMENTS];
-    /* Each fragment page-aligned, so a disk provider writes it with O_DIRECT
-     * (an unaligned one goes through the page cache: twice the CPU). */
-    size_t stride = (fl + PLACE_FRAG_ALIGN - 1) & ~(size_t)(PLACE_FRAG_ALIGN - 1);
-    *scratch = frag_scratch((size_t)w * stride, e);
-    if (!*scratch) return ORC_EINTERNAL;
-    for (int i = 0; i < w; i++) {
-        frag[i] = *scratch + (size_t)i * stride;
-        pc->data[i + 1] = frag[i];
-        pc->len[i + 1] = fl;
-        pc->want[pc->nwant++] = (int16_t)i;
-    }
-    return ec_encode(c, data, len, frag, e);
-}
-
-int place_write(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
-                size_t len, const place_intent *intent, uint32_t *ids, int16_t *frags, int *n,
-                orc_err *e)
-{
-    struct pieces pc;
-    uint8_t *scratch;
-    *n = 0;
-    int rc = make_pieces(pl, pol, nm, data, len, &pc, &scratch, e);
-    int w = place_width(pol);
-    /* Erasure-coded chunks are written whole or not at all: a chunk short of
-     * a fragment has less redundancy than its class promises. */
-    int q = pol->write_quorum > 0 && pol->write_quorum < w ? pol->write_quorum : w;
-    int min = pol->kind == PLACE_EC ? q : pol->min_copies;
-    if (!rc) rc = write_pieces(pl, &pc, intent, NULL, 0, min, q, ids, frags, n, e);
-    if (!rc && *n < w)
-        LOG_WARN("chunk %.16s...: %d of %d pieces written (below full redundancy until repaired)",
-                 nm->whole ? nm->whole : "", *n, w);
-    return rc;
-}
-
-int place_write_more(place *pl, const place_policy *pol, const place_names *nm, const uint8_t *data,
-                     size_t len, const place_intent *intent, const uint32_t *have_ids,
-                     const int16_t *have_frags, int nhave, uint32_t *ids, int16_t *frags, int *n,
-                     orc_err *e)
-{
-    struct pieces pc;
-    uint8_t *scratch;
-    *n = 0;
-    int rc = make_pieces(pl, pol, nm, data, len, &pc, &scratch, e);
-    if (rc) return rc;
-    int still = 0;
-    for (int i = 0; i < pc.nwant; i++) { /* drop the pieces the chunk has */
-        bool held = false;
-        if (pol->kind != PLACE_EC) /* copies: as many fewer as it has */
-            held = i < nhave;
-        for (int j = 0; pol->kind == PLACE_EC && j < nhave && !held; j++)
-            held = have_frags && have_frags[j] == pc.want[i];
-        if (!held) pc.want[still++] = pc.want[i];
-    }
-    pc.nwant = still;
-    if (still > 0) rc = write_pieces(pl, &pc, intent, have_ids, nhave, 1, still, ids, frags, n, e);
-    return rc;
 }
 
 void place_run(place *pl, void (*fn)(void *arg), void *arg)
@@ -987,7 +583,7 @@ static int read_ec(place *pl, const place_read_args *a, orc_buf *out, bool *miss
 {
     struct slot *cand[PLACE_MAX_COPIES];
     int16_t cfrag[PLACE_MAX_COPIES];
-    const ec_code *c = code_for(pl, a->k, a->m, e);
+    const ec_code *c = place_code(pl, a->k, a->m, e);
     if (!c) return ORC_EINVAL;
     if (a->size == 0 || a->size == UINT64_MAX || a->size > INT32_MAX)
         return orc_fail(e, ORC_EINVAL, "erasure-coded chunk of unknown or bad size");
@@ -1048,7 +644,7 @@ int place_delete(place *pl, const place_names *nm, const uint32_t *ids, const in
     int first = ORC_OK;
     for (size_t i = 0; i < pl->n; i++) {
         for (int f = PLACE_WHOLE; f < EC_MAX_FRAGMENTS; f++) {
-            const char *name = piece_name(nm, (int16_t)f);
+            const char *name = place_piece_name(nm, (int16_t)f);
             if (!name) continue;
             bool hit = n == 0;
             for (int k = 0; k < n && !hit; k++)

@@ -1,16 +1,19 @@
-/* What place/'s files share: a provider's slot and the hedged fetches of
- * one read (fetch.c). Not a door: nothing outside place/ includes it. */
+/* What place/'s files share: the place itself, a provider's slot, and the
+ * hedged fetches of one read or write (fetch.c). Not a door: nothing outside place/ includes it. */
 #ifndef ORC_PLACE_INT_H
 #define ORC_PLACE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "place/ec.h"
 #include "place/place.h"
 #include "provider/provider.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/queue.h"
 
 struct slot {
     provider *p;
@@ -24,6 +27,38 @@ struct slot {
  * again after a while instead of never, which costs at most a hedge. */
 #define PLACE_READ_DECAY_US 500000
 
+/* Forward: fetch.c's pool, below. */
+typedef struct fetch_pool fetch_pool;
+
+#define IO_THREADS 8
+
+struct place {
+    place_policy pol;
+    size_t n;
+    struct slot slots[PLACE_MAX_PROVIDERS];
+    orc_queue jobs;
+    pthread_t threads[IO_THREADS];
+    fetch_pool *fetch;
+    pthread_t prober;
+    pthread_mutex_t mu; /* guards stop, for the prober's timed wait, and codes */
+    pthread_cond_t cv;
+    bool stop;
+    ec_code *codes[EC_MAX_FRAGMENTS + 1][EC_MAX_FRAGMENTS + 1]; /* [k][m], made on first use */
+};
+
+/* The providers that are up, in rendezvous order for name (indexes into
+ * pl->slots); their count. */
+size_t place_rendezvous(const place *pl, const char *name, size_t *order);
+/* The erasure code k+m, made on first use and kept for the place's life;
+ * NULL (e set) if k+m is not valid. */
+const ec_code *place_code(place *pl, int k, int m, orc_err *e);
+
+/* The provider name of a piece: the whole name, or fragment frag's. */
+static inline const char *place_piece_name(const place_names *nm, int16_t frag)
+{
+    return frag == PLACE_WHOLE ? nm->whole : nm->frag[frag];
+}
+
 /* A failed read pushes its provider this far back in the read order. */
 #define PLACE_READ_PENALTY_US 100000
 
@@ -35,7 +70,6 @@ void place_note_read(struct slot *s, uint64_t us, int rc);
  * fetches without taking an I/O thread, and a fetch never waits for
  * anything but its provider (each call has a deadline), so reads started
  * from I/O threads (GET read-ahead) cannot starve each other. */
-typedef struct fetch_pool fetch_pool;
 fetch_pool *fetch_pool_new(int threads);
 void fetch_pool_free(fetch_pool *fp);
 /* Hands b's memory to fp for later gets (or frees it); b is left empty. */

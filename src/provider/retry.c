@@ -58,11 +58,9 @@ static int retry_call(provider *p, provider_callargs *c, orc_err *e)
          * provider that fails, not a cancel. */
         orc_err failed = e ? *e : (orc_err){0};
         int frc = rc;
-        if (!provider_sleep_ms(p, ms, e)) {
-            if (c->out) c->out->len = before; /* a failed get leaves nothing behind */
-            rc = provider_call(p->inner, c, e);
-            if (rc != ORC_ECANCELED) continue;
-        }
+        if (c->out) c->out->len = before; /* a failed get leaves nothing behind */
+        if (!provider_sleep_ms(p, ms, e) && (rc = provider_call(p->inner, c, e)) != ORC_ECANCELED)
+            continue;
         if (c->out) c->out->len = before;
         if (e) *e = failed;
         return frc;
