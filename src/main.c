@@ -8,10 +8,9 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"serve", cli_serve},
-    {"user", cli_user},
-    {"bucket", cli_bucket},
-    {"providers", cli_providers},
+    {"serve", cli_serve},         {"user", cli_user},   {"bucket", cli_bucket},
+    {"providers", cli_providers}, {"scrub", cli_scrub}, {"repair", cli_repair},
+    {"provider", cli_provider},
 };
 
 static const char help[] =
@@ -33,6 +32,14 @@ static const char help[] =
     "        x-amz-storage-class\n"
     "  providers [--endpoint URL] [--json] [--data DIR] [--config FILE]\n"
     "        a running server's providers: up or down, latency, errors, chunks and bytes\n"
+    "  scrub [--no-wait] [--endpoint URL] [--data DIR] [--config FILE]\n"
+    "        read back and verify every copy and fragment now; what fails is queued for\n"
+    "        repair; exits 1 when a chunk has no good copy left\n"
+    "  repair [--json] [--endpoint URL] [--data DIR] [--config FILE]\n"
+    "        a running server's repair queue\n"
+    "  provider drain|undrain|remove|status NAME [--no-wait] [--endpoint URL] [...]\n"
+    "        move everything off a provider while serving (drain), end a drain, take an\n"
+    "        empty provider out (remove), or show its state and what it holds\n"
     "  COMMAND --help\n"
     "        that command's usage\n"
     "\n"

@@ -11,6 +11,9 @@ int cli_serve(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_bucket(int argc, char **argv);
 int cli_providers(int argc, char **argv);
+int cli_scrub(int argc, char **argv);
+int cli_repair(int argc, char **argv);
+int cli_provider(int argc, char **argv);
 
 #define CLI_MAX_POS 8        /* positional arguments a subcommand may get */
 #define CLI_USER_NAME_MAX 63 /* IAM allows 64; the metadata store keeps 63 */
@@ -43,5 +46,15 @@ int cli_user_name_check(const char *name, orc_err *e);
  * through object_user_add (which seals the secret). The keys used are written to ak/sk. */
 int cli_user_add(store *st, const char *name, const char *ak_in, const char *sk_in, char ak[128],
                  char sk[128], orc_err *e);
+
+/* One admin request to a running server (admin_client.c): signed with the
+ * admin's keys (config or environment, else DATA/credentials), to --endpoint
+ * (NULL: DATA/endpoint, else the listen address), path with its query. The
+ * answer's body goes to body. 0 on a 200; else a one-line error
+ * ("orchard CMD: ...") is printed and 1 returned (2: no keys). */
+int cli_admin_call(const char *cmd, const orc_config *c, const char *endpoint, const char *method,
+                   const char *path, orc_buf *body);
+/* The number (or true/false as 1/0) of "field": in the server's JSON. */
+bool cli_json_number(const orc_buf *body, const char *field, double *out);
 
 #endif

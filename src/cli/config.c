@@ -21,6 +21,10 @@ void config_defaults(orc_config *c)
     c->cdc = (cdc_params){CDC_MIN_DEFAULT, CDC_AVG_DEFAULT, CDC_MAX_DEFAULT};
     c->gc_interval = 60;
     c->gc_grace = 3600;
+    c->repair_rate = 64L << 20;
+    c->scrub_rate = 16L << 20;
+    c->drain_rate = 256L << 20;
+    c->scrub_interval = 7 * 86400;
     c->multipart_expiry = 7 * 86400;
     c->min_copies = 1;
     c->probe_interval = 5;
@@ -45,6 +49,30 @@ static int set_long(long *dst, const char *v, long min, long max)
         if (*p < '0' || *p > '9' || x > (max - 9) / 10 + 1) return -1;
         x = x * 10 + (*p - '0');
     }
+    if (x < min || x > max) return -1;
+    *dst = x;
+    return 0;
+}
+
+/* A byte count: digits with an optional binary unit (K, M, G, T, with or
+ * without "iB": 64M = 64MiB = 67108864), min..max after the unit. */
+static int set_bytes(long *dst, const char *v, long min, long max)
+{
+    static const char units[] = "KMGT";
+    size_t n = strspn(v, "0123456789");
+    char num[24];
+    long x, mul = 1;
+    if (n == 0 || n >= sizeof(num)) return -1;
+    memcpy(num, v, n);
+    num[n] = 0;
+    if (v[n]) {
+        const char *u = strchr(units, v[n]);
+        if (!u || !(v[n + 1] == 0 || !strcmp(v + n + 1, "iB"))) return -1;
+        for (const char *p = units; p <= u; p++)
+            mul *= 1024;
+    }
+    if (set_long(&x, num, 0, max / mul)) return -1;
+    x *= mul;
     if (x < min || x > max) return -1;
     *dst = x;
     return 0;
@@ -79,6 +107,10 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "chunk_avg")) return set_u32(&c->cdc.avg, v);
     if (!strcmp(k, "chunk_max")) return set_u32(&c->cdc.max, v);
     if (!strcmp(k, "gc_interval")) return set_long(&c->gc_interval, v, 1, 86400);
+    if (!strcmp(k, "repair_rate")) return set_bytes(&c->repair_rate, v, 1, 1L << 40);
+    if (!strcmp(k, "drain_rate")) return set_bytes(&c->drain_rate, v, 1, 1L << 40);
+    if (!strcmp(k, "scrub_rate")) return set_bytes(&c->scrub_rate, v, 1, 1L << 40);
+    if (!strcmp(k, "scrub_interval")) return set_long(&c->scrub_interval, v, 0, 366L * 86400);
     if (!strcmp(k, "gc_grace")) return set_long(&c->gc_grace, v, 0, 365L * 86400);
     if (!strcmp(k, "multipart_expiry")) return set_long(&c->multipart_expiry, v, 1, 3650L * 86400);
     if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);

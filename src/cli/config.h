@@ -39,6 +39,10 @@ typedef struct orc_config {
     cdc_params cdc;
     long gc_interval, gc_grace; /* seconds */
     long multipart_expiry;      /* seconds before an unfinished upload is aborted */
+    long repair_rate;           /* bytes/s repair may read and write */
+    long scrub_rate;            /* bytes/s a scrub may read */
+    long drain_rate;            /* bytes/s a drain may read and write */
+    long scrub_interval;        /* seconds from one scrub pass's start to the next; 0: on demand */
     long min_copies;            /* 0: 1 */
     long probe_interval;        /* seconds */
     long hedge_floor_ms;        /* a read hedges no sooner than this */

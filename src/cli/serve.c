@@ -15,56 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/background.h"
 #include "cli/datadir.h"
 #include "http/http.h"
 #include "object/object.h"
 #include "s3/s3.h"
 #include "util/buf.h"
 #include "util/log.h"
-
-struct gc_loop {
-    store *st;
-    long interval;
-    long multipart_expiry; /* seconds */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-};
-
-static void *gc_main(void *arg)
-{
-    struct gc_loop *g = arg;
-    pthread_mutex_lock(&g->mu);
-    while (!g->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += g->interval;
-        while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &until) != ETIMEDOUT) {
-        }
-        if (g->stop) break;
-        pthread_mutex_unlock(&g->mu);
-        orc_err e = {0};
-        /* Abandoned uploads first: their chunks are then collectable. */
-        long n = object_mp_expire(g->st, g->multipart_expiry * 1000, &e);
-        if (n < 0)
-            LOG_WARN("multipart expiry: %s", e.msg);
-        else if (n > 0)
-            LOG_INFO("aborted %ld multipart uploads older than %ld s", n, g->multipart_expiry);
-        n = object_gc_pass(g->st, &e);
-        if (n < 0)
-            LOG_WARN("gc: %s", e.msg);
-        else if (n > 0)
-            LOG_INFO("gc: collected %ld chunks", n);
-        n = object_repair_pass(g->st, &e);
-        if (n < 0)
-            LOG_WARN("repair: %s", e.msg);
-        else if (n > 0)
-            LOG_INFO("repair: %ld chunks got their missing copies", n);
-        pthread_mutex_lock(&g->mu);
-    }
-    pthread_mutex_unlock(&g->mu);
-    return NULL;
-}
 
 /* The first user: keys from the config/environment, or from DATA/credentials,
  * or generated now and written there. What an operator needs to know goes to
@@ -270,7 +227,8 @@ static int serve_start(struct serve *s, orc_err *e)
         place_new(s->provs, s->ids, c->nproviders, &s->pol, &s->pl, e))
         return e->code;
     s->st = object_store_new(s->m, s->pl, &s->keys, &c->cdc, c->gc_grace * 1000);
-    if (object_store_set_classes(s->st, s->classes, c->nclasses, c->storage_class, e))
+    if (object_store_set_classes(s->st, s->classes, c->nclasses, c->storage_class, e) ||
+        object_providers_load_states(s->st, e))
         return e->code;
     if (ensure_admin(c, s->st, s->banner, sizeof(s->banner), e)) return e->code;
     s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL};
@@ -309,22 +267,6 @@ static void serve_stop(struct serve *s, bool failed)
     if (s->locked && failed) cli_data_undo(&s->dd);
     if (s->locked && !failed) cli_data_release(&s->dd);
     config_dispose(&s->c);
-}
-
-static void gc_start(struct gc_loop *gc, pthread_t *t, bool *started, const struct serve *s)
-{
-    gc->interval = s->c.gc_interval;
-    gc->multipart_expiry = s->c.multipart_expiry;
-    *started = pthread_create(t, NULL, gc_main, gc) == 0;
-}
-
-static void gc_stop(struct gc_loop *gc, pthread_t t)
-{
-    pthread_mutex_lock(&gc->mu);
-    gc->stop = true;
-    pthread_cond_signal(&gc->cv);
-    pthread_mutex_unlock(&gc->mu);
-    pthread_join(t, NULL);
 }
 
 int cli_serve(int argc, char **argv)
@@ -366,11 +308,18 @@ int cli_serve(int argc, char **argv)
         serve_stop(&s, true);
         return 1;
     }
-    struct gc_loop gc = {
-        .st = s.st, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-    pthread_t gc_thread;
-    bool gc_started;
-    gc_start(&gc, &gc_thread, &gc_started, &s);
+    bg_config bc = {.gc_interval = s.c.gc_interval,
+                    .multipart_expiry = s.c.multipart_expiry,
+                    .repair_rate = s.c.repair_rate,
+                    .scrub_rate = s.c.scrub_rate,
+                    .scrub_interval = s.c.scrub_interval,
+                    .drain_rate = s.c.drain_rate};
+    background *bg = NULL;
+    if (bg_start(s.st, &bc, &bg, &e)) {
+        fprintf(stderr, "orchard serve: %s\n", e.msg);
+        serve_stop(&s, true);
+        return 1;
+    }
 
     fputs(s.banner, stdout);
     printf("endpoint: %s\n", s.url);
@@ -391,7 +340,7 @@ int cli_serve(int argc, char **argv)
     LOG_INFO("signal %d: shutting down", sig);
     http_server_stop(s.srv); /* no request is running when the GC stops */
     s.srv = NULL;
-    if (gc_started) gc_stop(&gc, gc_thread);
+    bg_stop(bg);
     serve_stop(&s, false);
     return 0;
 }

@@ -252,6 +252,85 @@ int meta_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err
     return m->ops->chunk_copy_forget(m, chunk_id, provider, e);
 }
 
+int meta_provider_list(meta *m, meta_provider **out, size_t *n, orc_err *e)
+{
+    return m->ops->provider_list(m, out, n, e);
+}
+
+int meta_provider_set_state(meta *m, uint32_t id, int state, orc_err *e)
+{
+    return m->ops->provider_set_state(m, id, state, e);
+}
+
+int meta_provider_held(meta *m, uint32_t id, uint64_t *pieces, uint64_t *bytes, orc_err *e)
+{
+    return m->ops->provider_held(m, id, pieces, bytes, e);
+}
+
+int meta_drain_list(meta *m, uint32_t provider, int64_t after_id, size_t limit,
+                    meta_drain_item **out, size_t *n, orc_err *e)
+{
+    return m->ops->drain_list(m, provider, after_id, limit, out, n, e);
+}
+
+int meta_chunk_move_piece(meta *m, int64_t chunk_id, uint32_t from, uint32_t to, int16_t frag,
+                          orc_err *e)
+{
+    return m->ops->chunk_move_piece(m, chunk_id, from, to, frag, e);
+}
+
+int meta_chunk_get(meta *m, int64_t chunk_id, meta_chunk *out, orc_err *e)
+{
+    return m->ops->chunk_get(m, chunk_id, out, e);
+}
+
+int meta_repair_enqueue(meta *m, int64_t chunk_id, int reason, orc_err *e)
+{
+    return m->ops->repair_enqueue(m, chunk_id, reason, e);
+}
+
+int meta_repair_take(meta *m, int64_t now_ms, int64_t lease_ms, size_t limit,
+                     meta_repair_item **out, size_t *n, orc_err *e)
+{
+    return m->ops->repair_take(m, now_ms, lease_ms, limit, out, n, e);
+}
+
+int meta_repair_scan(meta *m, int legacy_width, uint64_t *queued, orc_err *e)
+{
+    return m->ops->repair_scan(m, legacy_width, queued, e);
+}
+
+int meta_repair_done(meta *m, int64_t chunk_id, int64_t gen, orc_err *e)
+{
+    return m->ops->repair_done(m, chunk_id, gen, e);
+}
+
+int meta_repair_retry(meta *m, int64_t chunk_id, int64_t not_before_ms, const char *why, orc_err *e)
+{
+    return m->ops->repair_retry(m, chunk_id, not_before_ms, why, e);
+}
+
+int meta_repair_stats_get(meta *m, int64_t now_ms, meta_repair_stats *out, orc_err *e)
+{
+    return m->ops->repair_stats_get(m, now_ms, out, e);
+}
+
+int meta_chunk_list(meta *m, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
+                    orc_err *e)
+{
+    return m->ops->chunk_list(m, after_id, limit, out, n, e);
+}
+
+int meta_setting_get(meta *m, const char *key, char *buf, size_t cap, orc_err *e)
+{
+    return m->ops->setting_get(m, key, buf, cap, e);
+}
+
+int meta_setting_set(meta *m, const char *key, const char *value, orc_err *e)
+{
+    return m->ops->setting_set(m, key, value, e);
+}
+
 int meta_object_copy(meta *m, const meta_object_copy_args *a, meta_object *out, orc_err *e)
 {
     return m->ops->object_copy(m, a, out, e);

@@ -161,6 +161,51 @@ void meta_close(meta *m);
 /* Returns the id for name, creating it on first use. */
 int meta_provider_id(meta *m, const char *name, uint32_t *id, orc_err *e);
 
+/* ---- providers: state and drains (schema 8) ---- */
+enum meta_provider_state {
+    META_PROVIDER_ACTIVE = 0,   /* read and written */
+    META_PROVIDER_DRAINING = 1, /* read, never written; its pieces move to the others */
+    META_PROVIDER_REMOVED = 2,  /* holds nothing; neither read nor written */
+};
+typedef struct meta_provider {
+    uint32_t id;
+    char name[64];
+    int state;                /* enum meta_provider_state */
+    int64_t drain_started_ms; /* DRAINING: when; else 0 */
+    uint64_t drain_pieces;    /* DRAINING: the pieces (LIVE or PENDING) it held then */
+    uint64_t drain_bytes;     /* and their bytes */
+} meta_provider;
+/* Every provider ever named, by id. *out is malloc'ed. */
+int meta_provider_list(meta *m, meta_provider **out, size_t *n, orc_err *e);
+/* Sets a provider's state, in one transaction: DRAINING records the time
+ * and what it holds now (kept if it already drains); ACTIVE clears them;
+ * REMOVED only when it holds nothing, LIVE or PENDING (ORC_ECONFLICT, with
+ * the count, otherwise). ORC_ENOTFOUND: no such id. */
+int meta_provider_set_state(meta *m, uint32_t id, int state, orc_err *e);
+/* Pieces a provider holds, LIVE or PENDING (what a drain must still move or
+ * delete), and their bytes. */
+int meta_provider_held(meta *m, uint32_t id, uint64_t *pieces, uint64_t *bytes, orc_err *e);
+/* One chunk with a piece on the provider a drain empties. */
+typedef struct meta_drain_item {
+    meta_chunk chunk; /* LIVE, with its LIVE pieces (the drained one among them if LIVE) */
+    int16_t frag;     /* the provider's piece: its fragment index or META_WHOLE */
+    bool live;        /* that piece is LIVE (else PENDING: only to delete) */
+} meta_drain_item;
+/* Up to limit LIVE chunks with id > after_id that have a piece (LIVE or
+ * PENDING) on provider, by id. *out is malloc'ed. */
+int meta_drain_list(meta *m, uint32_t provider, int64_t after_id, size_t limit,
+                    meta_drain_item **out, size_t *n, orc_err *e);
+/* Moves a piece in one transaction: the PENDING piece (to, frag) of a LIVE
+ * chunk becomes LIVE and the LIVE piece (from, frag) PENDING (the caller
+ * then deletes it from its provider and forgets it). ORC_ECONFLICT if the
+ * chunk or either piece is not in that state: nothing changes. The chunk
+ * never has fewer LIVE pieces than before. */
+int meta_chunk_move_piece(meta *m, int64_t chunk_id, uint32_t from, uint32_t to, int16_t frag,
+                          orc_err *e);
+/* The chunk with this id, with its LIVE pieces (a read whose pieces were
+ * all gone asks again: they may have moved). ORC_ENOTFOUND. */
+int meta_chunk_get(meta *m, int64_t chunk_id, meta_chunk *out, orc_err *e);
+
 /* ---- users ---- */
 int meta_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
                   size_t sealed_len, int64_t *id, orc_err *e); /* ORC_EEXISTS: name or key */
@@ -313,6 +358,77 @@ int meta_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int1
                             orc_err *e);
 /* Forgets provider's PENDING piece of the chunk (a LIVE one is kept). */
 int meta_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
+
+/* ---- the repair queue (schema 7) ----
+ * Repair's work, durable: a chunk is queued when a piece of it fails
+ * verification (meta_chunk_copy_suspect queues it in the same transaction),
+ * when a write commits it below full redundancy (meta_chunk_commit), and when
+ * a scan, a scrub or fsck finds it short (meta_repair_enqueue). One item per
+ * chunk. A worker takes due items with a lease: until the lease ends no other
+ * worker gets them, and after a crash they come back by themselves. An item
+ * leaves the queue only by meta_repair_done, which the worker calls after the
+ * chunk's new pieces were written and read back verified; a failure puts it
+ * back (meta_repair_retry) with a later due time. */
+enum meta_repair_reason {
+    META_REPAIR_SHORT = 1,   /* fewer pieces than its width (a scan, a short write) */
+    META_REPAIR_CORRUPT = 2, /* a piece failed verification (a read, a scrub) */
+    META_REPAIR_MISSING = 3, /* a provider lacks a recorded piece (a scrub, fsck) */
+    META_REPAIR_SIZE = 4,    /* a provider holds a piece of the wrong size (fsck) */
+};
+/* A chunk a write committed short is due for repair this long after: the
+ * providers that failed it just now would most likely fail repair too, and
+ * a repair's calls to them (deleting the failed attempts) would count as
+ * answers for their health. */
+#define META_REPAIR_SHORT_DELAY_MS 10000
+typedef struct meta_repair_item {
+    int64_t chunk_id;
+    int reason;        /* enum meta_repair_reason, of the first report */
+    int64_t gen;       /* reports so far: meta_repair_done of an older gen keeps the item */
+    uint32_t attempts; /* failed tries so far */
+    int64_t queued_ms;
+    meta_chunk chunk; /* LIVE, referenced, with its LIVE pieces */
+} meta_repair_item;
+/* Queues chunk_id (a report on an item already there counts as a new one:
+ * gen + 1; its due time stays). */
+int meta_repair_enqueue(meta *m, int64_t chunk_id, int reason, orc_err *e);
+/* Takes up to limit items due at now_ms (not backing off, no running
+ * lease), leased until now_ms + lease_ms, with their chunks, oldest due
+ * first. Items whose chunk is gone, not LIVE or unreferenced (garbage:
+ * the collector takes it) leave the queue here. *out is malloc'ed. */
+int meta_repair_take(meta *m, int64_t now_ms, int64_t lease_ms, size_t limit,
+                     meta_repair_item **out, size_t *n, orc_err *e);
+/* Queues every chunk meta_repair_list would list (LIVE, referenced, fewer
+ * LIVE pieces than its width; width 0: legacy_width) that is not queued yet,
+ * in one transaction; *queued gets how many. The backstop for chunks that
+ * went short without a report (a crash before a lazy commit was durable,
+ * data from before the queue). */
+int meta_repair_scan(meta *m, int legacy_width, uint64_t *queued, orc_err *e);
+/* The item of chunk_id is done, unless it was queued again since gen. */
+int meta_repair_done(meta *m, int64_t chunk_id, int64_t gen, orc_err *e);
+/* A try failed: attempts + 1, due again at not_before_ms, lease ended; why
+ * (may be NULL) is kept for the admin view. */
+int meta_repair_retry(meta *m, int64_t chunk_id, int64_t not_before_ms, const char *why,
+                      orc_err *e);
+typedef struct meta_repair_stats {
+    uint64_t items;    /* in the queue */
+    uint64_t due;      /* of them, due at now_ms and not leased */
+    uint64_t failing;  /* of them, with one failed try or more */
+    int64_t oldest_ms; /* queued_ms of the oldest item; 0 when empty */
+} meta_repair_stats;
+int meta_repair_stats_get(meta *m, int64_t now_ms, meta_repair_stats *out, orc_err *e);
+
+/* ---- scrub ---- */
+/* Up to limit LIVE, referenced chunks with id > after_id, by id, with their
+ * LIVE pieces (what a scrub reads back). *out is malloc'ed. */
+int meta_chunk_list(meta *m, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
+                    orc_err *e);
+
+/* ---- settings: small durable values of background work ---- */
+/* Copies the value of key into buf (cap bytes, NUL-terminated).
+ * ORC_ENOTFOUND if unset. */
+int meta_setting_get(meta *m, const char *key, char *buf, size_t cap, orc_err *e);
+/* Sets key to value (NULL: removes it), durably. */
+int meta_setting_set(meta *m, const char *key, const char *value, orc_err *e);
 
 /* ---- copy (CopyObject) ---- */
 /* A copy is a new manifest over the same chunks: no data moves. */

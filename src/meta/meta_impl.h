@@ -73,6 +73,28 @@ typedef struct meta_ops {
     int (*chunk_pending_list)(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags,
                               int *n, orc_err *e);
     int (*chunk_copy_forget)(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
+    /* provider states, drains */
+    int (*provider_list)(meta *m, meta_provider **out, size_t *n, orc_err *e);
+    int (*provider_set_state)(meta *m, uint32_t id, int state, orc_err *e);
+    int (*provider_held)(meta *m, uint32_t id, uint64_t *pieces, uint64_t *bytes, orc_err *e);
+    int (*drain_list)(meta *m, uint32_t provider, int64_t after_id, size_t limit,
+                      meta_drain_item **out, size_t *n, orc_err *e);
+    int (*chunk_move_piece)(meta *m, int64_t chunk_id, uint32_t from, uint32_t to, int16_t frag,
+                            orc_err *e);
+    int (*chunk_get)(meta *m, int64_t chunk_id, meta_chunk *out, orc_err *e);
+    /* the repair queue, scrub, settings */
+    int (*repair_enqueue)(meta *m, int64_t chunk_id, int reason, orc_err *e);
+    int (*repair_take)(meta *m, int64_t now_ms, int64_t lease_ms, size_t limit,
+                       meta_repair_item **out, size_t *n, orc_err *e);
+    int (*repair_scan)(meta *m, int legacy_width, uint64_t *queued, orc_err *e);
+    int (*repair_done)(meta *m, int64_t chunk_id, int64_t gen, orc_err *e);
+    int (*repair_retry)(meta *m, int64_t chunk_id, int64_t not_before_ms, const char *why,
+                        orc_err *e);
+    int (*repair_stats_get)(meta *m, int64_t now_ms, meta_repair_stats *out, orc_err *e);
+    int (*chunk_list)(meta *m, int64_t after_id, size_t limit, meta_chunk **out, size_t *n,
+                      orc_err *e);
+    int (*setting_get)(meta *m, const char *key, char *buf, size_t cap, orc_err *e);
+    int (*setting_set)(meta *m, const char *key, const char *value, orc_err *e);
     /* multipart uploads */
     int (*upload_create)(meta *m, int64_t bucket_id, const char *key, const char *upload_id,
                          int64_t initiator, const char *content_type, const char *headers,

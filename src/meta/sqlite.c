@@ -27,7 +27,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 6      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 8      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -192,9 +192,38 @@ static const char schema_v6[] =
     "ALTER TABLE uploads ADD COLUMN storage_class TEXT;\n"
     "ALTER TABLE buckets ADD COLUMN storage_class TEXT;\n";
 
+/* Schema version 7 (issue 11): the durable repair queue and small durable
+ * settings (the scrub's cursor, drains). One queue item per chunk; gen
+ * counts the times it was queued, so work taken before a new report never
+ * removes that report (meta_repair_done of an older gen keeps the item). */
+static const char schema_v7[] = "CREATE TABLE repair_queue (\n"
+                                "    chunk_id       INTEGER PRIMARY KEY,\n"
+                                "    reason         INTEGER NOT NULL,\n"
+                                "    gen            INTEGER NOT NULL DEFAULT 1,\n"
+                                "    attempts       INTEGER NOT NULL DEFAULT 0,\n"
+                                "    queued_ms      INTEGER NOT NULL,\n"
+                                "    not_before_ms  INTEGER NOT NULL,\n"
+                                "    lease_until_ms INTEGER NOT NULL DEFAULT 0,\n"
+                                "    last_error     TEXT\n"
+                                ");\n"
+                                "CREATE INDEX repair_due ON repair_queue(not_before_ms);\n"
+                                "CREATE TABLE settings (\n"
+                                "    key   TEXT PRIMARY KEY,\n"
+                                "    value TEXT NOT NULL\n"
+                                ") WITHOUT ROWID;\n";
+
+/* Schema version 8 (issue 11): a provider's state (0 active, 1 draining, 2
+ * removed) and, while it drains, what it held when the drain began. */
+static const char schema_v8[] =
+    "ALTER TABLE providers ADD COLUMN state INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE providers ADD COLUMN drain_started_ms INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE providers ADD COLUMN drain_pieces INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE providers ADD COLUMN drain_bytes INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE INDEX chunk_copies_by_provider ON chunk_copies(provider_id, chunk_id);\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
-                                                       schema_v4, schema_v5, schema_v6};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                                       schema_v5, schema_v6, schema_v7, schema_v8};
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -242,6 +271,10 @@ static const char *const sql[ST_COUNT] = {
                         " WHERE chunk_id = ?1 AND provider_id = ?2 AND frag = ?3 AND state = 1",
     [ST_COPY_PENDING_LIST] = "SELECT provider_id, frag FROM chunk_copies"
                              " WHERE chunk_id = ?1 AND state = 0 ORDER BY provider_id",
+    /* A new report of a chunk already queued: gen + 1 (the worker holding
+     * it keeps it), and due now unless it is backing off. */
+    [ST_REPAIR_ENQUEUE] = "INSERT INTO repair_queue(chunk_id, reason, queued_ms, not_before_ms)"
+                          " VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO UPDATE SET gen = gen + 1",
     [ST_COPY_FORGET] = "DELETE FROM chunk_copies"
                        " WHERE chunk_id = ?1 AND provider_id = ?2 AND state = 0",
     /* touched_ms 0 on a PENDING chunk: given up by its writer (see
@@ -609,6 +642,21 @@ const meta_ops meta_sqlite_ops = {
     .chunk_copy_suspect = sq_chunk_copy_suspect,
     .chunk_pending_list = sq_chunk_pending_list,
     .chunk_copy_forget = sq_chunk_copy_forget,
+    .provider_list = sq_provider_list,
+    .provider_set_state = sq_provider_set_state,
+    .provider_held = sq_provider_held,
+    .drain_list = sq_drain_list,
+    .chunk_move_piece = sq_chunk_move_piece,
+    .chunk_get = sq_chunk_get,
+    .repair_enqueue = sq_repair_enqueue,
+    .repair_take = sq_repair_take,
+    .repair_scan = sq_repair_scan,
+    .repair_done = sq_repair_done,
+    .repair_retry = sq_repair_retry,
+    .repair_stats_get = sq_repair_stats_get,
+    .chunk_list = sq_chunk_list,
+    .setting_get = sq_setting_get,
+    .setting_set = sq_setting_set,
     .upload_create = sq_upload_create,
     .upload_get = sq_upload_get,
     .part_put = sq_part_put,

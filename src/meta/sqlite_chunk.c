@@ -175,6 +175,38 @@ int sq_chunk_claim(meta *m, const uint8_t hash[32], uint32_t plain_len, uint32_t
     return rc;
 }
 
+/* Queuing a chunk for repair inside the caller's write transaction: here,
+ * with the chunk life cycle that reports it (sqlite_repair.c owns the queue). */
+int sq_repair_queue(struct conn *c, int64_t chunk_id, int reason, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sq_stmt(c, ST_REPAIR_ENQUEUE, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int(s, 2, reason) ||
+        sqlite3_bind_int64(s, 3, orc_now_ms()))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    return sq_run(c, s, "repair enqueue", e);
+}
+
+int sq_repair_queue_short(struct conn *c, int64_t chunk_id, int n, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = ORC_OK;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO repair_queue(chunk_id, reason, queued_ms, not_before_ms)"
+                           " SELECT id, 1, ?3, ?4 FROM chunks WHERE id = ?1 AND width > ?2"
+                           " ON CONFLICT DO UPDATE SET gen = gen + 1",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int(s, 2, n) ||
+        sqlite3_bind_int64(s, 3, orc_now_ms()) ||
+        sqlite3_bind_int64(s, 4, orc_now_ms() + META_REPAIR_SHORT_DELAY_MS))
+        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "repair enqueue", e);
+    else
+        rc = sq_run(c, s, "repair enqueue", e);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *providers,
                         const int16_t *frags, int n, orc_err *e)
 {
@@ -195,7 +227,7 @@ static int chunk_commit(struct conn *c, int64_t chunk_id, const uint32_t *provid
                             chunk_id, providers[i]);
         if (rc) return rc;
     }
-    return ORC_OK;
+    return sq_repair_queue_short(c, chunk_id, n, e); /* a write below its quorum */
 }
 
 int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
@@ -482,7 +514,25 @@ done:
 
 int sq_chunk_copy_suspect(meta *m, int64_t chunk_id, uint32_t provider, int16_t frag, orc_err *e)
 {
-    return copy_update(m, ST_COPY_SUSPECT, chunk_id, provider, frag, "copy suspect", e);
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (!(rc = sq_stmt(c, ST_COPY_SUSPECT, &s, e))) {
+        if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, provider) ||
+            sqlite3_bind_int(s, 3, frag))
+            rc = sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+        else
+            rc = sq_run(c, s, "copy suspect", e);
+    }
+    /* The chunk is short now: repair's work, in the same transaction. */
+    if (!rc && sqlite3_changes(c->db) == 1)
+        rc = sq_repair_queue(c, chunk_id, META_REPAIR_CORRUPT, e);
+    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
+done:
+    sq_release(m, c);
+    return rc;
 }
 
 int sq_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e)

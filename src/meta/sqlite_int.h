@@ -45,6 +45,7 @@ enum st {
     ST_COPY_SUSPECT,
     ST_COPY_PENDING_LIST,
     ST_COPY_FORGET,
+    ST_REPAIR_ENQUEUE,
     ST_CHUNK_GIVE_UP,
     ST_CHUNK_TAKE_OVER,
     ST_OBJ_STARTED,
@@ -225,6 +226,31 @@ int sq_chunk_copy_suspect(meta *m, int64_t chunk_id, uint32_t provider, int16_t 
 int sq_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags, int *n,
                           orc_err *e);
 int sq_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
+/* sqlite_chunk.c: queuing a chunk for repair inside the caller's write
+ * transaction (a report: gen + 1), and, at a commit, if its width is above
+ * n pieces (META_REPAIR_SHORT). */
+int sq_repair_queue(struct conn *c, int64_t chunk_id, int reason, orc_err *e);
+int sq_repair_queue_short(struct conn *c, int64_t chunk_id, int n, orc_err *e);
+/* sqlite_drain.c: provider states, drains, moving a piece */
+int sq_provider_list(meta *m, meta_provider **out, size_t *n, orc_err *e);
+int sq_provider_set_state(meta *m, uint32_t id, int state, orc_err *e);
+int sq_provider_held(meta *m, uint32_t id, uint64_t *pieces, uint64_t *bytes, orc_err *e);
+int sq_drain_list(meta *m, uint32_t provider, int64_t after_id, size_t limit, meta_drain_item **out,
+                  size_t *n, orc_err *e);
+int sq_chunk_move_piece(meta *m, int64_t chunk_id, uint32_t from, uint32_t to, int16_t frag,
+                        orc_err *e);
+int sq_chunk_get(meta *m, int64_t chunk_id, meta_chunk *out, orc_err *e);
+/* sqlite_repair.c: the repair queue, the scrub's listing, settings. */
+int sq_repair_enqueue(meta *m, int64_t chunk_id, int reason, orc_err *e);
+int sq_repair_take(meta *m, int64_t now_ms, int64_t lease_ms, size_t limit, meta_repair_item **out,
+                   size_t *n, orc_err *e);
+int sq_repair_scan(meta *m, int legacy_width, uint64_t *queued, orc_err *e);
+int sq_repair_done(meta *m, int64_t chunk_id, int64_t gen, orc_err *e);
+int sq_repair_retry(meta *m, int64_t chunk_id, int64_t not_before_ms, const char *why, orc_err *e);
+int sq_repair_stats_get(meta *m, int64_t now_ms, meta_repair_stats *out, orc_err *e);
+int sq_chunk_list(meta *m, int64_t after_id, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
+int sq_setting_get(meta *m, const char *key, char *buf, size_t cap, orc_err *e);
+int sq_setting_set(meta *m, const char *key, const char *value, orc_err *e);
 int sq_chunk_add_copies(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
                         int n, orc_err *e);
 /* sqlite_object.c */

@@ -97,6 +97,7 @@ typedef struct object_provider_view {
     double p50_ms, p90_ms, p99_ms; /* 0 before the first call */
     double get_p95_ms;             /* of recent gets; 0 without any */
     uint64_t chunks, bytes;        /* copies it holds; 0 when the metadata did not answer */
+    int state;                     /* enum meta_provider_state: active, draining, removed */
 } object_provider_view;
 
 /* Redundancy of the chunks stored with one placement. */
@@ -114,6 +115,7 @@ typedef struct object_admin_view {
     uint64_t under_replicated;          /* chunks below full redundancy, all placements */
     object_redundancy_view *placements; /* by placement in use (owned) */
     size_t nplacements;
+    object_repair_view repair; /* the repair queue */
 } object_admin_view;
 
 /* Fills *out (dispose with object_admin_view_dispose, also on failure). Every

@@ -63,9 +63,15 @@ int object_admin_view_get(store *s, object_admin_view *out, orc_err *e)
     out->n = place_count(s->pl);
     out->copies = place_width(place_default_policy(s->pl));
     out->providers = orc_calloc(out->n ? out->n : 1, sizeof(*out->providers));
+    meta_provider *ps = NULL;
+    size_t nps = 0;
+    int src = meta_provider_list(s->m, &ps, &nps, &one);
+    if (src && !first) first = orc_fail_copy(e, src, &one);
     for (size_t i = 0; i < out->n; i++) {
         object_provider_view *v = &out->providers[i];
         provider_view(s, i, v);
+        for (size_t k = 0; k < nps; k++)
+            if (ps[k].id == place_provider_id(s->pl, i)) v->state = ps[k].state;
         int rc =
             meta_provider_usage(s->m, place_provider_id(s->pl, i), &v->chunks, &v->bytes, &one);
         if (rc) {
@@ -73,7 +79,10 @@ int object_admin_view_get(store *s, object_admin_view *out, orc_err *e)
             if (!first) first = orc_fail_copy(e, rc, &one);
         }
     }
+    free(ps);
     int rc = redundancy_views(s, out, &one);
+    if (rc && !first) first = orc_fail_copy(e, rc, &one);
+    rc = object_repair_view_get(s, &out->repair, &one);
     if (rc && !first) first = orc_fail_copy(e, rc, &one);
     return first;
 }

@@ -175,8 +175,9 @@ static void mark_bad(struct read_ctx *r)
     }
 }
 
-int object_chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
-                      const uint8_t **plain, orc_err *e)
+/* object_chunk_read; the pieces that failed verification are left in r. */
+static int chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
+                      const uint8_t **plain, struct read_ctx *rr, orc_err *e)
 {
     struct chunk_names cn;
     struct read_ctx r = {.s = s, .c = c, .decrypt = decrypt};
@@ -199,7 +200,50 @@ int object_chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
     orc_buf_dispose(&r.scratch);
     if (!rc) mark_bad(&r);
     if (plain) *plain = !rc && decrypt ? r.plain : NULL;
+    *rr = r;
     return rc;
+}
+
+/* Whether a and b list the same pieces. */
+static bool same_pieces(const meta_chunk *a, const meta_chunk *b)
+{
+    if (a->ncopies != b->ncopies) return false;
+    for (int i = 0; i < a->ncopies; i++)
+        if (a->copies[i] != b->copies[i] || a->frags[i] != b->frags[i]) return false;
+    return true;
+}
+
+int object_chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
+                      const uint8_t **plain, orc_err *e)
+{
+    struct read_ctx r;
+    int rc = chunk_read(s, c, decrypt, out, plain, &r, e);
+    if (rc != ORC_ENOTFOUND && rc != ORC_ECORRUPT) return rc;
+    /* The pieces this read was given may have moved since it looked them up
+     * (a drain, repair): with the ones recorded now, once. */
+    meta_chunk now;
+    if (meta_chunk_get(s->m, c->id, &now, NULL) || now.state != META_CHUNK_LIVE ||
+        memcmp(now.hash, c->hash, sizeof(now.hash)) != 0 || same_pieces(&now, c))
+        return rc;
+    return chunk_read(s, &now, decrypt, out, plain, &r, e);
+}
+
+int object_chunk_read_good(store *s, meta_chunk *c, orc_buf *out, orc_err *e)
+{
+    struct read_ctx r;
+    int rc = chunk_read(s, c, false, out, NULL, &r, e);
+    if (rc) return rc;
+    int kept = 0;
+    for (int i = 0; i < c->ncopies; i++) {
+        bool bad = false;
+        for (int j = 0; j < r.nbad && !bad; j++)
+            bad = r.bad_ids[j] == c->copies[i] && r.bad_frags[j] == c->frags[i];
+        if (bad) continue;
+        c->copies[kept] = c->copies[i];
+        c->frags[kept++] = c->frags[i];
+    }
+    c->ncopies = kept;
+    return ORC_OK;
 }
 
 int object_chunk_delete(store *s, const meta_chunk *c, orc_err *e)

@@ -181,11 +181,90 @@ void object_list_result_dispose(object_list_result *r);
  * forgets them. Returns the number of chunks collected, or a negative code. */
 long object_gc_pass(store *s, orc_err *e);
 
-/* ---- repair (repair.c) ---- */
-/* One pass: every LIVE chunk with fewer copies than the placement wants gets
- * copies on up providers that lack one, read from a copy that verifies.
- * Returns the number of chunks that gained copies, or a negative code. */
+/* ---- repair (repair.c) ----
+ * Repair works the metadata's durable queue (meta.h, "the repair queue"):
+ * chunks below full redundancy, queued by a failed verification, a short
+ * write, a scrub or a scan. */
+/* Queues every chunk below full redundancy that is not queued yet (the
+ * backstop for chunks that went short without a report). Returns how
+ * many, or a negative code. */
+long object_repair_scan(store *s, orc_err *e);
+/* Takes up to limit due items and repairs each: the pieces its chunk lacks
+ * are rebuilt from pieces that verify, written to up providers that hold no
+ * piece of it, read back and compared, and only then recorded LIVE. An item
+ * leaves the queue once its chunk has its full width; otherwise it is tried
+ * again later, each delay twice the one before (1 s .. 15 min). *bytes (may
+ * be NULL) gets the bytes read and written. Returns the items finished, or
+ * a negative code. */
+long object_repair_work(store *s, size_t limit, uint64_t *bytes, orc_err *e);
+/* A scan, then work until nothing is due. Returns the items finished, or a
+ * negative code. */
 long object_repair_pass(store *s, orc_err *e);
+typedef struct object_repair_view {
+    uint64_t items, due, failing; /* the queue now (meta_repair_stats) */
+    int64_t oldest_ms;            /* when its oldest item was queued; 0: empty */
+    uint64_t repaired, failed;    /* items finished and failed tries since the start */
+    uint64_t bytes;               /* read and written by repair since the start */
+} object_repair_view;
+int object_repair_view_get(store *s, object_repair_view *out, orc_err *e);
+
+/* ---- providers: drain and removal (drain.c) ----
+ * A draining provider is read but never written to, and its pieces move to
+ * the others (respecting each chunk's placement: a copy to a provider with
+ * no piece of the chunk, a fragment keeping its index): copy, read back and
+ * verify, switch the record (one transaction), then delete. The state is
+ * in the metadata: a drain goes on after a restart. */
+/* Tells placement which providers take no writes, from the metadata (at
+ * start). */
+int object_providers_load_states(store *s, orc_err *e);
+/* Sets provider name's state (enum meta_provider_state): DRAINING or
+ * REMOVED only if every storage class still has providers for all its
+ * pieces without it (ORC_ECONFLICT names the class); REMOVED only when it
+ * holds nothing (ORC_ECONFLICT with the count); ACTIVE ends a drain.
+ * ORC_ENOTFOUND: no such provider in the config. */
+int object_provider_set(store *s, const char *name, int state, orc_err *e);
+typedef struct object_drain_view {
+    char name[64];
+    int state;                          /* enum meta_provider_state */
+    int64_t started_ms;                 /* of the drain; 0: not draining */
+    uint64_t total_pieces, total_bytes; /* what it held when the drain began */
+    uint64_t left_pieces, left_bytes;   /* what it holds now (LIVE and PENDING) */
+} object_drain_view;
+int object_drain_view_get(store *s, const char *name, object_drain_view *out, orc_err *e);
+/* Moves up to limit pieces off each draining provider. *bytes (may be NULL)
+ * gets the bytes read and written. Returns the pieces moved or deleted, or
+ * a negative code. */
+long object_drain_step(store *s, size_t limit, uint64_t *bytes, orc_err *e);
+
+/* ---- scrub (scrub.c) ----
+ * A scrub pass reads back every piece of every live, referenced chunk, by
+ * chunk id, and compares it with what it must hold (the chunk is read
+ * verified first, then each copy or fragment alone). A piece that is
+ * missing or wrong is marked for repair (meta_chunk_copy_suspect: it stops
+ * being read and counted, and its chunk is queued in the same transaction).
+ * The pass's position and counts are kept in the metadata, so a pass goes on
+ * after a restart where it was. */
+typedef struct object_scrub_view {
+    bool running;          /* a pass is under way */
+    int64_t started_ms;    /* of the current pass, else of the last one; 0: never */
+    int64_t finished_ms;   /* of the last finished pass; 0: none */
+    int64_t cursor;        /* the last chunk id checked in the current pass */
+    uint64_t chunks;       /* of the current (or last) pass: chunks checked */
+    uint64_t pieces;       /* pieces read back */
+    uint64_t bytes;        /* bytes read */
+    uint64_t bad;          /* pieces that differed from the chunk: queued for repair */
+    uint64_t missing;      /* pieces their provider lacks: queued for repair */
+    uint64_t lost;         /* chunks with no good copy left (nothing to repair from) */
+    uint64_t unreachable;  /* pieces not checked: their provider did not answer */
+    uint64_t total_chunks; /* live chunks in the store now, for progress */
+} object_scrub_view;
+/* Starts a pass now, unless one is under way (then nothing changes). */
+int object_scrub_start(store *s, orc_err *e);
+/* Checks up to max_chunks more chunks of the pass under way; *bytes (may be
+ * NULL) gets the bytes read. Returns the chunks checked (0: no pass under
+ * way, or it just ended), or a negative code. */
+long object_scrub_step(store *s, size_t max_chunks, uint64_t *bytes, orc_err *e);
+int object_scrub_view_get(store *s, object_scrub_view *out, orc_err *e);
 
 /* ---- multipart uploads (multipart.c) ----
  * UploadPart streams through the PUT pipeline (object_put_args.upload_id);

@@ -7,6 +7,9 @@
  * NULL when there is none. Listings skip a common prefix in one step with it. */
 char *object_key_successor(const char *p);
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "object/object.h"
 
 /* What a store holds (object_store_new, store.c). Only object/ reads the
@@ -27,6 +30,12 @@ struct store {
     const seal_keys *keys;
     cdc_params cdc;
     int64_t gc_grace_ms;
+    struct {
+        _Atomic uint64_t repaired, failed, bytes;
+    } repair;
+    struct scrub_state *scrub;                 /* scrub.c; made on first use */
+    int64_t drain_cursor[PLACE_MAX_PROVIDERS]; /* drain.c, by place slot: the drain thread's */
+    pthread_mutex_t scrub_mu;
 };
 
 /* ---- chunk I/O (chunkio.c) ---- */
@@ -65,6 +74,10 @@ int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, siz
  * verification is marked for repair (meta_chunk_copy_suspect). */
 int object_chunk_read(store *s, const meta_chunk *c, bool decrypt, orc_buf *out,
                       const uint8_t **plain, orc_err *e);
+/* object_chunk_read of the sealed chunk, and the pieces that failed
+ * verification (marked for repair) are dropped from c's pieces: what is
+ * left is what the chunk still has, as far as this read knows. */
+int object_chunk_read_good(store *s, meta_chunk *c, orc_buf *out, orc_err *e);
 /* Deletes the chunk's PENDING pieces (a write's failed attempts, pieces that
  * failed verification, a given-up writer's leftovers) from their providers
  * and forgets them, so those providers may take a piece of it again. */

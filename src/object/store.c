@@ -21,6 +21,7 @@ store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_par
     s->keys = keys;
     if (params) s->cdc = *params;
     s->gc_grace_ms = gc_grace_ms;
+    pthread_mutex_init(&s->scrub_mu, NULL);
     if (pl) {
         snprintf(s->classes[0].name, sizeof(s->classes[0].name), "STANDARD");
         s->classes[0].pol = *place_default_policy(pl);
@@ -31,6 +32,9 @@ store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_par
 
 void object_store_free(store *s)
 {
+    if (!s) return;
+    free(s->scrub);
+    pthread_mutex_destroy(&s->scrub_mu);
     free(s); /* the parts belong to the caller */
 }
 

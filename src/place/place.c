@@ -237,8 +237,8 @@ static uint64_t name_hash(const char *name)
     return h;
 }
 
-/* Fills order[] with the indexes of the providers that are up, in
- * rendezvous order for name; returns how many. */
+/* Fills order[] with the indexes of the providers that are up and take
+ * writes, in rendezvous order for name; returns how many. */
 size_t place_rendezvous(const place *pl, const char *name, size_t *order)
 {
     uint64_t h = name_hash(name), score[PLACE_MAX_PROVIDERS];
@@ -248,7 +248,7 @@ size_t place_rendezvous(const place *pl, const char *name, size_t *order)
     }
     size_t n = 0;
     for (size_t i = 0; i < pl->n; i++)
-        if (provider_is_up(pl->slots[i].p)) order[n++] = i;
+        if (provider_is_up(pl->slots[i].p) && !atomic_load(&pl->slots[i].no_writes)) order[n++] = i;
     for (size_t i = 1; i < n; i++) /* insertion sort, descending score */
         for (size_t j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
             size_t t = order[j];
@@ -281,6 +281,35 @@ void place_run(place *pl, void (*fn)(void *arg), void *arg)
         free(j);
         fn(arg);
     }
+}
+
+int place_set_writable(place *pl, uint32_t id, bool writable)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->slots[i].id == id) {
+            atomic_store(&pl->slots[i].no_writes, !writable);
+            return ORC_OK;
+        }
+    return ORC_ENOTFOUND;
+}
+
+bool place_writable(const place *pl, size_t i)
+{
+    return i < pl->n && !atomic_load(&pl->slots[i].no_writes);
+}
+
+int place_check_writable(const place *pl, const place_policy *pol, orc_err *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pl->n; i++)
+        n += !atomic_load(&pl->slots[i].no_writes);
+    int w = place_width(pol);
+    char name[32];
+    place_policy_format(pol, name, sizeof(name));
+    if ((size_t)w > n)
+        return orc_fail(e, ORC_EINVAL, "%s needs %d providers that take writes; %zu do", name, w,
+                        n);
+    return ORC_OK;
 }
 
 static struct slot *slot_by_id(place *pl, uint32_t id)

@@ -72,6 +72,14 @@ void place_free(place *pl);
 const place_policy *place_default_policy(const place *pl);
 int place_check(const place *pl, const place_policy *pol, orc_err *e);
 int place_copies(const place *pl);
+/* Whether the provider with this id takes new pieces (a draining or removed
+ * one does not: it is read until its pieces have moved). ORC_ENOTFOUND: no
+ * such provider. Every provider takes writes at first. */
+int place_set_writable(place *pl, uint32_t id, bool writable);
+bool place_writable(const place *pl, size_t i);
+/* ORC_EINVAL (naming the policy) unless enough providers take writes for
+ * pol's pieces. */
+int place_check_writable(const place *pl, const place_policy *pol, orc_err *e);
 size_t place_count(const place *pl);
 provider *place_provider(const place *pl, size_t i);
 uint32_t place_provider_id(const place *pl, size_t i);
@@ -158,6 +166,19 @@ int place_read(place *pl, const place_read_args *a, orc_buf *out, orc_err *e);
 /* Runs fn(arg) on one of the I/O threads, for reads that should overlap
  * (GET read-ahead). fn must not wait for other I/O-thread work. */
 void place_run(place *pl, void (*fn)(void *arg), void *arg);
+
+/* Reads back pieces i < n (provider ids[i], fragment index frags[i] or
+ * PLACE_WHOLE) of the chunk whose sealed bytes are data[0, len), written with
+ * pol, and compares each with what it must hold: the whole chunk, or that
+ * fragment of its encoding. res[i] gets 0 if it does, ORC_ECORRUPT if it
+ * differs (a wrong length included), ORC_ENOTFOUND if the provider lacks
+ * it, or another code if the provider could not answer (down, past its
+ * deadline: nothing known). A mismatch counts as the provider's error.
+ * Repair checks what it wrote before it counts it; a scrub checks every
+ * piece. Returns non-zero only when the pieces could not be made. */
+int place_check_pieces(place *pl, const place_policy *pol, const place_names *nm,
+                       const uint8_t *data, size_t len, const uint32_t *ids, const int16_t *frags,
+                       int n, int *res, orc_err *e);
 
 /* Deletes piece i (nm->whole or nm->frag[frags[i]]) from provider ids[i];
  * with n 0, every name in nm (those not NULL) from every provider. Missing

@@ -20,6 +20,7 @@ struct slot {
     uint32_t id;
     _Atomic uint64_t read_us; /* moving average of read latency */
     _Atomic int64_t read_at;  /* when it last changed (orc_monotonic_us) */
+    _Atomic bool no_writes;   /* draining or removed: read, never written to */
 };
 
 /* A read latency not renewed for this long counts half as much, and so on:

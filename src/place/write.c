@@ -4,6 +4,7 @@
  * write quorum late ones are cancelled and left to repair. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,4 +398,43 @@ int place_write_more(place *pl, const place_policy *pol, const place_names *nm, 
     pc.nwant = still;
     if (still > 0) rc = write_pieces(pl, &pc, intent, have_ids, nhave, 1, still, ids, frags, n, e);
     return rc;
+}
+
+int place_check_pieces(place *pl, const place_policy *pol, const place_names *nm,
+                       const uint8_t *data, size_t len, const uint32_t *ids, const int16_t *frags,
+                       int n, int *res, orc_err *e)
+{
+    struct pieces pc;
+    uint8_t *scratch;
+    int rc = make_pieces(pl, pol, nm, data, len, &pc, &scratch, e);
+    if (rc) return rc;
+    orc_buf got;
+    orc_buf_init(&got, 0);
+    for (int i = 0; i < n; i++) {
+        int16_t f = frags ? frags[i] : PLACE_WHOLE;
+        struct slot *sl = NULL;
+        for (size_t j = 0; j < pl->n && !sl; j++)
+            if (pl->slots[j].id == ids[i]) sl = &pl->slots[j];
+        int idx = f == PLACE_WHOLE ? 0 : f + 1;
+        const char *name = place_piece_name(nm, f);
+        if (!sl || idx > EC_MAX_FRAGMENTS || (f != PLACE_WHOLE && pol->kind != PLACE_EC) || !name) {
+            res[i] = ORC_EINVAL; /* not a piece of this layout, or an unknown provider */
+            continue;
+        }
+        orc_err ge = {0};
+        got.len = 0;
+        /* One byte more than the piece: a longer object is a wrong one. */
+        rc = provider_get(sl->p, name, 0, pc.len[idx] + 1, &got, &ge);
+        if (rc == 0 && (got.len != pc.len[idx] || memcmp(got.ptr, pc.data[idx], got.len) != 0)) {
+            char what[24] = "copy";
+            if (f != PLACE_WHOLE) snprintf(what, sizeof(what), "fragment %d", f);
+            LOG_WARN("provider %s: %s of %.16s... does not match the chunk", provider_name(sl->p),
+                     what, nm->whole ? nm->whole : "");
+            provider_note_corrupt(sl->p);
+            rc = ORC_ECORRUPT;
+        }
+        res[i] = rc;
+    }
+    orc_buf_dispose(&got);
+    return ORC_OK;
 }

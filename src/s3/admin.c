@@ -24,6 +24,24 @@ static void json_str(orc_buf *b, const char *s)
     orc_buf_puts(b, "\"", NULL);
 }
 
+static void repair_json(orc_buf *b, const object_repair_view *v)
+{
+    orc_buf_printf(b, NULL,
+                   "{\"items\":%llu,\"due\":%llu,\"failing\":%llu,\"oldest_ms\":%lld,"
+                   "\"repaired\":%llu,\"failed_tries\":%llu,\"bytes\":%llu}",
+                   (unsigned long long)v->items, (unsigned long long)v->due,
+                   (unsigned long long)v->failing, (long long)v->oldest_ms,
+                   (unsigned long long)v->repaired, (unsigned long long)v->failed,
+                   (unsigned long long)v->bytes);
+}
+
+static const char *state_name(int state)
+{
+    return state == META_PROVIDER_DRAINING  ? "draining"
+           : state == META_PROVIDER_REMOVED ? "removed"
+                                            : "active";
+}
+
 /* The same as a table, for `orchard providers`. */
 static void providers_text(s3_req *r, const object_admin_view *v)
 {
@@ -34,7 +52,12 @@ static void providers_text(s3_req *r, const object_admin_view *v)
     for (size_t i = 0; i < v->n; i++) {
         const object_provider_view *p = &v->providers[i];
         orc_buf_printf(&b, NULL, "%-16s %-6s %-5s %9.2f %9.2f %9.2f %8llu %8llu %10llu %14llu\n",
-                       p->name, p->type, p->up ? "up" : "DOWN", p->p50_ms, p->p90_ms, p->p99_ms,
+                       p->name, p->type,
+                       p->state == META_PROVIDER_DRAINING  ? "drain"
+                       : p->state == META_PROVIDER_REMOVED ? "gone"
+                       : p->up                             ? "up"
+                                                           : "DOWN",
+                       p->p50_ms, p->p90_ms, p->p99_ms,
                        (unsigned long long)(p->puts + p->gets + p->dels),
                        (unsigned long long)p->errors, (unsigned long long)p->chunks,
                        (unsigned long long)p->bytes);
@@ -49,6 +72,10 @@ static void providers_text(s3_req *r, const object_admin_view *v)
     }
     orc_buf_printf(&b, NULL, "chunks below full redundancy: %llu\n",
                    (unsigned long long)v->under_replicated);
+    orc_buf_printf(&b, NULL,
+                   "repair queue: %llu chunks (%llu failing); repaired %llu since start\n",
+                   (unsigned long long)v->repair.items, (unsigned long long)v->repair.failing,
+                   (unsigned long long)v->repair.repaired);
     size_t len;
     uint8_t *body = orc_buf_take(&b, &len);
     http_respond(r->rq, 200, "text/plain", body, len);
@@ -65,14 +92,15 @@ static void admin_provider_json(orc_buf *b, const object_provider_view *p)
                    "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
                    "\"bytes_in\":%llu,\"bytes_out\":%llu,"
                    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
-                   "\"bytes\":%llu,\"cancelled\":%llu,\"recent_get_p95_ms\":%.3f}",
+                   "\"bytes\":%llu,\"cancelled\":%llu,\"recent_get_p95_ms\":%.3f,"
+                   "\"state\":\"%s\"}",
                    p->up ? "true" : "false", p->consecutive_failures, (unsigned long long)p->puts,
                    (unsigned long long)p->gets, (unsigned long long)p->dels,
                    (unsigned long long)p->errors, (unsigned long long)p->timeouts,
                    (unsigned long long)p->corrupt, (unsigned long long)p->bytes_in,
                    (unsigned long long)p->bytes_out, p->p50_ms, p->p90_ms, p->p99_ms,
                    (unsigned long long)p->chunks, (unsigned long long)p->bytes,
-                   (unsigned long long)p->cancelled, p->get_p95_ms);
+                   (unsigned long long)p->cancelled, p->get_p95_ms, state_name(p->state));
 }
 
 static void providers_json(s3_req *r, const object_admin_view *v)
@@ -84,8 +112,11 @@ static void providers_json(s3_req *r, const object_admin_view *v)
         if (i) orc_buf_puts(&b, ",", NULL);
         admin_provider_json(&b, &v->providers[i]);
     }
-    orc_buf_printf(&b, NULL, "],\"copies\":%d,\"under_replicated\":%llu,\"placements\":[",
-                   v->copies, (unsigned long long)v->under_replicated);
+    orc_buf_printf(&b, NULL,
+                   "],\"copies\":%d,\"under_replicated\":%llu,\"repair_queue\":", v->copies,
+                   (unsigned long long)v->under_replicated);
+    repair_json(&b, &v->repair);
+    orc_buf_puts(&b, ",\"placements\":[", NULL);
     for (size_t i = 0; i < v->nplacements; i++) {
         const object_redundancy_view *p = &v->placements[i];
         orc_buf_puts(&b, i ? ",{\"placement\":" : "{\"placement\":", NULL);
@@ -111,6 +142,95 @@ static void providers(s3_req *r, bool text)
     object_admin_view_dispose(&v);
 }
 
+static void respond_json(s3_req *r, orc_buf *b)
+{
+    size_t len;
+    uint8_t *body = orc_buf_take(b, &len);
+    http_respond(r->rq, 200, "application/json", body, len);
+}
+
+/* GET /_orchard/repair: the queue and what repair did since the start. */
+static void repair(s3_req *r)
+{
+    if (strcmp(r->rq->method, "GET") != 0) return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
+    object_repair_view v;
+    orc_err e = {0};
+    if (object_repair_view_get(r->svc->st, &v, &e))
+        return s3_error_why(r, S3E_INTERNAL_ERROR, NULL, &e);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    repair_json(&b, &v);
+    orc_buf_puts(&b, "\n", NULL);
+    respond_json(r, &b);
+}
+
+/* GET /_orchard/scrub: the pass under way (or the last one); POST starts
+ * one now unless one is under way, and answers the same. */
+static void scrub(s3_req *r)
+{
+    bool post = !strcmp(r->rq->method, "POST");
+    if (!post && strcmp(r->rq->method, "GET") != 0)
+        return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
+    orc_err e = {0};
+    object_scrub_view v;
+    if ((post && object_scrub_start(r->svc->st, &e)) || object_scrub_view_get(r->svc->st, &v, &e))
+        return s3_error_why(r, S3E_INTERNAL_ERROR, NULL, &e);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    orc_buf_printf(&b, NULL,
+                   "{\"running\":%s,\"started_ms\":%lld,\"finished_ms\":%lld,\"cursor\":%lld,"
+                   "\"chunks\":%llu,\"total_chunks\":%llu,\"pieces\":%llu,\"bytes\":%llu,"
+                   "\"bad\":%llu,\"missing\":%llu,\"lost\":%llu,\"unreachable\":%llu}\n",
+                   v.running ? "true" : "false", (long long)v.started_ms, (long long)v.finished_ms,
+                   (long long)v.cursor, (unsigned long long)v.chunks,
+                   (unsigned long long)v.total_chunks, (unsigned long long)v.pieces,
+                   (unsigned long long)v.bytes, (unsigned long long)v.bad,
+                   (unsigned long long)v.missing, (unsigned long long)v.lost,
+                   (unsigned long long)v.unreachable);
+    respond_json(r, &b);
+}
+
+/* GET /_orchard/providers/NAME: its state and a drain's progress. POST with
+ * action=drain, undrain (ends a drain: it takes writes again) or remove (only
+ * when it holds nothing) changes the state first. */
+static void admin_one_provider(s3_req *r, const char *name)
+{
+    bool post = !strcmp(r->rq->method, "POST");
+    if (!post && strcmp(r->rq->method, "GET") != 0)
+        return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
+    orc_err e = {0};
+    int rc = ORC_OK;
+    if (post) {
+        char *act = s3_query_get(r, "action");
+        int state = !act                      ? -1
+                    : !strcmp(act, "drain")   ? META_PROVIDER_DRAINING
+                    : !strcmp(act, "undrain") ? META_PROVIDER_ACTIVE
+                    : !strcmp(act, "remove")  ? META_PROVIDER_REMOVED
+                                              : -1;
+        free(act);
+        if (state < 0)
+            return s3_error(r, S3E_INVALID_ARGUMENT,
+                            "POST /_orchard/providers/NAME takes action=drain, undrain or remove");
+        rc = object_provider_set(r->svc->st, name, state, &e);
+    }
+    object_drain_view v;
+    if (!rc) rc = object_drain_view_get(r->svc->st, name, &v, &e);
+    if (rc == ORC_ENOTFOUND) return s3_error(r, S3E_INVALID_ARGUMENT, e.msg);
+    if (rc == ORC_ECONFLICT) return s3_error(r, S3E_OPERATION_ABORTED, e.msg);
+    if (rc) return s3_error_from(r, rc, &e, S3E_INVALID_ARGUMENT);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    orc_buf_puts(&b, "{\"name\":", NULL);
+    json_str(&b, v.name);
+    orc_buf_printf(&b, NULL,
+                   ",\"state\":\"%s\",\"drain_started_ms\":%lld,\"drain_pieces\":%llu,"
+                   "\"drain_bytes\":%llu,\"pieces\":%llu,\"bytes\":%llu}\n",
+                   state_name(v.state), (long long)v.started_ms, (unsigned long long)v.total_pieces,
+                   (unsigned long long)v.total_bytes, (unsigned long long)v.left_pieces,
+                   (unsigned long long)v.left_bytes);
+    respond_json(r, &b);
+}
+
 void s3_admin(s3_req *r)
 {
     if (strcmp(r->user.name, "admin") != 0) return s3_error(r, S3E_ACCESS_DENIED, NULL);
@@ -121,5 +241,11 @@ void s3_admin(s3_req *r)
         free(fmt);
         return providers(r, text);
     }
-    s3_error(r, S3E_INVALID_REQUEST, "Unknown admin resource; known: /_orchard/providers");
+    if (r->key && !strncmp(r->key, "providers/", 10) && r->key[10])
+        return admin_one_provider(r, r->key + 10);
+    if (r->key && !strcmp(r->key, "repair")) return repair(r);
+    if (r->key && !strcmp(r->key, "scrub")) return scrub(r);
+    s3_error(r, S3E_INVALID_REQUEST,
+             "Unknown admin resource; known: /_orchard/providers, /_orchard/providers/NAME, "
+             "/_orchard/repair, /_orchard/scrub");
 }

@@ -120,7 +120,7 @@ static void test_reopen_keeps_data_and_schema_version(void **state)
     assert_string_equal(b.region, "us-east-1");
     assert_int_equal(meta_provider_id(f->m, "disk-b", &id, &e), ORC_OK);
     assert_int_equal(id, f->prov[1]);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 8);
     assert_int_equal(query_int(f, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
@@ -155,9 +155,21 @@ static void test_open_refuses_unknown_type_and_keys(void **state)
     meta_close(m);
 }
 
+/* What schema version 8 added (provider states), taken away. */
+#define V8_UNDO                                                                                    \
+    "DROP INDEX chunk_copies_by_provider;"                                                         \
+    "ALTER TABLE providers DROP COLUMN state;"                                                     \
+    "ALTER TABLE providers DROP COLUMN drain_started_ms;"                                          \
+    "ALTER TABLE providers DROP COLUMN drain_pieces;"                                              \
+    "ALTER TABLE providers DROP COLUMN drain_bytes;"
+
+/* What schema version 7 added (the repair queue, settings), taken away. */
+#define V7_UNDO V8_UNDO "DROP TABLE repair_queue; DROP TABLE settings;"
+
 /* What schema version 6 added, taken away again: a store as version 5
  * (the code before erasure coding and storage classes) wrote it. */
 #define V6_UNDO                                                                                    \
+    V7_UNDO                                                                                        \
     "ALTER TABLE chunks DROP COLUMN ec_k;"                                                         \
     "ALTER TABLE chunks DROP COLUMN ec_m;"                                                         \
     "ALTER TABLE chunks DROP COLUMN width;"                                                        \
@@ -179,7 +191,7 @@ static void test_migration_from_version_5(void **state)
     exec_sql(f, V6_UNDO "PRAGMA user_version = 5;");
     meta_close(f->m);
     assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 8);
     meta_object o;
     meta_extent *x = NULL;
     size_t nx = 0;
@@ -217,6 +229,38 @@ static void test_migration_from_version_5(void **state)
 /* A version 3 database (no copy state, no start time, no completed
  * uploads) opens as the newest version with its copies LIVE and its objects
  * replaceable. */
+/* A version 6 store opens as the newest: an empty repair queue that a
+ * failed verification fills, settings that keep a value (version 7), and
+ * every provider active (version 8). */
+static void test_migration_from_version_6(void **state)
+{
+    fixture *f = *state;
+    orc_err e = {0};
+    int64_t id = live_chunk(f, 8, 10), obj;
+    put(f, "v6", "a", id, 10, 0, &obj);
+    exec_sql(f, V7_UNDO "PRAGMA user_version = 6;");
+    meta_close(f->m);
+    assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 8);
+    meta_repair_stats st;
+    assert_int_equal(meta_repair_stats_get(f->m, INT64_MAX, &st, &e), 0);
+    assert_int_equal(st.items, 0);
+    assert_int_equal(meta_chunk_copy_suspect(f->m, id, f->prov[0], META_WHOLE, &e), 0);
+    assert_int_equal(meta_repair_stats_get(f->m, INT64_MAX, &st, &e), 0);
+    assert_int_equal(st.items, 1);
+    char v[16];
+    assert_int_equal(meta_setting_set(f->m, "k", "v1", &e), 0);
+    assert_int_equal(meta_setting_get(f->m, "k", v, sizeof(v), &e), 0);
+    assert_string_equal(v, "v1");
+    meta_provider *ps = NULL;
+    size_t n = 0;
+    assert_int_equal(meta_provider_list(f->m, &ps, &n, &e), 0);
+    assert_true(n >= 2);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ps[i].state, META_PROVIDER_ACTIVE);
+    free(ps);
+}
+
 static void test_migration_from_version_3(void **state)
 {
     fixture *f = *state;
@@ -229,7 +273,7 @@ static void test_migration_from_version_3(void **state)
                         "PRAGMA user_version = 3;");
     meta_close(f->m);
     assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 8);
     meta_object o;
     meta_extent *x = NULL;
     size_t nx = 0;
@@ -279,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_schema_version_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_unknown_type_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_version_5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_version_6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_version_3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_rechecks_chunks_are_live, setup, teardown),
     };

@@ -55,5 +55,6 @@ extern const meta_contract_group meta_contract_copy;      /* CopyObject, conditi
 extern const meta_contract_group meta_contract_multipart; /* uploads and parts */
 extern const meta_contract_group meta_contract_pending;   /* pending copies, start times */
 extern const meta_contract_group meta_contract_extents;   /* ranged manifest reads */
+extern const meta_contract_group meta_contract_repair;    /* the repair queue, settings */
 
 #endif
