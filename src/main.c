@@ -10,7 +10,7 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve},         {"user", cli_user},   {"bucket", cli_bucket},
     {"providers", cli_providers}, {"scrub", cli_scrub}, {"repair", cli_repair},
-    {"provider", cli_provider},
+    {"provider", cli_provider},   {"fsck", cli_fsck},
 };
 
 static const char help[] =
@@ -40,6 +40,9 @@ static const char help[] =
     "  provider drain|undrain|remove|status NAME [--no-wait] [--endpoint URL] [...]\n"
     "        move everything off a provider while serving (drain), end a drain, take an\n"
     "        empty provider out (remove), or show its state and what it holds\n"
+    "  fsck [--grace SECONDS] [--no-wait] [--endpoint URL] [--data DIR] [--config FILE]\n"
+    "        compare the metadata with what each provider holds: missing or wrong copies\n"
+    "        are queued for repair, orphans deleted after the grace period\n"
     "  COMMAND --help\n"
     "        that command's usage\n"
     "\n"

@@ -2,7 +2,7 @@
  * (multipart expiry, garbage collection and the repair scan, every
  * gc_interval), the repair worker (the durable queue, at repair_rate), the
  * scrub (a pass every scrub_interval, or when asked, at scrub_rate) and the
- * drain of draining providers (at drain_rate).
+ * drain of draining providers (at drain_rate), and fsck when asked.
  * Each paces itself by the bytes its steps report, so background I/O stays
  * under its rate whatever the chunk sizes. */
 #include "cli/background.h"
@@ -21,7 +21,7 @@
 #define SCRUB_STEP 8  /* chunks per step */
 #define DRAIN_STEP 8  /* pieces per step and draining provider */
 #define IDLE_MS 1000  /* an idle worker looks again this often */
-#define NTHREADS 4
+#define NTHREADS 5
 
 struct background {
     store *st;
@@ -118,6 +118,14 @@ static void *drain_main(void *arg)
     return NULL;
 }
 
+static void *fsck_main(void *arg)
+{
+    struct background *b = arg;
+    while (nap(b, 200))
+        object_fsck_run_requested(b->st);
+    return NULL;
+}
+
 static void *scrub_main(void *arg)
 {
     struct background *b = arg;
@@ -159,7 +167,7 @@ int bg_start(store *st, const bg_config *c, background **out, orc_err *e)
     b->c = *c;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
-    void *(*mains[NTHREADS])(void *) = {gc_main, repair_main, scrub_main, drain_main};
+    void *(*mains[NTHREADS])(void *) = {gc_main, repair_main, scrub_main, drain_main, fsck_main};
     for (int i = 0; i < NTHREADS; i++) {
         if (pthread_create(&b->threads[i], NULL, mains[i], b) != 0) {
             bg_stop(b);

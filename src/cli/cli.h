@@ -14,6 +14,7 @@ int cli_providers(int argc, char **argv);
 int cli_scrub(int argc, char **argv);
 int cli_repair(int argc, char **argv);
 int cli_provider(int argc, char **argv);
+int cli_fsck(int argc, char **argv);
 
 #define CLI_MAX_POS 8        /* positional arguments a subcommand may get */
 #define CLI_USER_NAME_MAX 63 /* IAM allows 64; the metadata store keeps 63 */

@@ -171,3 +171,70 @@ int cli_repair(int argc, char **argv)
     config_dispose(&c);
     return status;
 }
+
+static const char fsck_usage[] =
+    "usage: orchard fsck [--grace SECONDS] [--no-wait] [--endpoint URL] [--data DIR] [--config "
+    "FILE]\n"
+    "\n"
+    "Has a running server compare its metadata with each provider's listing: a copy or\n"
+    "fragment a provider lacks or holds at the wrong size is queued for repair; a name no\n"
+    "record references is an orphan, deleted by a later fsck once it has been one for the\n"
+    "grace period (default 3600 s), never while an upload writes that name. Prints a\n"
+    "summary; exits 1 when a chunk is left with too few good pieces to rebuild it, or a\n"
+    "provider could not be checked.\n";
+
+int cli_fsck(int argc, char **argv)
+{
+    orc_config c;
+    const char *pos[CLI_MAX_POS], *endpoint = NULL, *grace = "3600";
+    char *args[64];
+    bool no_wait = false;
+    int nargs = 0, npos, rc;
+    for (int i = 0; i < argc && nargs < 63; i++) {
+        if (i >= 2 && !strcmp(argv[i], "--no-wait"))
+            no_wait = true;
+        else if (i >= 2 && !strcmp(argv[i], "--endpoint") && i + 1 < argc)
+            endpoint = argv[++i];
+        else if (i >= 2 && !strcmp(argv[i], "--grace") && i + 1 < argc)
+            grace = argv[++i];
+        else
+            args[nargs++] = argv[i];
+    }
+    args[nargs] = NULL;
+    if (cli_wants_help(nargs, args, 2)) {
+        fputs(fsck_usage, stdout);
+        return 0;
+    }
+    if ((rc = cli_config(nargs, args, 2, &c, pos, &npos, false, NULL))) return rc;
+    if (npos || !*grace || strspn(grace, "0123456789") != strlen(grace) || strlen(grace) > 9) {
+        fputs(npos ? fsck_usage : "orchard fsck: --grace takes a number of seconds\n", stderr);
+        config_dispose(&c);
+        return 2;
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/_orchard/fsck?grace=%s", grace);
+    orc_buf b;
+    orc_buf_init(&b, 1 << 16);
+    int status = cli_admin_call("fsck", &c, endpoint, "POST", path, &b);
+    if (status == 0 && no_wait) printf("fsck: pass started\n");
+    while (status == 0 && !no_wait && num(&b, "running")) {
+        sleep(1);
+        status = cli_admin_call("fsck", &c, endpoint, "GET", "/_orchard/fsck", &b);
+    }
+    if (status == 0 && !no_wait) {
+        printf("fsck: %.0f pieces missing, %.0f of the wrong size (queued for repair); %.0f "
+               "orphans found, %.0f deleted; %.0f chunks lost\n",
+               num(&b, "missing"), num(&b, "wrong_size"), num(&b, "orphans"),
+               num(&b, "orphans_deleted"), num(&b, "lost"));
+        if (num(&b, "lost") > 0 || num(&b, "failed_providers") > 0) {
+            fprintf(stderr,
+                    "orchard fsck: %.0f chunks lost, %.0f providers not checked (see the "
+                    "server log)\n",
+                    num(&b, "lost"), num(&b, "failed_providers"));
+            status = 1;
+        }
+    }
+    orc_buf_dispose(&b);
+    config_dispose(&c);
+    return status;
+}

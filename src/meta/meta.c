@@ -156,7 +156,7 @@ int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, cons
 int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
                               const int16_t *frags, int n, orc_err *e)
 {
-    return m->ops->chunk_copies_pending(m, chunk_id, providers, frags, n, e);
+    return m->ops->chunk_copies_pending(m, chunk_id, providers, frags, NULL, n, e);
 }
 
 int meta_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
@@ -250,6 +250,37 @@ int meta_chunk_pending_list(meta *m, int64_t chunk_id, uint32_t *providers, int1
 int meta_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e)
 {
     return m->ops->chunk_copy_forget(m, chunk_id, provider, e);
+}
+
+int meta_chunk_copies_pending_named(meta *m, int64_t chunk_id, const uint32_t *providers,
+                                    const int16_t *frags, const char *const *names, int n,
+                                    orc_err *e)
+{
+    return m->ops->chunk_copies_pending(m, chunk_id, providers, frags, names, n, e);
+}
+
+int meta_provider_pieces(meta *m, uint32_t provider, int64_t after_id, size_t limit,
+                         meta_piece **out, size_t *n, orc_err *e)
+{
+    return m->ops->provider_pieces(m, provider, after_id, limit, out, n, e);
+}
+
+int meta_orphans_update(meta *m, uint32_t provider, const meta_orphan *found, size_t n,
+                        int64_t now_ms, orc_err *e)
+{
+    return m->ops->orphans_update(m, provider, found, n, now_ms, e);
+}
+
+int meta_orphans_due(meta *m, uint32_t provider, int64_t cutoff_ms, meta_orphan **out, size_t *n,
+                     orc_err *e)
+{
+    return m->ops->orphans_due(m, provider, cutoff_ms, out, n, e);
+}
+
+int meta_orphans_fence(meta *m, uint32_t provider, const char *const *names, size_t n, bool fence,
+                       orc_err *e)
+{
+    return m->ops->orphans_fence(m, provider, names, n, fence, e);
 }
 
 int meta_provider_list(meta *m, meta_provider **out, size_t *n, orc_err *e)

@@ -206,6 +206,37 @@ int meta_chunk_move_piece(meta *m, int64_t chunk_id, uint32_t from, uint32_t to,
  * all gone asks again: they may have moved). ORC_ENOTFOUND. */
 int meta_chunk_get(meta *m, int64_t chunk_id, meta_chunk *out, orc_err *e);
 
+/* ---- fsck: what a provider should hold, and orphans (schema 9) ---- */
+/* One recorded piece on a provider. */
+typedef struct meta_piece {
+    meta_chunk chunk; /* without copies; any state */
+    int16_t frag;     /* META_WHOLE or the fragment index */
+    bool live;        /* the piece is LIVE (else PENDING) */
+} meta_piece;
+/* Up to limit pieces recorded on provider (LIVE or PENDING, of chunks in any
+ * state) with chunk id > after_id, by chunk id. *out is malloc'ed. */
+int meta_provider_pieces(meta *m, uint32_t provider, int64_t after_id, size_t limit,
+                         meta_piece **out, size_t *n, orc_err *e);
+/* A name on a provider that no record references. */
+typedef struct meta_orphan {
+    char name[96];
+    uint64_t size;
+    int64_t first_seen_ms; /* when an fsck first found it unreferenced */
+} meta_orphan;
+/* Replaces provider's orphan candidates with found[0..n), in one
+ * transaction: a name already a candidate keeps its first_seen_ms, a new
+ * one gets now_ms, one no longer found is dropped (unless fenced). */
+int meta_orphans_update(meta *m, uint32_t provider, const meta_orphan *found, size_t n,
+                        int64_t now_ms, orc_err *e);
+/* provider's candidates first seen at or before cutoff_ms. *out is malloc'ed. */
+int meta_orphans_due(meta *m, uint32_t provider, int64_t cutoff_ms, meta_orphan **out, size_t *n,
+                     orc_err *e);
+/* Fences (or, fence false, forgets) provider's candidates names[0..n), in
+ * one transaction. While a name is fenced, no write can record a piece
+ * under it (meta_chunk_copies_pending_named answers ORC_EBUSY). */
+int meta_orphans_fence(meta *m, uint32_t provider, const char *const *names, size_t n, bool fence,
+                       orc_err *e);
+
 /* ---- users ---- */
 int meta_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
                   size_t sealed_len, int64_t *id, orc_err *e); /* ORC_EEXISTS: name or key */
@@ -262,6 +293,12 @@ int meta_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, cons
  * LIVE pieces are read, counted and reported. ORC_ENOTFOUND: no such chunk. */
 int meta_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
                               const int16_t *frags, int n, orc_err *e);
+/* The same, with each piece's name on its provider (names[i], not NULL):
+ * ORC_EBUSY, recording nothing, if fsck has fenced one of them to delete
+ * it as an orphan (meta_orphans_fence); the write retries shortly. */
+int meta_chunk_copies_pending_named(meta *m, int64_t chunk_id, const uint32_t *providers,
+                                    const int16_t *frags, const char *const *names, int n,
+                                    orc_err *e);
 /* Gives up a PENDING chunk whose copies could not be written: forgotten if no
  * copy was recorded, else kept PENDING as given up: the collector deletes it
  * and its pending copies at its next pass, whatever gc_grace, and a claim of

@@ -40,7 +40,15 @@ typedef struct meta_ops {
     int (*chunk_commit)(meta *m, int64_t chunk_id, const uint32_t *providers, const int16_t *frags,
                         int n, orc_err *e);
     int (*chunk_copies_pending)(meta *m, int64_t chunk_id, const uint32_t *providers,
-                                const int16_t *frags, int n, orc_err *e);
+                                const int16_t *frags, const char *const *names, int n, orc_err *e);
+    int (*provider_pieces)(meta *m, uint32_t provider, int64_t after_id, size_t limit,
+                           meta_piece **out, size_t *n, orc_err *e);
+    int (*orphans_update)(meta *m, uint32_t provider, const meta_orphan *found, size_t n,
+                          int64_t now_ms, orc_err *e);
+    int (*orphans_due)(meta *m, uint32_t provider, int64_t cutoff_ms, meta_orphan **out, size_t *n,
+                       orc_err *e);
+    int (*orphans_fence)(meta *m, uint32_t provider, const char *const *names, size_t n, bool fence,
+                         orc_err *e);
     int (*chunk_abandon)(meta *m, int64_t chunk_id, orc_err *e);
     /* objects */
     int (*object_put)(meta *m, int64_t bucket_id, const meta_object_new *o, int64_t *id,

@@ -27,7 +27,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 8      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 9      /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -221,9 +221,25 @@ static const char schema_v8[] =
     "ALTER TABLE providers ADD COLUMN drain_bytes INTEGER NOT NULL DEFAULT 0;\n"
     "CREATE INDEX chunk_copies_by_provider ON chunk_copies(provider_id, chunk_id);\n";
 
+/* Schema version 9 (issue 11): names fsck found on a provider that no
+ * record references (orphan candidates), since when, and whether one is
+ * fenced: while fenced no write may record a piece under that name
+ * (meta_chunk_copies_pending with names), which makes deleting an orphan
+ * safe against an upload of the same content. */
+static const char schema_v9[] = "CREATE TABLE orphans (\n"
+                                "    provider_id   INTEGER NOT NULL,\n"
+                                "    name          TEXT NOT NULL,\n"
+                                "    size          INTEGER NOT NULL,\n"
+                                "    first_seen_ms INTEGER NOT NULL,\n"
+                                "    seen          INTEGER NOT NULL DEFAULT 1,\n"
+                                "    fenced        INTEGER NOT NULL DEFAULT 0,\n"
+                                "    PRIMARY KEY (provider_id, name)\n"
+                                ") WITHOUT ROWID;\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                                       schema_v5, schema_v6, schema_v7, schema_v8};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
+                                                       schema_v4, schema_v5, schema_v6,
+                                                       schema_v7, schema_v8, schema_v9};
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -275,6 +291,8 @@ static const char *const sql[ST_COUNT] = {
      * it keeps it), and due now unless it is backing off. */
     [ST_REPAIR_ENQUEUE] = "INSERT INTO repair_queue(chunk_id, reason, queued_ms, not_before_ms)"
                           " VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO UPDATE SET gen = gen + 1",
+    [ST_ORPHAN_FENCED] =
+        "SELECT 1 FROM orphans WHERE provider_id = ?1 AND name = ?2 AND fenced = 1",
     [ST_COPY_FORGET] = "DELETE FROM chunk_copies"
                        " WHERE chunk_id = ?1 AND provider_id = ?2 AND state = 0",
     /* touched_ms 0 on a PENDING chunk: given up by its writer (see
@@ -642,6 +660,10 @@ const meta_ops meta_sqlite_ops = {
     .chunk_copy_suspect = sq_chunk_copy_suspect,
     .chunk_pending_list = sq_chunk_pending_list,
     .chunk_copy_forget = sq_chunk_copy_forget,
+    .provider_pieces = sq_provider_pieces,
+    .orphans_update = sq_orphans_update,
+    .orphans_due = sq_orphans_due,
+    .orphans_fence = sq_orphans_fence,
     .provider_list = sq_provider_list,
     .provider_set_state = sq_provider_set_state,
     .provider_held = sq_provider_held,

@@ -301,11 +301,31 @@ int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e)
     return rc;
 }
 
-static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *providers,
-                          const int16_t *frags, int n, orc_err *e)
+/* ORC_EBUSY if fsck fenced provider's name to delete it as an orphan. */
+static int not_fenced(struct conn *c, uint32_t provider, const char *name, orc_err *e)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sq_stmt(c, ST_COPY_PENDING, &s, e);
+    int rc = sq_stmt(c, ST_ORPHAN_FENCED, &s, e);
+    if (rc) return rc;
+    if (sqlite3_bind_int64(s, 1, provider) || sq_bind_text(s, 2, name))
+        return sq_db_fail(c->db, SQLITE_ERROR, "bind", e);
+    if ((rc = sq_row(c, s, "orphan fence", e)) < 0) return rc;
+    if (rc == 0) return ORC_OK;
+    sqlite3_reset(s);
+    return orc_fail(e, ORC_EBUSY,
+                    "provider %" PRIu32 ": an orphan under this chunk's name is being deleted; "
+                    "retry shortly",
+                    provider);
+}
+
+static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *providers,
+                          const int16_t *frags, const char *const *names, int n, orc_err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = ORC_OK;
+    for (int i = 0; names && !rc && i < n; i++)
+        rc = not_fenced(c, providers[i], names[i], e);
+    if (!rc) rc = sq_stmt(c, ST_COPY_PENDING, &s, e);
     for (int i = 0; !rc && i < n; i++) {
         if (sqlite3_bind_int64(s, 1, chunk_id) || sqlite3_bind_int64(s, 2, providers[i]) ||
             sqlite3_bind_int(s, 3, frag_of(frags, i)))
@@ -327,7 +347,7 @@ static int copies_pending(struct conn *c, int64_t chunk_id, const uint32_t *prov
 }
 
 int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
-                            const int16_t *frags, int n, orc_err *e)
+                            const int16_t *frags, const char *const *names, int n, orc_err *e)
 {
     if (n < 0 || (n && !providers))
         return orc_fail(e, ORC_EINVAL, "chunk %" PRId64 ": bad provider list", chunk_id);
@@ -337,7 +357,8 @@ int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers
     /* A full (fsynced) commit: the record must survive a crash that happens
      * while the provider is writing, or the copy would be an orphan. */
     if (!(rc = sq_tx_begin(m, c, TX_WRITE, e)))
-        rc = sq_tx_end(m, c, TX_WRITE, copies_pending(c, chunk_id, providers, frags, n, e), e);
+        rc = sq_tx_end(m, c, TX_WRITE, copies_pending(c, chunk_id, providers, frags, names, n, e),
+                       e);
     sq_release(m, c);
     return rc;
 }

@@ -46,6 +46,7 @@ enum st {
     ST_COPY_PENDING_LIST,
     ST_COPY_FORGET,
     ST_REPAIR_ENQUEUE,
+    ST_ORPHAN_FENCED,
     ST_CHUNK_GIVE_UP,
     ST_CHUNK_TAKE_OVER,
     ST_OBJ_STARTED,
@@ -217,7 +218,7 @@ int sq_chunk_commit(meta *m, int64_t chunk_id, const uint32_t *providers, const 
                     int n, orc_err *e);
 int sq_chunk_abandon(meta *m, int64_t chunk_id, orc_err *e);
 int sq_chunk_copies_pending(meta *m, int64_t chunk_id, const uint32_t *providers,
-                            const int16_t *frags, int n, orc_err *e);
+                            const int16_t *frags, const char *const *names, int n, orc_err *e);
 int sq_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
 int sq_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, size_t *n, orc_err *e);
 int sq_repair_list(meta *m, int legacy_width, int64_t after_id, size_t limit, meta_chunk **out,
@@ -231,6 +232,15 @@ int sq_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *
  * n pieces (META_REPAIR_SHORT). */
 int sq_repair_queue(struct conn *c, int64_t chunk_id, int reason, orc_err *e);
 int sq_repair_queue_short(struct conn *c, int64_t chunk_id, int n, orc_err *e);
+/* sqlite_fsck.c: recorded pieces per provider, orphan candidates and fences */
+int sq_provider_pieces(meta *m, uint32_t provider, int64_t after_id, size_t limit, meta_piece **out,
+                       size_t *n, orc_err *e);
+int sq_orphans_update(meta *m, uint32_t provider, const meta_orphan *found, size_t n,
+                      int64_t now_ms, orc_err *e);
+int sq_orphans_due(meta *m, uint32_t provider, int64_t cutoff_ms, meta_orphan **out, size_t *n,
+                   orc_err *e);
+int sq_orphans_fence(meta *m, uint32_t provider, const char *const *names, size_t n, bool fence,
+                     orc_err *e);
 /* sqlite_drain.c: provider states, drains, moving a piece */
 int sq_provider_list(meta *m, meta_provider **out, size_t *n, orc_err *e);
 int sq_provider_set_state(meta *m, uint32_t id, int state, orc_err *e);

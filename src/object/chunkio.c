@@ -64,10 +64,16 @@ int object_chunk_claim(store *s, const place_policy *pol, const uint8_t h[32], s
     }
 }
 
+#define FENCE_WAIT_STEP_MS 20
+
 int object_record_pending(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e)
 {
     struct pending_ctx *p = ctx;
-    return meta_chunk_copies_pending(p->m, p->chunk_id, ids, frags, n, e);
+    const char *names[META_MAX_COPIES];
+    if (n > META_MAX_COPIES) return orc_fail(e, ORC_EINVAL, "%d pieces at once", n);
+    for (int i = 0; i < n; i++)
+        names[i] = frags && frags[i] != PLACE_WHOLE ? p->cn->frag[frags[i]] : p->cn->whole;
+    return meta_chunk_copies_pending_named(p->m, p->chunk_id, ids, frags, names, n, e);
 }
 
 int object_chunk_clear_pending(store *s, const meta_chunk *c, orc_err *e)
@@ -97,7 +103,7 @@ int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, siz
     struct chunk_names cn;
     place_policy pol = object_chunk_policy(s, &c->layout);
     object_chunk_names(s, c->hash, &c->layout, &cn);
-    struct pending_ctx pc = {s->m, c->id};
+    struct pending_ctx pc = {s->m, c->id, &cn};
     place_intent in = {object_record_pending, &pc};
     /* A taken-over chunk's leftovers may be pieces of another layout, and a
      * provider holds one piece of a chunk: clear them first. */
@@ -106,7 +112,14 @@ int object_chunk_write(store *s, const meta_chunk *c, const uint8_t *sealed, siz
         if (object_chunk_clear_pending(s, c, &ce)) /* the write may still fit beside them */
             LOG_DEBUG("chunk %lld: leftover pieces stay: %s", (long long)c->id, ce.msg);
     }
-    int rc = place_write(s->pl, &pol, &cn.nm, sealed, len, &in, ids, frags, &n, e);
+    int rc;
+    /* A name fenced by fsck (an orphan of it being deleted) is free again
+     * within a delete's time: wait for it rather than fail the upload. */
+    for (int waited = 0;; waited += FENCE_WAIT_STEP_MS) {
+        rc = place_write(s->pl, &pol, &cn.nm, sealed, len, &in, ids, frags, &n, e);
+        if (rc != ORC_EBUSY || waited >= CLAIM_WAIT_MS) break;
+        nanosleep(&(struct timespec){0, FENCE_WAIT_STEP_MS * 1000 * 1000}, NULL);
+    }
     if (rc == ORC_ECONFLICT) /* a provider still holds another piece of it */
         rc = orc_fail(e, ORC_ETRANSIENT,
                       "chunk %lld: leftover pieces of an earlier write "

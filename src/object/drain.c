@@ -166,7 +166,7 @@ static int drain_piece(store *s, meta_drain_item *it, uint32_t p, orc_buf *seale
     struct chunk_names cn;
     object_chunk_names(s, c->hash, &c->layout, &cn);
     place_policy pol = object_chunk_policy(s, &c->layout);
-    struct pending_ctx pc = {s->m, c->id};
+    struct pending_ctx pc = {s->m, c->id, &cn};
     place_intent in = {object_record_pending, &pc};
     if ((rc = place_write_more(s->pl, &pol, &cn.nm, sealed->ptr, sealed->len, &in, have, have_f,
                                nhave, ids, frags, &n, e)))

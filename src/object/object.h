@@ -236,6 +236,42 @@ int object_drain_view_get(store *s, const char *name, object_drain_view *out, or
  * a negative code. */
 long object_drain_step(store *s, size_t limit, uint64_t *bytes, orc_err *e);
 
+/* ---- fsck (fsck.c) ----
+ * Each provider's listing against the pieces recorded on it: a LIVE piece
+ * it lacks or holds at the wrong size is marked suspect (queued for
+ * repair); a name no record references is an orphan candidate, deleted by
+ * a pass that finds it still unreferenced grace_ms after it was first
+ * found, never while an upload records a piece under that name (the name
+ * is fenced, the records read again, then it is deleted). */
+#define OBJECT_FSCK_MAX_PROVIDERS PLACE_MAX_PROVIDERS
+typedef struct object_fsck_provider {
+    char name[64];
+    uint64_t listed, recorded;    /* names it holds; pieces recorded on it */
+    uint64_t missing, wrong_size; /* LIVE pieces it lacks or holds wrongly: queued */
+    uint64_t orphans;             /* names no record references (candidates) */
+    uint64_t orphans_deleted, orphan_bytes_deleted; /* of them, past the grace period */
+    bool failed; /* the listing or the metadata failed: nothing known */
+    char error[256];
+} object_fsck_provider;
+typedef struct object_fsck_view {
+    bool running;
+    int64_t started_ms, finished_ms; /* finished 0: none yet, or under way */
+    uint64_t missing, wrong_size, orphans, orphans_deleted;
+    uint64_t lost; /* chunks left with too few good pieces to rebuild (loss repair cannot mend) */
+    uint64_t failed_providers;
+    size_t nproviders;
+    object_fsck_provider providers[OBJECT_FSCK_MAX_PROVIDERS];
+} object_fsck_view;
+/* One pass over every provider, now, in the calling thread. */
+int object_fsck_run(store *s, int64_t grace_ms, object_fsck_view *out, orc_err *e);
+/* Asks for a pass (run by the background thread that calls
+ * object_fsck_run_requested); ORC_EBUSY while one is asked for or under way. */
+int object_fsck_request(store *s, int64_t grace_ms, orc_err *e);
+/* Runs the pass asked for, if any; true if it ran one. */
+bool object_fsck_run_requested(store *s);
+/* The pass under way (running) or the last one. */
+void object_fsck_view_get(store *s, object_fsck_view *out);
+
 /* ---- scrub (scrub.c) ----
  * A scrub pass reads back every piece of every live, referenced chunk, by
  * chunk id, and compares it with what it must hold (the chunk is read

@@ -35,24 +35,30 @@ struct store {
     } repair;
     struct scrub_state *scrub;                 /* scrub.c; made on first use */
     int64_t drain_cursor[PLACE_MAX_PROVIDERS]; /* drain.c, by place slot: the drain thread's */
+    struct {                                   /* fsck.c, under scrub_mu */
+        bool requested;
+        int64_t grace_ms;
+        object_fsck_view view;
+    } fsck;
     pthread_mutex_t scrub_mu;
 };
 
 /* ---- chunk I/O (chunkio.c) ---- */
-/* A place_intent that records the pieces of chunk_id as PENDING in m before
- * they are sent. */
-struct pending_ctx {
-    meta *m;
-    int64_t chunk_id;
-};
-int object_record_pending(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e);
-
 /* A chunk's provider names (whole copy and, when coded, each fragment). */
 struct chunk_names {
     char whole[SEAL_NAME_LEN + 1];
     char frag[EC_MAX_FRAGMENTS][SEAL_NAME_LEN + 1];
     place_names nm; /* points into the arrays above */
 };
+/* A place_intent that records the pieces of chunk_id as PENDING in m before
+ * they are sent, under their names in cn (refused while fsck deletes an
+ * orphan of that name: meta_chunk_copies_pending_named). */
+struct pending_ctx {
+    meta *m;
+    int64_t chunk_id;
+    const struct chunk_names *cn;
+};
+int object_record_pending(void *ctx, const uint32_t *ids, const int16_t *frags, int n, orc_err *e);
 void object_chunk_names(const store *s, const uint8_t h[32], const meta_layout *lay,
                         struct chunk_names *out);
 /* The placement a chunk with layout lay was written with (width 0: a chunk

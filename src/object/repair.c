@@ -51,7 +51,7 @@ static int repair_chunk(store *s, meta_chunk *c, orc_buf *sealed, uint64_t *byte
     struct chunk_names cn;
     object_chunk_names(s, c->hash, &c->layout, &cn);
     place_policy pol = object_chunk_policy(s, &c->layout);
-    struct pending_ctx pc = {s->m, c->id};
+    struct pending_ctx pc = {s->m, c->id, &cn};
     place_intent in = {object_record_pending, &pc};
     rc = place_write_more(s->pl, &pol, &cn.nm, sealed->ptr, sealed->len, &in, c->copies, c->frags,
                           c->ncopies, ids, frags, &n, e);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/parse.h"
 
 static void json_str(orc_buf *b, const char *s)
 {
@@ -231,6 +232,58 @@ static void admin_one_provider(s3_req *r, const char *name)
     respond_json(r, &b);
 }
 
+/* GET /_orchard/fsck: the pass under way or the last one. POST starts one
+ * (grace=SECONDS: how long an orphan must have been one before it is
+ * deleted; default 3600); 409 while one is under way. */
+static void fsck(s3_req *r)
+{
+    bool post = !strcmp(r->rq->method, "POST");
+    if (!post && strcmp(r->rq->method, "GET") != 0)
+        return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
+    orc_err e = {0};
+    if (post) {
+        uint64_t grace = 3600;
+        char *g = s3_query_get(r, "grace");
+        bool bad = g && parse_uint_max(g, 10L * 365 * 86400, &grace) != 0;
+        free(g);
+        if (bad) return s3_error(r, S3E_INVALID_ARGUMENT, "grace: seconds, 0 to ten years");
+        if (object_fsck_request(r->svc->st, (int64_t)grace * 1000, &e))
+            return s3_error(r, S3E_OPERATION_ABORTED, e.msg);
+    }
+    object_fsck_view *v = malloc(sizeof(*v));
+    if (!v) return s3_error(r, S3E_INTERNAL_ERROR, NULL);
+    object_fsck_view_get(r->svc->st, v);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    orc_buf_printf(&b, NULL,
+                   "{\"running\":%s,\"started_ms\":%lld,\"finished_ms\":%lld,\"missing\":%llu,"
+                   "\"wrong_size\":%llu,\"orphans\":%llu,\"orphans_deleted\":%llu,\"lost\":%llu,"
+                   "\"failed_providers\":%llu,\"providers\":[",
+                   v->running ? "true" : "false", (long long)v->started_ms,
+                   (long long)v->finished_ms, (unsigned long long)v->missing,
+                   (unsigned long long)v->wrong_size, (unsigned long long)v->orphans,
+                   (unsigned long long)v->orphans_deleted, (unsigned long long)v->lost,
+                   (unsigned long long)v->failed_providers);
+    for (size_t i = 0; i < v->nproviders; i++) {
+        const object_fsck_provider *p = &v->providers[i];
+        orc_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":", NULL);
+        json_str(&b, p->name);
+        orc_buf_printf(&b, NULL,
+                       ",\"listed\":%llu,\"recorded\":%llu,\"missing\":%llu,\"wrong_size\":%llu,"
+                       "\"orphans\":%llu,\"orphans_deleted\":%llu,\"orphan_bytes_deleted\":%llu,"
+                       "\"failed\":%s,\"error\":",
+                       (unsigned long long)p->listed, (unsigned long long)p->recorded,
+                       (unsigned long long)p->missing, (unsigned long long)p->wrong_size,
+                       (unsigned long long)p->orphans, (unsigned long long)p->orphans_deleted,
+                       (unsigned long long)p->orphan_bytes_deleted, p->failed ? "true" : "false");
+        json_str(&b, p->error);
+        orc_buf_puts(&b, "}", NULL);
+    }
+    orc_buf_puts(&b, "]}\n", NULL);
+    free(v);
+    respond_json(r, &b);
+}
+
 void s3_admin(s3_req *r)
 {
     if (strcmp(r->user.name, "admin") != 0) return s3_error(r, S3E_ACCESS_DENIED, NULL);
@@ -244,8 +297,9 @@ void s3_admin(s3_req *r)
     if (r->key && !strncmp(r->key, "providers/", 10) && r->key[10])
         return admin_one_provider(r, r->key + 10);
     if (r->key && !strcmp(r->key, "repair")) return repair(r);
+    if (r->key && !strcmp(r->key, "fsck")) return fsck(r);
     if (r->key && !strcmp(r->key, "scrub")) return scrub(r);
     s3_error(r, S3E_INVALID_REQUEST,
              "Unknown admin resource; known: /_orchard/providers, /_orchard/providers/NAME, "
-             "/_orchard/repair, /_orchard/scrub");
+             "/_orchard/repair, /_orchard/scrub, /_orchard/fsck");
 }

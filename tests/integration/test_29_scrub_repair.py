@@ -68,9 +68,9 @@ def copies(tmp_path):
     return out
 
 
-def all_whole(tmp_path, want=2):
+def all_whole(tmp_path, want=2, ignore=()):
     """Every chunk has want copies on distinct disks, all byte-identical."""
-    cs = copies(tmp_path)
+    cs = {k: v for k, v in copies(tmp_path).items() if k not in ignore}
     return cs and all(len(c) == want and len(set(c.values())) == 1 for c in cs.values())
 
 
@@ -226,3 +226,83 @@ def test_scrub_resumes_after_a_restart(orchard_factory, tmp_path):
     view = admin(server, "/_orchard/scrub")
     # went on from where it was: every chunk checked once, none twice
     assert view["chunks"] == total and view["bad"] == 0, view
+
+
+def test_fsck_finds_a_deleted_copy_and_a_planted_file(orchard_factory, tmp_path):
+    server = orchard_factory(providers=three_disks(tmp_path), placement="replicate:2",
+                             gc_interval=1, scrub_interval=0, **srv.SMALL_CHUNKS)
+    s3, bucket, bodies = put_objects(server, n=2)
+    cs = copies(tmp_path)
+    name = sorted(cs)[0]
+    lost = sorted(cs[name])[0]
+    disk.remove_copy(disk.chunk_names([str(tmp_path / lost)])[name][0])
+    planted = tmp_path / "d2" / "chunks" / "ab" / "cd" / ("abcd" + "0" * 60)
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_bytes(os.urandom(5000))
+    res = cli(server, "fsck", "--grace", "2")
+    assert res.returncode == 0, res.stderr
+    assert "1 pieces missing" in res.stdout and "1 orphans found, 0 deleted" in res.stdout, \
+        res.stdout
+    # repair restores the copy; the planted file waits out its grace period
+    assert disk.wait_until(lambda: admin(server, "/_orchard/repair")["items"] == 0, 60)
+    assert disk.wait_until(lambda: all_whole(tmp_path, ignore={planted.name}), 10)
+    assert planted.exists()
+    time.sleep(2.2)
+    res = cli(server, "fsck", "--grace", "2")
+    assert res.returncode == 0, res.stderr
+    assert "0 pieces missing" in res.stdout and "1 orphans found, 1 deleted" in res.stdout, \
+        res.stdout
+    assert not planted.exists()
+    assert all_whole(tmp_path)  # nothing Orchard wrote was touched
+    view = admin(server, "/_orchard/fsck")
+    d2 = [p for p in view["providers"] if p["name"] == "d2"][0]
+    assert d2["orphans_deleted"] == 1 and d2["orphan_bytes_deleted"] == 5000, d2
+    for key, body in bodies.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+
+
+def test_fsck_orphan_sweep_never_harms_an_upload_of_the_same_content(orchard_factory, tmp_path):
+    # The copies of a chunk whose object was deleted and collected are put
+    # back behind Orchard's back: orphans under exactly the names an upload
+    # of the same content writes. fsck deletes them (grace 0) slowly (each
+    # delete takes 0.8 s) while that upload runs: the upload must wait for
+    # the sweep instead of having its fresh copies deleted under it.
+    server = orchard_factory(providers=three_disks(tmp_path, faults=True),
+                             placement="replicate:2", gc_interval=1, gc_grace=4,
+                             scrub_interval=0)
+    s3 = server.client(read_timeout=60)
+    bucket = unique_bucket("fence")
+    s3.create_bucket(Bucket=bucket)
+    body = random_bytes(400 * 1024, seed=2950)
+    s3.put_object(Bucket=bucket, Key="a", Body=body)
+    saved = {}
+    for i in (1, 2, 3):
+        for path in disk.chunk_files([str(tmp_path / f"d{i}")]):
+            saved[path] = open(path, "rb").read()
+    assert len(saved) == 2
+    s3.delete_object(Bucket=bucket, Key="a")
+    assert disk.wait_until(lambda: not copies(tmp_path), 30)  # collected
+    for path, data in saved.items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    for i in (1, 2, 3):
+        (tmp_path / f"faults{i}").write_text("del delay 800\n")
+    time.sleep(0.1)
+    assert cli(server, "fsck", "--grace", "0", "--no-wait").returncode == 0
+    time.sleep(0.5)  # the sweep is deleting, its names fenced
+    t0 = time.monotonic()
+    s3.put_object(Bucket=bucket, Key="b", Body=body)
+    waited = time.monotonic() - t0
+    assert disk.wait_until(lambda: not admin(server, "/_orchard/fsck")["running"], 30)
+    view = admin(server, "/_orchard/fsck")
+    assert view["orphans_deleted"] == 2, view
+    assert waited > 0.5, waited  # it waited for the fence
+    for i in (1, 2, 3):
+        (tmp_path / f"faults{i}").write_text("")
+    time.sleep(0.1)
+    # the upload's copies are there, whole, and read back exact
+    assert all_whole(tmp_path), copies(tmp_path)
+    assert s3.get_object(Bucket=bucket, Key="b")["Body"].read() == body
+    res = cli(server, "scrub")
+    assert res.returncode == 0 and "0 bad, 0 missing" in res.stdout, res.stdout
