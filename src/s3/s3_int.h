@@ -9,13 +9,53 @@
 
 #define S3_MAX_XML_BODY (1u << 20) /* request bodies parsed as XML */
 
+/* What a request is, by S3's operation names (the operation label of
+ * /metrics, metrics.c): the route's, refined by the front (front.c) where
+ * one route serves two (CopyObject, UploadPartCopy, ListObjectsV2). */
+enum s3_op {
+    S3_OP_UNKNOWN, /* no operation: a bad target, method or subresource */
+    S3_OP_LIST_BUCKETS,
+    S3_OP_CREATE_BUCKET,
+    S3_OP_HEAD_BUCKET,
+    S3_OP_DELETE_BUCKET,
+    S3_OP_GET_BUCKET_LOCATION,
+    S3_OP_GET_BUCKET_VERSIONING,
+    S3_OP_GET_BUCKET_ACL,
+    S3_OP_PUT_BUCKET_ACL,
+    S3_OP_LIST_OBJECTS,
+    S3_OP_LIST_OBJECTS_V2,
+    S3_OP_LIST_MULTIPART_UPLOADS,
+    S3_OP_DELETE_OBJECTS,
+    S3_OP_PUT_OBJECT,
+    S3_OP_COPY_OBJECT,
+    S3_OP_GET_OBJECT,
+    S3_OP_HEAD_OBJECT,
+    S3_OP_DELETE_OBJECT,
+    S3_OP_GET_OBJECT_TAGGING,
+    S3_OP_PUT_OBJECT_TAGGING,
+    S3_OP_DELETE_OBJECT_TAGGING,
+    S3_OP_GET_OBJECT_ACL,
+    S3_OP_PUT_OBJECT_ACL,
+    S3_OP_CREATE_MULTIPART_UPLOAD,
+    S3_OP_UPLOAD_PART,
+    S3_OP_UPLOAD_PART_COPY,
+    S3_OP_COMPLETE_MULTIPART_UPLOAD,
+    S3_OP_ABORT_MULTIPART_UPLOAD,
+    S3_OP_LIST_PARTS,
+    S3_OP_PREFLIGHT, /* OPTIONS: a CORS preflight */
+    S3_OP_ADMIN,     /* /_orchard/providers */
+    S3_OP_METRICS,   /* /metrics, /_orchard/metrics */
+    S3_OP_N
+};
+
 /* Per-request state. */
 typedef struct s3_req {
     s3_service *svc;
     http_req *rq;
     const struct s3_route *route;
-    char *bucket; /* decoded; NULL for the service */
-    char *key;    /* decoded; NULL for a bucket */
+    enum s3_op op; /* what it is counted as */
+    char *bucket;  /* decoded; NULL for the service */
+    char *key;     /* decoded; NULL for a bucket */
     meta_user user;
     sigv4_result auth;
     orc_buf body;    /* small bodies (XML) */
@@ -41,6 +81,7 @@ struct s3_route {
     s3_handler *begin;       /* runs when headers are in (may answer) */
     s3_handler *end;         /* runs when the body is in */
     int body;                /* S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM */
+    enum s3_op op;
 };
 
 enum { S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT };
@@ -111,6 +152,14 @@ s3_handler s3_put_object_begin, s3_put_object_end, s3_get_object, s3_head_object
 /* GET /_orchard/providers (admin.c). */
 s3_handler s3_admin;
 #define S3_ADMIN_BUCKET "_orchard"
+
+/* GET /metrics and /_orchard/metrics: the Prometheus exposition, to the admin
+ * only (metrics.c). */
+s3_handler s3_metrics;
+/* Counts a request that is over under its operation: its status (none: the
+ * client went away before an answer), duration and body bytes. Lock-free;
+ * from the front's done callback. */
+void s3_metrics_count(enum s3_op op, const http_req *rq);
 
 /* CopyObject (PUT with x-amz-copy-source) and DeleteObjects (copy_ops.c). */
 s3_handler s3_copy_object, s3_delete_objects;
