@@ -121,5 +121,6 @@ void s3_admin(s3_req *r)
         free(fmt);
         return providers(r, text);
     }
-    s3_error(r, S3E_INVALID_REQUEST, "Unknown admin resource; known: /_orchard/providers");
+    s3_error(r, S3E_INVALID_REQUEST,
+             "Unknown admin resource; known: /_orchard/providers, /_orchard/metrics");
 }

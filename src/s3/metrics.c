@@ -16,38 +16,9 @@
 #include "util/time.h"
 
 static const char *const op_names[S3_OP_N] = {
-    [S3_OP_UNKNOWN] = "Unknown",
-    [S3_OP_LIST_BUCKETS] = "ListBuckets",
-    [S3_OP_CREATE_BUCKET] = "CreateBucket",
-    [S3_OP_HEAD_BUCKET] = "HeadBucket",
-    [S3_OP_DELETE_BUCKET] = "DeleteBucket",
-    [S3_OP_GET_BUCKET_LOCATION] = "GetBucketLocation",
-    [S3_OP_GET_BUCKET_VERSIONING] = "GetBucketVersioning",
-    [S3_OP_GET_BUCKET_ACL] = "GetBucketAcl",
-    [S3_OP_PUT_BUCKET_ACL] = "PutBucketAcl",
-    [S3_OP_LIST_OBJECTS] = "ListObjects",
-    [S3_OP_LIST_OBJECTS_V2] = "ListObjectsV2",
-    [S3_OP_LIST_MULTIPART_UPLOADS] = "ListMultipartUploads",
-    [S3_OP_DELETE_OBJECTS] = "DeleteObjects",
-    [S3_OP_PUT_OBJECT] = "PutObject",
-    [S3_OP_COPY_OBJECT] = "CopyObject",
-    [S3_OP_GET_OBJECT] = "GetObject",
-    [S3_OP_HEAD_OBJECT] = "HeadObject",
-    [S3_OP_DELETE_OBJECT] = "DeleteObject",
-    [S3_OP_GET_OBJECT_TAGGING] = "GetObjectTagging",
-    [S3_OP_PUT_OBJECT_TAGGING] = "PutObjectTagging",
-    [S3_OP_DELETE_OBJECT_TAGGING] = "DeleteObjectTagging",
-    [S3_OP_GET_OBJECT_ACL] = "GetObjectAcl",
-    [S3_OP_PUT_OBJECT_ACL] = "PutObjectAcl",
-    [S3_OP_CREATE_MULTIPART_UPLOAD] = "CreateMultipartUpload",
-    [S3_OP_UPLOAD_PART] = "UploadPart",
-    [S3_OP_UPLOAD_PART_COPY] = "UploadPartCopy",
-    [S3_OP_COMPLETE_MULTIPART_UPLOAD] = "CompleteMultipartUpload",
-    [S3_OP_ABORT_MULTIPART_UPLOAD] = "AbortMultipartUpload",
-    [S3_OP_LIST_PARTS] = "ListParts",
-    [S3_OP_PREFLIGHT] = "PreflightRequest",
-    [S3_OP_ADMIN] = "OrchardAdmin",
-    [S3_OP_METRICS] = "OrchardMetrics",
+#define S3_OP_NAME(id, name) name,
+    S3_OPS(S3_OP_NAME)
+#undef S3_OP_NAME
 };
 
 /* HTTP statuses 100 to 599, one counter each: exact, whatever status a

@@ -11,41 +11,50 @@
 
 /* What a request is, by S3's operation names (the operation label of
  * /metrics, metrics.c): the route's, refined by the front (front.c) where
- * one route serves two (CopyObject, UploadPartCopy, ListObjectsV2). */
+ * one route serves two (CopyObject, UploadPartCopy, ListObjectsV2).
+ * Besides S3's: UNKNOWN (no operation: a bad target, method or
+ * subresource), PREFLIGHT (OPTIONS), ADMIN (/_orchard/providers) and METRICS
+ * (/metrics, /_orchard/metrics). */
+/* (id, name) of every operation; the enum and metrics.c's names come from it. */
+#define S3_OPS(X)                                                                                  \
+    X(UNKNOWN, "Unknown")                                                                          \
+    X(LIST_BUCKETS, "ListBuckets")                                                                 \
+    X(CREATE_BUCKET, "CreateBucket")                                                               \
+    X(HEAD_BUCKET, "HeadBucket")                                                                   \
+    X(DELETE_BUCKET, "DeleteBucket")                                                               \
+    X(GET_BUCKET_LOCATION, "GetBucketLocation")                                                    \
+    X(GET_BUCKET_VERSIONING, "GetBucketVersioning")                                                \
+    X(GET_BUCKET_ACL, "GetBucketAcl")                                                              \
+    X(PUT_BUCKET_ACL, "PutBucketAcl")                                                              \
+    X(LIST_OBJECTS, "ListObjects")                                                                 \
+    X(LIST_OBJECTS_V2, "ListObjectsV2")                                                            \
+    X(LIST_MULTIPART_UPLOADS, "ListMultipartUploads")                                              \
+    X(DELETE_OBJECTS, "DeleteObjects")                                                             \
+    X(PUT_OBJECT, "PutObject")                                                                     \
+    X(COPY_OBJECT, "CopyObject")                                                                   \
+    X(GET_OBJECT, "GetObject")                                                                     \
+    X(HEAD_OBJECT, "HeadObject")                                                                   \
+    X(DELETE_OBJECT, "DeleteObject")                                                               \
+    X(GET_OBJECT_TAGGING, "GetObjectTagging")                                                      \
+    X(PUT_OBJECT_TAGGING, "PutObjectTagging")                                                      \
+    X(DELETE_OBJECT_TAGGING, "DeleteObjectTagging")                                                \
+    X(GET_OBJECT_ACL, "GetObjectAcl")                                                              \
+    X(PUT_OBJECT_ACL, "PutObjectAcl")                                                              \
+    X(CREATE_MULTIPART_UPLOAD, "CreateMultipartUpload")                                            \
+    X(UPLOAD_PART, "UploadPart")                                                                   \
+    X(UPLOAD_PART_COPY, "UploadPartCopy")                                                          \
+    X(COMPLETE_MULTIPART_UPLOAD, "CompleteMultipartUpload")                                        \
+    X(ABORT_MULTIPART_UPLOAD, "AbortMultipartUpload")                                              \
+    X(LIST_PARTS, "ListParts")                                                                     \
+    X(PREFLIGHT, "PreflightRequest")                                                               \
+    X(ADMIN, "OrchardAdmin")                                                                       \
+    X(METRICS, "OrchardMetrics")
+
 enum s3_op {
-    S3_OP_UNKNOWN, /* no operation: a bad target, method or subresource */
-    S3_OP_LIST_BUCKETS,
-    S3_OP_CREATE_BUCKET,
-    S3_OP_HEAD_BUCKET,
-    S3_OP_DELETE_BUCKET,
-    S3_OP_GET_BUCKET_LOCATION,
-    S3_OP_GET_BUCKET_VERSIONING,
-    S3_OP_GET_BUCKET_ACL,
-    S3_OP_PUT_BUCKET_ACL,
-    S3_OP_LIST_OBJECTS,
-    S3_OP_LIST_OBJECTS_V2,
-    S3_OP_LIST_MULTIPART_UPLOADS,
-    S3_OP_DELETE_OBJECTS,
-    S3_OP_PUT_OBJECT,
-    S3_OP_COPY_OBJECT,
-    S3_OP_GET_OBJECT,
-    S3_OP_HEAD_OBJECT,
-    S3_OP_DELETE_OBJECT,
-    S3_OP_GET_OBJECT_TAGGING,
-    S3_OP_PUT_OBJECT_TAGGING,
-    S3_OP_DELETE_OBJECT_TAGGING,
-    S3_OP_GET_OBJECT_ACL,
-    S3_OP_PUT_OBJECT_ACL,
-    S3_OP_CREATE_MULTIPART_UPLOAD,
-    S3_OP_UPLOAD_PART,
-    S3_OP_UPLOAD_PART_COPY,
-    S3_OP_COMPLETE_MULTIPART_UPLOAD,
-    S3_OP_ABORT_MULTIPART_UPLOAD,
-    S3_OP_LIST_PARTS,
-    S3_OP_PREFLIGHT, /* OPTIONS: a CORS preflight */
-    S3_OP_ADMIN,     /* /_orchard/providers */
-    S3_OP_METRICS,   /* /metrics, /_orchard/metrics */
-    S3_OP_N
+#define S3_OP_ID(id, name) S3_OP_##id,
+    S3_OPS(S3_OP_ID)
+#undef S3_OP_ID
+        S3_OP_N
 };
 
 /* Per-request state. */
