@@ -132,7 +132,7 @@ void object_admin_view_dispose(object_admin_view *v);
  * at most once per period set by object_store_set_metrics_cache (default 0:
  * every call; they scan tables). A count the metadata failed to give is left
  * out and the first such failure returned (with e); the rest is still
- * written. Safe from many threads. */
+ * written. A store with a placement only. Safe from many threads. */
 int object_metrics_write(store *s, orc_buf *out, orc_err *e);
 /* How long the metadata counts of object_metrics_write are kept (ms; 0:
  * not kept). */
