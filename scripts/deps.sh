@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libssl-dev libsqlite3-d
       libexpat1-dev libinih-dev libcurl4-openssl-dev libisal-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev python3-pytest python3-boto3 python3-botocore python3-awscrt awscli curl
-          python3-azure s3cmd rclone)
+          python3-azure s3cmd rclone prometheus)
 elif [ "${1:-}" = "--fuzz" ]; then
     pkgs+=(clang libclang-rt-14-dev)
 fi

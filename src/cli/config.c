@@ -30,6 +30,7 @@ void config_defaults(orc_config *c)
     c->probe_interval = 5;
     c->hedge_floor_ms = 5;
     c->down_after = 3;
+    c->metrics_cache = 10;
     c->deadline_base_ms = PROVIDER_DEADLINE_BASE_MS_DEFAULT;
     c->deadline_per_mib_ms = PROVIDER_DEADLINE_PER_MIB_MS_DEFAULT;
 }
@@ -126,6 +127,9 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "max_connections_per_ip")) return set_long(&c->max_per_ip, v, 1, 1000000);
     if (!strcmp(k, "tls_cert")) return set_str(c->tls_cert, sizeof(c->tls_cert), v);
     if (!strcmp(k, "tls_key")) return set_str(c->tls_key, sizeof(c->tls_key), v);
+    if (!strcmp(k, "metrics_listen"))
+        return set_str(c->metrics_listen, sizeof(c->metrics_listen), v);
+    if (!strcmp(k, "metrics_cache")) return set_long(&c->metrics_cache, v, 0, 3600);
     if (!strcmp(k, "deadline_base_ms")) return set_long(&c->deadline_base_ms, v, 1, 3600000);
     if (!strcmp(k, "deadline_per_mib_ms")) return set_long(&c->deadline_per_mib_ms, v, 1, 3600000);
     return 1;

@@ -51,6 +51,8 @@ typedef struct orc_config {
     /* HTTP front (0: the http layer's defaults) */
     long threads, workers, header_timeout, idle_timeout, max_connections, max_per_ip;
     char tls_cert[PATH_MAX], tls_key[PATH_MAX]; /* PEM files; "" for plain HTTP */
+    char metrics_listen[64]; /* ADDR:PORT of an unauthenticated /metrics listener; "": none */
+    long metrics_cache;      /* seconds the metadata counts of /metrics are kept */
     /* Per provider call (provider.h); a provider section may set its own. */
     long deadline_base_ms, deadline_per_mib_ms;
     config_provider providers[PLACE_MAX_PROVIDERS];

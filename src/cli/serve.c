@@ -168,6 +168,8 @@ struct serve {
     s3_service svc;
     http_server *srv;
     int lfd;
+    http_server *msrv; /* [server] metrics_listen, or NULL */
+    int mlfd;
     http_opts ho;
     cli_datadir dd;
     bool locked, endpoint_written;
@@ -211,6 +213,19 @@ static int check_config(struct serve *s, orc_err *e)
     return parse_classes(s, e);
 }
 
+/* The unauthenticated /metrics listener ([server] metrics_listen): plain
+ * HTTP, a small server (a scraper is one client), over the store the S3
+ * server serves. */
+static int metrics_start(struct serve *s, orc_err *e)
+{
+    http_opts o = {.listen_fd = s->mlfd, .threads = 1, .workers = 2, .max_connections = 64};
+    http_app app;
+    s3_metrics_app(&s->svc, &app);
+    if (http_server_start(&o, &app, &s->msrv, e)) return e->code;
+    s->mlfd = -1;
+    return ORC_OK;
+}
+
 /* The order matters: nothing that can be checked first may fail after
  * something was created, and nothing in DATA is touched before the lock. */
 static int serve_start(struct serve *s, orc_err *e)
@@ -221,12 +236,16 @@ static int serve_start(struct serve *s, orc_err *e)
                             .hedge_ms = (int)c->hedge_floor_ms};
     if (check_config(s, e) || http_options(c, &s->ho, e) || http_listen(c->listen, &s->lfd, e))
         return e->code;
+    orc_err le = {0};
+    if (c->metrics_listen[0] && http_listen(c->metrics_listen, &s->mlfd, &le))
+        return orc_fail(e, le.code, "metrics_listen: %s", le.msg);
     if (cli_data_lock(c->data, &s->dd, e)) return e->code;
     s->locked = true;
     if (cli_open_data(c, &s->keys, &s->m, e) || open_providers(c, s->m, s->provs, s->ids, e) ||
         place_new(s->provs, s->ids, c->nproviders, &s->pol, &s->pl, e))
         return e->code;
     s->st = object_store_new(s->m, s->pl, &s->keys, &c->cdc, c->gc_grace * 1000);
+    object_store_set_metrics_cache(s->st, c->metrics_cache * 1000);
     if (object_store_set_classes(s->st, s->classes, c->nclasses, c->storage_class, e) ||
         object_providers_load_states(s->st, e))
         return e->code;
@@ -237,6 +256,7 @@ static int serve_start(struct serve *s, orc_err *e)
     s->ho.listen_fd = s->lfd;
     if (http_server_start(&s->ho, &app, &s->srv, e)) return e->code;
     s->lfd = -1; /* the server owns it now */
+    if (s->mlfd >= 0 && metrics_start(s, e)) return e->code;
 
     char host[64];
     snprintf(host, sizeof(host), "%s", c->listen);
@@ -253,8 +273,10 @@ static int serve_start(struct serve *s, orc_err *e)
  * in DATA; a clean stop only removes DATA/endpoint. */
 static void serve_stop(struct serve *s, bool failed)
 {
+    http_server_stop(s->msrv);
     http_server_stop(s->srv);
     if (s->lfd >= 0) close(s->lfd);
+    if (s->mlfd >= 0) close(s->mlfd);
     http_options_dispose(&s->ho);
     object_store_free(s->st); /* before what it points at */
     place_free(s->pl);
@@ -280,7 +302,7 @@ int cli_serve(int argc, char **argv)
     char cfg_used[PATH_MAX];
     int npos, rc;
     memset(&s, 0, sizeof(s));
-    s.lfd = -1;
+    s.lfd = s.mlfd = -1;
     if ((rc = cli_config(argc, argv, 2, &s.c, pos, &npos, false, cfg_used))) return rc;
     if (npos) {
         fprintf(stderr, "orchard serve: unexpected argument '%s' (see orchard serve --help)\n",
@@ -323,6 +345,11 @@ int cli_serve(int argc, char **argv)
 
     fputs(s.banner, stdout);
     printf("endpoint: %s\n", s.url);
+    if (s.msrv) {
+        const char *colon = strrchr(s.c.metrics_listen, ':');
+        printf("metrics: http://%.*s:%u/metrics\n", (int)(colon - s.c.metrics_listen),
+               s.c.metrics_listen, http_server_port(s.msrv));
+    }
     printf("data: %s\n", s.c.data);
     if (cfg_used[0]) printf("config: %s\n", cfg_used);
     fflush(stdout);
@@ -338,6 +365,8 @@ int cli_serve(int argc, char **argv)
     int sig;
     sigwait(&sigs, &sig);
     LOG_INFO("signal %d: shutting down", sig);
+    http_server_stop(s.msrv);
+    s.msrv = NULL;
     http_server_stop(s.srv); /* no request is running when the GC stops */
     s.srv = NULL;
     bg_stop(bg);

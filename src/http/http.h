@@ -40,6 +40,11 @@ typedef struct http_req {
     uint64_t content_length;
     bool is_head;
     int64_t start_ms; /* when the request's headers were complete (wall clock) */
+    int64_t start_us; /* the same on the monotonic clock (orc_monotonic_us), for durations */
+    /* Body bytes received (those drained after an early answer included) and
+     * response body bytes handed to libmicrohttpd (a client that went away
+     * may not have got them all; none for HEAD). Final in done(). */
+    uint64_t bytes_in, bytes_out;
     char request_id[17];
     struct MHD_Response *resp; /* set by the application */
     unsigned status;
@@ -51,6 +56,7 @@ typedef struct http_req {
     bool discard; /* the application refused the body: drain it */
     bool close;   /* close the connection after the response */
     bool nul_in_target;
+    size_t resp_len; /* a buffered response's body */
     pthread_mutex_t mu;
     struct http_stream *stream;
     struct http_req *job_next, *prev, *next;

@@ -166,6 +166,7 @@ static enum MHD_Result queue(http_req *rq)
     http_add_header(rq, "x-amz-request-id", rq->request_id);
     http_add_header(rq, "Server", "Orchard");
     if (rq->close) http_add_header(rq, "Connection", "close");
+    if (!rq->stream && !rq->is_head) rq->bytes_out += rq->resp_len; /* a stream counts as read */
     return MHD_queue_response(rq->conn, rq->status, rq->resp);
 }
 
@@ -263,6 +264,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         rq->method = method;
         rq->is_head = strcmp(method, "HEAD") == 0;
         rq->start_ms = orc_now_ms();
+        rq->start_us = orc_monotonic_us();
         if ((bad = framing_error(rq))) return reject(s, rq, 400, bad);
         if (atomic_load(&s->stopping)) return reject(s, rq, 503, "The server is shutting down.");
         rq->phase = PH_BEGIN;
@@ -274,6 +276,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return MHD_YES;
     case PH_BODY:
         if (*upload_data_size) {
+            rq->bytes_in += *upload_data_size;
             body_piece(s, rq, upload_data, *upload_data_size);
             *upload_data_size = 0;
             return MHD_YES;
@@ -289,6 +292,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         return queue(rq);
     default: /* answered early: drop what still comes */
+        rq->bytes_in += *upload_data_size;
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -623,6 +627,7 @@ void http_respond(http_req *rq, unsigned status, const char *content_type, uint8
     rq->resp = MHD_create_response_from_buffer(
         len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     rq->status = status;
+    rq->resp_len = len;
     if (content_type) http_add_header(rq, "Content-Type", content_type);
 }
 
@@ -641,6 +646,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
         if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+        rq->bytes_out += (uint64_t)n;
         return n;
     }
 }

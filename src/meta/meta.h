@@ -347,9 +347,13 @@ int meta_gc_mark(meta *m, int64_t cutoff_ms, size_t limit, meta_chunk **out, siz
 /* Removes a DELETING chunk's row once its copies are gone. */
 int meta_gc_forget(meta *m, int64_t chunk_id, orc_err *e);
 
-/* Counts for tests and `orchard` admin output. */
+/* Counts for tests, `orchard` admin output and /metrics: objects and the
+ * sum of their sizes (bytes_logical), chunks and their references, the bytes
+ * of every recorded piece (bytes_stored), and the plaintext bytes of the
+ * distinct chunks objects reference (bytes_unique: what dedup leaves of
+ * bytes_logical). Scans the tables: not for a hot path. */
 typedef struct meta_stats {
-    uint64_t objects, chunks, chunk_refs, bytes_logical, bytes_stored;
+    uint64_t objects, chunks, chunk_refs, bytes_logical, bytes_stored, bytes_unique;
 } meta_stats;
 int meta_stats_get(meta *m, meta_stats *out, orc_err *e);
 

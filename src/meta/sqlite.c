@@ -350,7 +350,9 @@ static const char *const sql[ST_COUNT] = {
                  " (SELECT coalesce(sum(refcount), 0) FROM chunks),"
                  " (SELECT coalesce(sum(size), 0) FROM objects),"
                  " (SELECT coalesce(sum(" PIECE_BYTES "), 0) FROM chunk_copies AS cc"
-                 " JOIN chunks AS c ON c.id = cc.chunk_id)",
+                 " JOIN chunks AS c ON c.id = cc.chunk_id),"
+                 " (SELECT coalesce(sum(plain_len), 0) FROM chunks"
+                 " WHERE id IN (SELECT chunk_id FROM manifest))",
     /* multipart */
     [ST_MP_UPLOAD_ADD] = "INSERT INTO uploads(upload_id, bucket_id, key, initiator, content_type,"
                          " headers, created_ms, storage_class)"

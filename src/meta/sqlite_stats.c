@@ -73,6 +73,7 @@ int sq_stats_get(meta *m, meta_stats *out, orc_err *e)
         out->chunk_refs = (uint64_t)sqlite3_column_int64(s, 2);
         out->bytes_logical = (uint64_t)sqlite3_column_int64(s, 3);
         out->bytes_stored = (uint64_t)sqlite3_column_int64(s, 4);
+        out->bytes_unique = (uint64_t)sqlite3_column_int64(s, 5);
         sqlite3_reset(s);
         rc = ORC_OK;
     } else if (rc == 0) {

@@ -125,4 +125,19 @@ typedef struct object_admin_view {
 int object_admin_view_get(store *s, object_admin_view *out, orc_err *e);
 void object_admin_view_dispose(object_admin_view *v);
 
+/* ---- /metrics (metrics.c) ---- */
+/* Appends the store's metric families to out (a buffer with no ceiling) in
+ * the Prometheus text format (util/prom.h): each provider's counters,
+ * latency histogram and health, read live; what each provider holds, the
+ * store's totals (objects, logical and stored bytes, dedup ratio) and the
+ * chunks below full redundancy, from the metadata, whose counts are re-read
+ * at most once per period set by object_store_set_metrics_cache (default 0:
+ * every call; they scan tables). A count the metadata failed to give is left
+ * out and the first such failure returned (with e); the rest is still
+ * written. A store with a placement only. Safe from many threads. */
+int object_metrics_write(store *s, orc_buf *out, orc_err *e);
+/* How long the metadata counts of object_metrics_write are kept (ms; 0:
+ * not kept). */
+void object_store_set_metrics_cache(store *s, int64_t ms);
+
 #endif

@@ -41,6 +41,27 @@ struct store {
         object_fsck_view view;
     } fsck;
     pthread_mutex_t scrub_mu;
+    /* The metadata counts /metrics shows, kept for a while (metrics.c);
+     * NULL in a store not made by object_store_new: read on every call. */
+    struct metrics_cache *mcache;
+};
+
+/* ---- /metrics (metrics.c) ---- */
+/* What the metadata counts for /metrics, as of one refresh. */
+struct metrics_counts {
+    bool have_stats, have_under;
+    meta_stats stats;
+    uint64_t under; /* chunks below full redundancy */
+    size_t n;       /* providers, in placement's order */
+    bool have_usage[PLACE_MAX_PROVIDERS];
+    uint64_t chunks[PLACE_MAX_PROVIDERS], bytes[PLACE_MAX_PROVIDERS];
+};
+/* Those counts, kept for ttl_ms (made and freed with the store, store.c). */
+struct metrics_cache {
+    pthread_mutex_t mu; /* one refresh at a time; scrapes are rare */
+    int64_t ttl_ms;
+    int64_t at_ms; /* monotonic time of the last complete refresh; 0: none */
+    struct metrics_counts c;
 };
 
 /* ---- chunk I/O (chunkio.c) ---- */

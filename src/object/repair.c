@@ -148,7 +148,7 @@ long object_repair_pass(store *s, orc_err *e)
 
 int object_repair_view_get(store *s, object_repair_view *out, orc_err *e)
 {
-    meta_repair_stats st;
+    meta_repair_stats st = {0};
     int rc = meta_repair_stats_get(s->m, orc_now_ms(), &st, e);
     out->items = st.items, out->due = st.due, out->failing = st.failing;
     out->oldest_ms = st.oldest_ms;

@@ -26,6 +26,8 @@ store *object_store_new(meta *m, place *pl, const seal_keys *keys, const cdc_par
         snprintf(s->classes[0].name, sizeof(s->classes[0].name), "STANDARD");
         s->classes[0].pol = *place_default_policy(pl);
         s->nclasses = 1;
+        s->mcache = orc_calloc(1, sizeof(*s->mcache));
+        pthread_mutex_init(&s->mcache->mu, NULL);
     }
     return s;
 }
@@ -35,7 +37,18 @@ void object_store_free(store *s)
     if (!s) return;
     free(s->scrub);
     pthread_mutex_destroy(&s->scrub_mu);
+    if (s->mcache) pthread_mutex_destroy(&s->mcache->mu);
+    free(s->mcache);
     free(s); /* the parts belong to the caller */
+}
+
+void object_store_set_metrics_cache(store *s, int64_t ms)
+{
+    if (!s->mcache) return;
+    pthread_mutex_lock(&s->mcache->mu);
+    s->mcache->ttl_ms = ms > 0 ? ms : 0;
+    s->mcache->at_ms = 0;
+    pthread_mutex_unlock(&s->mcache->mu);
 }
 
 static bool class_name_ok(const char *n)

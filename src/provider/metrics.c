@@ -97,6 +97,8 @@ void provider_metrics_begin(provider *m, enum provider_op op)
     if (op == PROVIDER_PUT) m->puts++;
     if (op == PROVIDER_GET) m->gets++;
     if (op == PROVIDER_DEL) m->dels++;
+    if (op == PROVIDER_HEAD) m->heads++;
+    if (op == PROVIDER_LIST) m->lists++;
 }
 
 /* A call that ended past its deadline is a timeout and an error even if it
@@ -117,6 +119,7 @@ void provider_metrics_end(provider *m, const provider_callargs *c, int rc, int64
     uint64_t us = (uint64_t)(now - t0);
     bool late = deadline && now > deadline;
     m->lat[lat_bucket(us)]++;
+    prom_hist_observe_us(&m->hist, us);
     if (c->op == PROVIDER_GET) recent_add(&m->recent, us);
     if (c->op == PROVIDER_PUT && !rc) recent_add(&m->recent_put, us);
     if (!rc && c->op == PROVIDER_PUT) m->bytes_in += c->len;
@@ -160,6 +163,8 @@ void provider_metrics_read(const provider *m, provider_stats *out)
     out->puts = m->puts;
     out->gets = m->gets;
     out->dels = m->dels;
+    out->heads = m->heads;
+    out->lists = m->lists;
     out->errors = m->errors;
     out->timeouts = m->timeouts;
     out->corrupt = m->corrupt;

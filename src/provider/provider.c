@@ -144,6 +144,11 @@ void provider_stats_get(const provider *p, provider_stats *out)
     out->consecutive_failures = h->consecutive_failures;
 }
 
+void provider_histogram(const provider *p, prom_hist_counts *out)
+{
+    prom_hist_read(&metrics_of(p)->hist, out);
+}
+
 void provider_set_down_after(provider *p, int n)
 {
     health_of(p)->down_after = n < 1 ? 1 : n;

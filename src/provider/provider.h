@@ -28,6 +28,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/prom.h"
 
 typedef struct provider provider;
 
@@ -42,9 +43,10 @@ enum provider_caps {
 
 typedef struct provider_stats {
     uint64_t puts, gets, dels, errors, bytes_in, bytes_out;
-    uint64_t timeouts;  /* calls past their deadline (also in errors) */
-    uint64_t corrupt;   /* copies that failed verification (also in errors) */
-    uint64_t cancelled; /* calls ended by their cancel flag (not in errors) */
+    uint64_t heads, lists; /* calls started (heads include the health probes) */
+    uint64_t timeouts;     /* calls past their deadline (also in errors) */
+    uint64_t corrupt;      /* copies that failed verification (also in errors) */
+    uint64_t cancelled;    /* calls ended by their cancel flag (not in errors) */
     bool up;
     int consecutive_failures;
     double p50_ms, p90_ms, p99_ms; /* latency of put/get/del/head, 0 if none yet */
@@ -78,6 +80,10 @@ typedef int (*provider_list_fn)(void *ctx, const char *name, uint64_t size);
 int provider_list(provider *p, provider_list_fn fn, void *ctx, orc_err *e);
 
 void provider_stats_get(const provider *p, provider_stats *out);
+/* The latency of p's put, get, del and head calls (the ones the p50..p99 of
+ * provider_stats come from; cancelled calls and listings left out) in the
+ * fixed buckets of util/prom.h, for /metrics. */
+void provider_histogram(const provider *p, prom_hist_counts *out);
 
 #define PROVIDER_DOWN_AFTER_DEFAULT 3
 /* Failures in a row before the provider is marked down (>= 1). */

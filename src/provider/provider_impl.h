@@ -71,7 +71,8 @@ struct provider {
     /* A kind whose client retries each request itself (the HTTP client of
      * the cloud kinds): the retry layer above adds no attempts by default. */
     bool retries_itself;
-    _Atomic uint64_t puts, gets, dels, errors, bytes_in, bytes_out, timeouts, corrupt, cancelled;
+    _Atomic uint64_t puts, gets, dels, heads, lists, errors, bytes_in, bytes_out, timeouts, corrupt,
+        cancelled;
     /* Deadlines (top layer): see provider.h. deadline_own: set by the provider's section. */
     long deadline_base_ms, deadline_per_mib_ms;
     bool deadline_own;
@@ -80,6 +81,7 @@ struct provider {
     _Atomic int consecutive_failures;
     _Atomic bool down;
     _Atomic uint64_t lat[PROVIDER_LAT_N];
+    prom_hist hist;             /* the same calls as lat, in Prometheus buckets (metrics) */
     provider_recent recent;     /* get latencies (metrics) */
     provider_recent recent_put; /* put latencies (metrics) */
 };

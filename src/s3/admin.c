@@ -301,5 +301,5 @@ void s3_admin(s3_req *r)
     if (r->key && !strcmp(r->key, "scrub")) return scrub(r);
     s3_error(r, S3E_INVALID_REQUEST,
              "Unknown admin resource; known: /_orchard/providers, /_orchard/providers/NAME, "
-             "/_orchard/repair, /_orchard/scrub, /_orchard/fsck");
+             "/_orchard/repair, /_orchard/scrub, /_orchard/fsck, /_orchard/metrics");
 }

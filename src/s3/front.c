@@ -15,34 +15,44 @@
 
 /* Most specific first: a route with a subresource wins over one without. */
 static const struct s3_route routes[] = {
-    {"GET", S3_T_SERVICE, NULL, s3_list_buckets, NULL, S3_BODY_NONE},
-    {"GET", S3_T_BUCKET, "location", s3_get_bucket_location, NULL, S3_BODY_NONE},
-    {"GET", S3_T_BUCKET, "uploads", s3_list_multipart_uploads, NULL, S3_BODY_NONE},
-    {"GET", S3_T_BUCKET, "versioning", s3_get_bucket_versioning, NULL, S3_BODY_NONE},
-    {"GET", S3_T_BUCKET, "acl", s3_get_bucket_acl, NULL, S3_BODY_NONE},
-    {"PUT", S3_T_BUCKET, "acl", NULL, s3_put_bucket_acl, S3_BODY_XML},
-    {"GET", S3_T_BUCKET, NULL, s3_list_objects, NULL, S3_BODY_NONE},
-    {"PUT", S3_T_BUCKET, NULL, NULL, s3_create_bucket, S3_BODY_XML},
-    {"HEAD", S3_T_BUCKET, NULL, s3_head_bucket, NULL, S3_BODY_NONE},
-    {"DELETE", S3_T_BUCKET, NULL, s3_delete_bucket, NULL, S3_BODY_NONE},
-    {"POST", S3_T_BUCKET, "delete", NULL, s3_delete_objects, S3_BODY_XML},
-    {"GET", S3_T_OBJECT, "tagging", s3_get_object_tagging, NULL, S3_BODY_NONE},
-    {"PUT", S3_T_OBJECT, "tagging", NULL, s3_put_object_tagging, S3_BODY_XML},
-    {"DELETE", S3_T_OBJECT, "tagging", s3_delete_object_tagging, NULL, S3_BODY_NONE},
-    {"GET", S3_T_OBJECT, "acl", s3_get_object_acl, NULL, S3_BODY_NONE},
-    {"PUT", S3_T_OBJECT, "acl", NULL, s3_put_object_acl, S3_BODY_XML},
-    {"POST", S3_T_OBJECT, "uploads", s3_create_multipart_upload, NULL, S3_BODY_NONE},
+    {"GET", S3_T_SERVICE, NULL, s3_list_buckets, NULL, S3_BODY_NONE, S3_OP_LIST_BUCKETS},
+    {"GET", S3_T_BUCKET, "location", s3_get_bucket_location, NULL, S3_BODY_NONE,
+     S3_OP_GET_BUCKET_LOCATION},
+    {"GET", S3_T_BUCKET, "uploads", s3_list_multipart_uploads, NULL, S3_BODY_NONE,
+     S3_OP_LIST_MULTIPART_UPLOADS},
+    {"GET", S3_T_BUCKET, "versioning", s3_get_bucket_versioning, NULL, S3_BODY_NONE,
+     S3_OP_GET_BUCKET_VERSIONING},
+    {"GET", S3_T_BUCKET, "acl", s3_get_bucket_acl, NULL, S3_BODY_NONE, S3_OP_GET_BUCKET_ACL},
+    {"PUT", S3_T_BUCKET, "acl", NULL, s3_put_bucket_acl, S3_BODY_XML, S3_OP_PUT_BUCKET_ACL},
+    {"GET", S3_T_BUCKET, NULL, s3_list_objects, NULL, S3_BODY_NONE, S3_OP_LIST_OBJECTS},
+    {"PUT", S3_T_BUCKET, NULL, NULL, s3_create_bucket, S3_BODY_XML, S3_OP_CREATE_BUCKET},
+    {"HEAD", S3_T_BUCKET, NULL, s3_head_bucket, NULL, S3_BODY_NONE, S3_OP_HEAD_BUCKET},
+    {"DELETE", S3_T_BUCKET, NULL, s3_delete_bucket, NULL, S3_BODY_NONE, S3_OP_DELETE_BUCKET},
+    {"POST", S3_T_BUCKET, "delete", NULL, s3_delete_objects, S3_BODY_XML, S3_OP_DELETE_OBJECTS},
+    {"GET", S3_T_OBJECT, "tagging", s3_get_object_tagging, NULL, S3_BODY_NONE,
+     S3_OP_GET_OBJECT_TAGGING},
+    {"PUT", S3_T_OBJECT, "tagging", NULL, s3_put_object_tagging, S3_BODY_XML,
+     S3_OP_PUT_OBJECT_TAGGING},
+    {"DELETE", S3_T_OBJECT, "tagging", s3_delete_object_tagging, NULL, S3_BODY_NONE,
+     S3_OP_DELETE_OBJECT_TAGGING},
+    {"GET", S3_T_OBJECT, "acl", s3_get_object_acl, NULL, S3_BODY_NONE, S3_OP_GET_OBJECT_ACL},
+    {"PUT", S3_T_OBJECT, "acl", NULL, s3_put_object_acl, S3_BODY_XML, S3_OP_PUT_OBJECT_ACL},
+    {"POST", S3_T_OBJECT, "uploads", s3_create_multipart_upload, NULL, S3_BODY_NONE,
+     S3_OP_CREATE_MULTIPART_UPLOAD},
     {"POST", S3_T_OBJECT, "uploadId", s3_complete_multipart_begin, s3_complete_multipart_upload,
-     S3_BODY_XML},
-    {"PUT", S3_T_OBJECT, "uploadId", s3_upload_part_begin, s3_upload_part_end, S3_BODY_STREAM},
-    {"GET", S3_T_OBJECT, "uploadId", s3_list_parts, NULL, S3_BODY_NONE},
-    {"DELETE", S3_T_OBJECT, "uploadId", s3_abort_multipart_upload, NULL, S3_BODY_NONE},
-    {"GET", S3_T_OBJECT, "partNumber", s3_get_object_part, NULL, S3_BODY_NONE},
-    {"HEAD", S3_T_OBJECT, "partNumber", s3_head_object_part, NULL, S3_BODY_NONE},
-    {"PUT", S3_T_OBJECT, NULL, s3_put_object_begin, s3_put_object_end, S3_BODY_STREAM},
-    {"GET", S3_T_OBJECT, NULL, s3_get_object, NULL, S3_BODY_NONE},
-    {"HEAD", S3_T_OBJECT, NULL, s3_head_object, NULL, S3_BODY_NONE},
-    {"DELETE", S3_T_OBJECT, NULL, s3_delete_object, NULL, S3_BODY_NONE},
+     S3_BODY_XML, S3_OP_COMPLETE_MULTIPART_UPLOAD},
+    {"PUT", S3_T_OBJECT, "uploadId", s3_upload_part_begin, s3_upload_part_end, S3_BODY_STREAM,
+     S3_OP_UPLOAD_PART},
+    {"GET", S3_T_OBJECT, "uploadId", s3_list_parts, NULL, S3_BODY_NONE, S3_OP_LIST_PARTS},
+    {"DELETE", S3_T_OBJECT, "uploadId", s3_abort_multipart_upload, NULL, S3_BODY_NONE,
+     S3_OP_ABORT_MULTIPART_UPLOAD},
+    {"GET", S3_T_OBJECT, "partNumber", s3_get_object_part, NULL, S3_BODY_NONE, S3_OP_GET_OBJECT},
+    {"HEAD", S3_T_OBJECT, "partNumber", s3_head_object_part, NULL, S3_BODY_NONE, S3_OP_HEAD_OBJECT},
+    {"PUT", S3_T_OBJECT, NULL, s3_put_object_begin, s3_put_object_end, S3_BODY_STREAM,
+     S3_OP_PUT_OBJECT},
+    {"GET", S3_T_OBJECT, NULL, s3_get_object, NULL, S3_BODY_NONE, S3_OP_GET_OBJECT},
+    {"HEAD", S3_T_OBJECT, NULL, s3_head_object, NULL, S3_BODY_NONE, S3_OP_HEAD_OBJECT},
+    {"DELETE", S3_T_OBJECT, NULL, s3_delete_object, NULL, S3_BODY_NONE, S3_OP_DELETE_OBJECT},
 };
 
 /* Subresources S3 has that this server does not implement (yet, or for some
@@ -148,6 +158,35 @@ static const char *unimplemented_subresource(s3_req *r)
     return NULL;
 }
 
+/* GET /metrics with no query (path-style): the metrics, not ListObjects of a
+ * bucket named "metrics", which any other request to it still reaches
+ * (ListObjectsV2's list-type=2, a v1 listing with any parameter). */
+static bool metrics_target(const s3_req *r)
+{
+    return r->bucket && !r->key && !strcmp(r->bucket, "metrics") &&
+           !strcmp(r->rq->path, "/metrics") && !*r->rq->query && !strcmp(r->rq->method, "GET");
+}
+
+/* The operation a request is counted as: its route's, where one route serves
+ * two, the one its headers or query say. */
+static enum s3_op op_of(s3_req *r, const struct s3_route *rt, const char *sub)
+{
+    if (r->bucket && !strcmp(r->bucket, S3_ADMIN_BUCKET))
+        return r->key && !strcmp(r->key, "metrics") ? S3_OP_METRICS : S3_OP_ADMIN;
+    if (metrics_target(r)) return S3_OP_METRICS;
+    if (!rt || (sub && !rt->subresource)) return S3_OP_UNKNOWN; /* refused below */
+    bool copy = http_header(r->rq, "x-amz-copy-source") != NULL;
+    if (rt->op == S3_OP_PUT_OBJECT && copy) return S3_OP_COPY_OBJECT;
+    if (rt->op == S3_OP_UPLOAD_PART && copy) return S3_OP_UPLOAD_PART_COPY;
+    if (rt->op == S3_OP_LIST_OBJECTS) {
+        char *lt = s3_query_get(r, "list-type");
+        bool v2 = lt && !strcmp(lt, "2");
+        free(lt);
+        if (v2) return S3_OP_LIST_OBJECTS_V2;
+    }
+    return rt->op;
+}
+
 /* ---- auth ---- */
 
 static int secret_lookup(void *ctx, const char *access_key, char *secret, size_t cap)
@@ -188,7 +227,7 @@ static enum s3_error authenticate(s3_req *r, orc_err *e)
         meta_bucket b;
         /* S3 tells anyone that a bucket does not exist (it reveals nothing
          * a DNS lookup of a virtual host would not); what exists is denied. */
-        if (r->bucket && strcmp(r->bucket, S3_ADMIN_BUCKET) != 0 &&
+        if (r->bucket && strcmp(r->bucket, S3_ADMIN_BUCKET) != 0 && r->op != S3_OP_METRICS &&
             object_bucket_get(r->svc->st, r->bucket, &b, e) == ORC_ENOTFOUND) {
             orc_fail(e, ORC_ENOTFOUND, "The specified bucket does not exist");
             return S3E_NO_SUCH_BUCKET;
@@ -229,12 +268,20 @@ static void begin(void *ctx, http_req *rq)
     enum s3_error err = parse_target(r);
     if (err == S3E_INVALID_URI) return s3_error(r, err, NULL);
     if (err) return s3_error(r, err, "The request target is not a valid path.");
-    if (!strcmp(rq->method, "OPTIONS")) return options(r);
+    if (!strcmp(rq->method, "OPTIONS")) {
+        r->op = S3_OP_PREFLIGHT;
+        return options(r);
+    }
+    /* The operation is known before authentication, so a refused request
+     * is counted as what it asked for. */
+    const struct s3_route *route = route_find(r, &known);
+    const char *sub = unimplemented_subresource(r);
+    r->op = op_of(r, route, sub);
     if ((err = authenticate(r, &e))) return s3_error(r, err, e.msg[0] ? e.msg : NULL);
+    if (r->op == S3_OP_METRICS) return s3_metrics(r);
     if (r->bucket && !strcmp(r->bucket, S3_ADMIN_BUCKET)) return s3_admin(r);
     if (r->key && strlen(r->key) > META_KEY_MAX) return s3_error(r, S3E_KEY_TOO_LONG, NULL);
-    r->route = route_find(r, &known);
-    const char *sub = unimplemented_subresource(r);
+    r->route = route;
     if (sub && (!r->route || !r->route->subresource)) {
         char msg[128];
         snprintf(msg, sizeof(msg), "The '%s' subresource is not implemented.", sub);
@@ -282,6 +329,7 @@ static void end(void *ctx, http_req *rq)
 static void done(void *ctx, http_req *rq)
 {
     s3_req *r = rq->app;
+    s3_metrics_count(r ? r->op : S3_OP_UNKNOWN, rq); /* no r: refused before begin */
     if (!r) return;
     object_put_free(r->put);
     s3_body_free(r->decode);

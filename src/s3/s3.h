@@ -14,5 +14,10 @@ typedef struct s3_service {
 
 /* Fills app with the S3 front's callbacks over svc (kept by pointer). */
 void s3_http_app(s3_service *svc, http_app *app);
+/* Fills app with the callbacks of a metrics-only server over svc: GET or
+ * HEAD /metrics answers the Prometheus exposition that the S3 port gives the
+ * admin at /metrics, with no authentication (bind it where only the scraper
+ * reaches); any other path is 404. Its own requests are not counted. */
+void s3_metrics_app(s3_service *svc, http_app *app);
 
 #endif

@@ -9,13 +9,62 @@
 
 #define S3_MAX_XML_BODY (1u << 20) /* request bodies parsed as XML */
 
+/* What a request is, by S3's operation names (the operation label of
+ * /metrics, metrics.c): the route's, refined by the front (front.c) where
+ * one route serves two (CopyObject, UploadPartCopy, ListObjectsV2).
+ * Besides S3's: UNKNOWN (no operation: a bad target, method or
+ * subresource), PREFLIGHT (OPTIONS), ADMIN (/_orchard/providers) and METRICS
+ * (/metrics, /_orchard/metrics). */
+/* (id, name) of every operation; the enum and metrics.c's names come from it. */
+#define S3_OPS(X)                                                                                  \
+    X(UNKNOWN, "Unknown")                                                                          \
+    X(LIST_BUCKETS, "ListBuckets")                                                                 \
+    X(CREATE_BUCKET, "CreateBucket")                                                               \
+    X(HEAD_BUCKET, "HeadBucket")                                                                   \
+    X(DELETE_BUCKET, "DeleteBucket")                                                               \
+    X(GET_BUCKET_LOCATION, "GetBucketLocation")                                                    \
+    X(GET_BUCKET_VERSIONING, "GetBucketVersioning")                                                \
+    X(GET_BUCKET_ACL, "GetBucketAcl")                                                              \
+    X(PUT_BUCKET_ACL, "PutBucketAcl")                                                              \
+    X(LIST_OBJECTS, "ListObjects")                                                                 \
+    X(LIST_OBJECTS_V2, "ListObjectsV2")                                                            \
+    X(LIST_MULTIPART_UPLOADS, "ListMultipartUploads")                                              \
+    X(DELETE_OBJECTS, "DeleteObjects")                                                             \
+    X(PUT_OBJECT, "PutObject")                                                                     \
+    X(COPY_OBJECT, "CopyObject")                                                                   \
+    X(GET_OBJECT, "GetObject")                                                                     \
+    X(HEAD_OBJECT, "HeadObject")                                                                   \
+    X(DELETE_OBJECT, "DeleteObject")                                                               \
+    X(GET_OBJECT_TAGGING, "GetObjectTagging")                                                      \
+    X(PUT_OBJECT_TAGGING, "PutObjectTagging")                                                      \
+    X(DELETE_OBJECT_TAGGING, "DeleteObjectTagging")                                                \
+    X(GET_OBJECT_ACL, "GetObjectAcl")                                                              \
+    X(PUT_OBJECT_ACL, "PutObjectAcl")                                                              \
+    X(CREATE_MULTIPART_UPLOAD, "CreateMultipartUpload")                                            \
+    X(UPLOAD_PART, "UploadPart")                                                                   \
+    X(UPLOAD_PART_COPY, "UploadPartCopy")                                                          \
+    X(COMPLETE_MULTIPART_UPLOAD, "CompleteMultipartUpload")                                        \
+    X(ABORT_MULTIPART_UPLOAD, "AbortMultipartUpload")                                              \
+    X(LIST_PARTS, "ListParts")                                                                     \
+    X(PREFLIGHT, "PreflightRequest")                                                               \
+    X(ADMIN, "OrchardAdmin")                                                                       \
+    X(METRICS, "OrchardMetrics")
+
+enum s3_op {
+#define S3_OP_ID(id, name) S3_OP_##id,
+    S3_OPS(S3_OP_ID)
+#undef S3_OP_ID
+        S3_OP_N
+};
+
 /* Per-request state. */
 typedef struct s3_req {
     s3_service *svc;
     http_req *rq;
     const struct s3_route *route;
-    char *bucket; /* decoded; NULL for the service */
-    char *key;    /* decoded; NULL for a bucket */
+    enum s3_op op; /* what it is counted as */
+    char *bucket;  /* decoded; NULL for the service */
+    char *key;     /* decoded; NULL for a bucket */
     meta_user user;
     sigv4_result auth;
     orc_buf body;    /* small bodies (XML) */
@@ -41,6 +90,7 @@ struct s3_route {
     s3_handler *begin;       /* runs when headers are in (may answer) */
     s3_handler *end;         /* runs when the body is in */
     int body;                /* S3_BODY_NONE, S3_BODY_XML, S3_BODY_STREAM */
+    enum s3_op op;
 };
 
 enum { S3_T_SERVICE, S3_T_BUCKET, S3_T_OBJECT };
@@ -111,6 +161,14 @@ s3_handler s3_put_object_begin, s3_put_object_end, s3_get_object, s3_head_object
 /* GET /_orchard/providers (admin.c). */
 s3_handler s3_admin;
 #define S3_ADMIN_BUCKET "_orchard"
+
+/* GET /metrics and /_orchard/metrics: the Prometheus exposition, to the admin
+ * only (metrics.c). */
+s3_handler s3_metrics;
+/* Counts a request that is over under its operation: its status (none: the
+ * client went away before an answer), duration and body bytes. Lock-free;
+ * from the front's done callback. */
+void s3_metrics_count(enum s3_op op, const http_req *rq);
 
 /* CopyObject (PUT with x-amz-copy-source) and DeleteObjects (copy_ops.c). */
 s3_handler s3_copy_object, s3_delete_objects;

@@ -108,7 +108,8 @@ def keys_env():
                                   ["user", "--help"], ["user", "add", "--help"],
                                   ["user", "list", "-h"], ["user", "remove", "--help"],
                                   ["providers", "--help"], ["scrub", "--help"],
-                                  ["repair", "--help"], ["provider", "--help"]])
+                                  ["repair", "--help"], ["provider", "--help"],
+                                  ["fsck", "--help"]])
 def test_help_prints_usage_and_exits_0_creating_nothing(tmp_path, args):
     res = run(args, tmp_path)
     assert res.returncode == 0, res.stderr
@@ -120,7 +121,7 @@ def test_help_prints_usage_and_exits_0_creating_nothing(tmp_path, args):
 def test_top_level_help_lists_every_subcommand_and_the_config_rule(tmp_path):
     out = run(["--help"], tmp_path).stdout
     for cmd in ("serve", "user add", "user list", "user remove", "providers", "scrub",
-                "repair", "provider"):
+                "repair", "provider", "fsck"):
         assert f"  {cmd} " in out
     assert "orchard.ini" in out
 

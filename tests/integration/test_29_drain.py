@@ -190,6 +190,8 @@ def test_drain_survives_kill_9(orchard_factory, tmp_path):
     server.start()
     st, one = admin(server, "/_orchard/providers/d2")
     assert one["state"] == "draining", one
+    metrics = s3raw.signed(server.port, server.creds, "GET", "/metrics").body.decode()
+    assert 'orchard_drain_remaining_pieces{provider="d2"}' in metrics
     res = cli(server, "provider", "drain", "d2")  # follows the drain under way
     assert res.returncode == 0, res.stderr
     assert files_on(tmp_path, "d2") == set()

@@ -178,6 +178,9 @@ def test_the_repair_queue_survives_kill_9(orchard_factory, tmp_path):
     server.start()
     rq = admin(server, "/_orchard/repair")
     assert rq["items"] == 1 and rq["failing"] == 1, rq
+    metrics = s3raw.signed(server.port, server.creds, "GET", "/metrics").body.decode()
+    assert "\norchard_repair_queue_depth 1\n" in metrics, metrics[-2000:]
+    assert "\norchard_repair_queue_failing 1\n" in metrics
     res = cli(server, "repair")
     assert res.returncode == 0 and "1 chunks" in res.stdout, res.stdout
     (tmp_path / "faults1").write_text("")

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -56,6 +57,7 @@ void fake_store_open(fake_store *fs, size_t nprovs, int copies, int min_copies, 
 
 void fake_store_close(fake_store *fs)
 {
+    free(fs->st.scrub); /* what object_store_free frees of a store object_store_new made */
     place_free(fs->pl);
     for (size_t i = 0; i < fs->nprovs; i++)
         provider_free(fs->provs[i]);

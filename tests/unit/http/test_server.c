@@ -29,7 +29,9 @@
 
 typedef struct app_stats {
     _Atomic int begins, ends, rejects;
-    _Atomic int dones; /* of requests that began (they have an app_req) */
+    _Atomic int dones;                    /* of requests that began (they have an app_req) */
+    _Atomic uint64_t bytes_in, bytes_out; /* as done() saw them */
+    _Atomic int timed;                    /* done() calls with a start time in the past */
 } app_stats;
 
 typedef struct app_req {
@@ -68,6 +70,9 @@ static void app_done(void *ctx, http_req *rq)
     app_stats *st = ctx;
     /* Also called for requests that never began (headers cut short). */
     if (rq->app) st->dones++;
+    st->bytes_in += rq->bytes_in;
+    st->bytes_out += rq->bytes_out;
+    if (rq->start_us > 0 && rq->start_us <= orc_monotonic_us()) st->timed++;
     free(rq->app);
     rq->app = NULL;
 }
@@ -229,6 +234,38 @@ static void test_a_request_is_answered_by_the_application(void **state)
     stop(f);
 }
 
+/* done() sees how many body bytes came in (after any chunked framing) and
+ * went out: a HEAD sends none, however long its Content-Length. */
+static void test_done_sees_the_body_bytes_of_each_way(void **state)
+{
+    fixture *f = start(5, 0);
+    char resp[4096];
+    int fd = dial(f, "127.0.0.1");
+    const char put[] = "PUT /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    send_str(fd, put, strlen(put));
+    assert_true(read_response(fd, resp, sizeof(resp)));
+    assert_string_equal(body_of(resp), "PUT /p 5"); /* 8 bytes out */
+    const char chunked[] = "PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
+    send_str(fd, chunked, strlen(chunked));
+    assert_true(read_response(fd, resp, sizeof(resp)));
+    assert_string_equal(body_of(resp), "PUT /c 7"); /* 8 more */
+    const char head[] = "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_str(fd, head, strlen(head));
+    size_t have = 0;
+    while (have < 4 || memcmp(resp + have - 4, "\r\n\r\n", 4) != 0) {
+        assert_true(have + 1 < sizeof(resp));
+        assert_int_equal(recv_wait(fd, resp + have++, 1, 3000), 1);
+    }
+    close(fd);
+    http_server_stop(f->srv);
+    assert_int_equal(f->st.dones, 3);
+    assert_int_equal(f->st.timed, 3);
+    assert_int_equal(f->st.bytes_in, 5 + 7);
+    assert_int_equal(f->st.bytes_out, 8 + 8);
+    free(f);
+}
+
 /* Several requests on one connection, in order, and it stays open. */
 static void test_keep_alive_serves_requests_in_order_on_one_connection(void **state)
 {
@@ -364,6 +401,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_request_is_answered_by_the_application),
+        cmocka_unit_test(test_done_sees_the_body_bytes_of_each_way),
         cmocka_unit_test(test_keep_alive_serves_requests_in_order_on_one_connection),
         cmocka_unit_test(test_header_deadline_closes_a_silent_client),
         cmocka_unit_test(test_the_per_address_cap_sheds_extra_connections),

@@ -2,8 +2,8 @@
  * metrics.c, retry.c, fault.c): the order of the layers, retry with backoff
  * bounded by the call's deadline, cancellation of a fault hang, a delay and
  * an s3 GET to a server that never answers, cancelled calls not counting
- * against health, the fail-nth / fail-fraction / down rules, and the p95 of
- * recent gets. */
+ * against health, the fail-nth / fail-fraction / down rules, the p95 of
+ * recent gets, and the counters and Prometheus histogram /metrics reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -317,6 +317,53 @@ static void test_get_p95_is_over_recent_gets(void **state)
     provider_free(p);
 }
 
+static int list_one(void *ctx, const char *name, uint64_t size)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Every op is counted where it starts; the histogram holds the timed calls
+ * (put, get, del, head: not the listing) in the bucket of their latency. */
+static void test_counters_and_histogram_cover_every_op(void **state)
+{
+    (void)state;
+    provider *p = open_fs("get delay 30", NULL, 0);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    orc_err e = {0};
+    uint64_t size;
+    int listed = 0;
+    assert_int_equal(provider_put(p, NAME, (const uint8_t *)"abc", 3, &e), 0);
+    assert_int_equal(provider_get(p, NAME, 0, 3, &b, &e), 0);
+    assert_int_equal(provider_get(p, NAME, 0, 3, &b, &e), 0);
+    assert_int_equal(provider_head(p, NAME, &size, &e), 0);
+    assert_int_equal(provider_list(p, list_one, &listed, &e), 0);
+    assert_int_equal(listed, 1);
+    assert_int_equal(provider_del(p, NAME, &e), 0);
+    provider_stats st;
+    provider_stats_get(p, &st);
+    assert_int_equal(st.puts, 1);
+    assert_int_equal(st.gets, 2);
+    assert_int_equal(st.heads, 1);
+    assert_int_equal(st.lists, 1);
+    assert_int_equal(st.dels, 1);
+    assert_int_equal(st.bytes_in, 3);
+    assert_int_equal(st.bytes_out, 6);
+    prom_hist_counts h;
+    provider_histogram(p, &h);
+    assert_int_equal(prom_hist_count(&h), 5); /* the listing is not timed */
+    uint64_t fast = 0, slow = 0;              /* at most 25 ms (bucket 4, le="0.025"), and above */
+    assert_int_equal(prom_hist_bounds_us[4], 25000);
+    for (int i = 0; i < PROM_HIST_N; i++)
+        *(i <= 4 ? &fast : &slow) += h.n[i];
+    assert_int_equal(slow, 2); /* the two delayed gets: over 25 ms */
+    assert_int_equal(fast, 3);
+    assert_true(h.sum_us >= 60000);
+    orc_buf_dispose(&b);
+    provider_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_cancel_ends_hang_and_delay_quickly_and_is_not_a_failure),
         cmocka_unit_test(test_cancel_aborts_s3_get_waiting_for_first_byte),
         cmocka_unit_test(test_get_p95_is_over_recent_gets),
+        cmocka_unit_test(test_counters_and_histogram_cover_every_op),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -354,11 +354,13 @@ static void test_overwrite_and_delete_release_references(void **state)
     assert_int_equal(put(f, "k", "v1", v1, l1, 2, &e), ORC_OK);
     assert_int_equal(stats(f).chunk_refs, 2);
     assert_int_equal(stats(f).bytes_logical, 30);
+    assert_int_equal(stats(f).bytes_unique, 30);
     assert_int_equal(put(f, "k", "v2", v2, l2, 2, &e), ORC_OK);
     meta_stats s = stats(f);
     assert_int_equal(s.objects, 1);
     assert_int_equal(s.chunk_refs, 2);
     assert_int_equal(s.bytes_logical, 50);
+    assert_int_equal(s.bytes_unique, 50); /* b and c; a is referenced no more */
 
     /* Only a, dropped by the overwrite, is unreferenced. */
     meta_chunk *g;
@@ -427,6 +429,8 @@ static void test_chunk_repeated_in_object_counts_each_reference(void **state)
     uint32_t lens[4] = {10, 20, 10, 10};
     assert_int_equal(put(f, "rep", "e", ids, lens, 4, &e), ORC_OK);
     assert_int_equal(stats(f).chunk_refs, 4);
+    assert_int_equal(stats(f).bytes_logical, 50);
+    assert_int_equal(stats(f).bytes_unique, 30); /* a counts once */
 
     meta_object o;
     meta_extent *x;
