@@ -19,7 +19,7 @@
 
 #define REPAIR_STEP 4 /* items per step: a step's burst stays a few chunks */
 #define SCRUB_STEP 8  /* chunks per step */
-#define DRAIN_STEP 8  /* pieces per step and draining provider */
+#define DRAIN_STEP 16 /* pieces per step and draining provider */
 #define IDLE_MS 1000  /* an idle worker looks again this often */
 #define NTHREADS 5
 
@@ -78,6 +78,7 @@ static void *gc_main(void *arg)
             LOG_WARN("gc: %s", e.msg);
         else if (n > 0)
             LOG_INFO("gc: collected %ld chunks", n);
+        if (object_usage_refresh(b->st, &e)) LOG_WARN("usage: %s", e.msg);
         n = object_repair_scan(b->st, &e);
         if (n < 0)
             LOG_WARN("repair scan: %s", e.msg);

@@ -29,6 +29,7 @@ void config_defaults(orc_config *c)
     c->min_copies = 1;
     c->probe_interval = 5;
     c->hedge_floor_ms = 5;
+    c->egress_weight_ms = 100;
     c->down_after = 3;
     c->metrics_cache = 10;
     c->deadline_base_ms = PROVIDER_DEADLINE_BASE_MS_DEFAULT;
@@ -79,6 +80,17 @@ static int set_bytes(long *dst, const char *v, long min, long max)
     return 0;
 }
 
+/* A price: a plain decimal number, 0 to 10^6. */
+static int set_price(double *dst, const char *v)
+{
+    char *end;
+    if (!*v || strspn(v, "0123456789.") != strlen(v)) return -1;
+    double x = strtod(v, &end);
+    if (*end || !(x >= 0 && x <= 1e6)) return -1;
+    *dst = x;
+    return 0;
+}
+
 static int set_u32(uint32_t *dst, const char *v)
 {
     long x;
@@ -116,6 +128,7 @@ static int server_key(orc_config *c, const char *k, const char *v)
     if (!strcmp(k, "multipart_expiry")) return set_long(&c->multipart_expiry, v, 1, 3650L * 86400);
     if (!strcmp(k, "min_copies")) return set_long(&c->min_copies, v, 1, 16);
     if (!strcmp(k, "probe_interval")) return set_long(&c->probe_interval, v, 1, 3600);
+    if (!strcmp(k, "egress_weight_ms")) return set_long(&c->egress_weight_ms, v, 0, 60000);
     if (!strcmp(k, "hedge_floor_ms")) return set_long(&c->hedge_floor_ms, v, 0, 600000);
     if (!strcmp(k, "write_quorum")) return set_long(&c->write_quorum, v, 1, PLACE_MAX_COPIES);
     if (!strcmp(k, "down_after")) return set_long(&c->down_after, v, 1, 1000);
@@ -175,6 +188,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
         }
         if (!strcmp(key, "type")) {
             rc = set_str(p->type, sizeof(p->type), value);
+        } else if (!strcmp(key, "capacity")) {
+            rc = set_bytes(&p->capacity, value, 1, 1L << 60);
+        } else if (!strcmp(key, "price_gb_month")) {
+            rc = set_price(&p->price_gb_month, value);
+        } else if (!strcmp(key, "price_put_1k")) {
+            rc = set_price(&p->price_put_1k, value);
+        } else if (!strcmp(key, "price_get_1k")) {
+            rc = set_price(&p->price_get_1k, value);
+        } else if (!strcmp(key, "price_egress_gb")) {
+            rc = set_price(&p->price_egress_gb, value);
         } else if (p->nkv < CONFIG_MAX_KV) {
             p->kv[p->nkv].key = orc_strdup(key);
             p->kv[p->nkv++].value = orc_strdup(value);

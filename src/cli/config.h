@@ -18,6 +18,10 @@ typedef struct config_provider {
     char type[16];
     provider_kv kv[CONFIG_MAX_KV]; /* strings owned by the config */
     size_t nkv;
+    long capacity; /* bytes; 0: no limit */
+    /* Prices, in any one currency: per GB (10^9 bytes) stored for a month,
+     * per 1000 puts, per 1000 gets, per GB read out. */
+    double price_gb_month, price_put_1k, price_get_1k, price_egress_gb;
 } config_provider;
 
 /* A [class.NAME] section: an S3 storage class and where its chunks go. */
@@ -46,6 +50,7 @@ typedef struct orc_config {
     long min_copies;            /* 0: 1 */
     long probe_interval;        /* seconds */
     long hedge_floor_ms;        /* a read hedges no sooner than this */
+    long egress_weight_ms;      /* read order: ms of latency one unit of price_egress_gb is worth */
     long write_quorum;          /* the default class's, unless its section sets one; 0: all */
     long down_after;            /* failures in a row */
     /* HTTP front (0: the http layer's defaults) */

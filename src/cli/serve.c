@@ -249,6 +249,13 @@ static int serve_start(struct serve *s, orc_err *e)
     if (object_store_set_classes(s->st, s->classes, c->nclasses, c->storage_class, e) ||
         object_providers_load_states(s->st, e))
         return e->code;
+    for (size_t i = 0; i < c->nproviders; i++) {
+        const config_provider *cp = &c->providers[i];
+        object_costs oc = {(uint64_t)cp->capacity, cp->price_gb_month, cp->price_put_1k,
+                           cp->price_get_1k, cp->price_egress_gb};
+        if (object_provider_costs(s->st, cp->name, &oc, c->egress_weight_ms, e)) return e->code;
+    }
+    if (object_usage_refresh(s->st, e)) return e->code;
     if (ensure_admin(c, s->st, s->banner, sizeof(s->banner), e)) return e->code;
     s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL};
     http_app app;

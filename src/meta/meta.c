@@ -259,6 +259,17 @@ int meta_chunk_copies_pending_named(meta *m, int64_t chunk_id, const uint32_t *p
     return m->ops->chunk_copies_pending(m, chunk_id, providers, frags, names, n, e);
 }
 
+int meta_usage_add(meta *m, uint32_t provider, const char *month, const meta_month_usage *add,
+                   orc_err *e)
+{
+    return m->ops->usage_add(m, provider, month, add, e);
+}
+
+int meta_usage_get(meta *m, uint32_t provider, const char *month, meta_month_usage *out, orc_err *e)
+{
+    return m->ops->usage_get(m, provider, month, out, e);
+}
+
 int meta_provider_pieces(meta *m, uint32_t provider, int64_t after_id, size_t limit,
                          meta_piece **out, size_t *n, orc_err *e)
 {

@@ -237,6 +237,17 @@ int meta_orphans_due(meta *m, uint32_t provider, int64_t cutoff_ms, meta_orphan 
 int meta_orphans_fence(meta *m, uint32_t provider, const char *const *names, size_t n, bool fence,
                        orc_err *e);
 
+/* ---- provider usage by month (schema 10): what a cloud bills ---- */
+typedef struct meta_month_usage {
+    uint64_t puts, gets, egress_bytes;
+} meta_month_usage;
+/* Adds to provider's counts of month ("YYYY-MM", UTC). */
+int meta_usage_add(meta *m, uint32_t provider, const char *month, const meta_month_usage *add,
+                   orc_err *e);
+/* provider's counts of month (zeros if none). */
+int meta_usage_get(meta *m, uint32_t provider, const char *month, meta_month_usage *out,
+                   orc_err *e);
+
 /* ---- users ---- */
 int meta_user_add(meta *m, const char *name, const char *access_key, const uint8_t *sealed,
                   size_t sealed_len, int64_t *id, orc_err *e); /* ORC_EEXISTS: name or key */

@@ -81,6 +81,10 @@ typedef struct meta_ops {
     int (*chunk_pending_list)(meta *m, int64_t chunk_id, uint32_t *providers, int16_t *frags,
                               int *n, orc_err *e);
     int (*chunk_copy_forget)(meta *m, int64_t chunk_id, uint32_t provider, orc_err *e);
+    int (*usage_add)(meta *m, uint32_t provider, const char *month, const meta_month_usage *add,
+                     orc_err *e);
+    int (*usage_get)(meta *m, uint32_t provider, const char *month, meta_month_usage *out,
+                     orc_err *e);
     /* provider states, drains */
     int (*provider_list)(meta *m, meta_provider **out, size_t *n, orc_err *e);
     int (*provider_set_state)(meta *m, uint32_t id, int state, orc_err *e);

@@ -27,7 +27,7 @@
 
 #define POOL_MAX 8            /* connections; more threads queue for one */
 #define BUSY_TIMEOUT_MS 10000 /* waits on another process (admin CLI, checkpoints) */
-#define SCHEMA_VERSION 9      /* PRAGMA user_version of the newest schema */
+#define SCHEMA_VERSION 10     /* PRAGMA user_version of the newest schema */
 
 /* Schema version 1. Notes:
  * - keys are TEXT compared with BINARY (memcmp) collation, so S3 byte order
@@ -236,10 +236,21 @@ static const char schema_v9[] = "CREATE TABLE orphans (\n"
                                 "    PRIMARY KEY (provider_id, name)\n"
                                 ") WITHOUT ROWID;\n";
 
+/* Schema version 10 (issue 11): each provider's requests and egress by
+ * month (UTC "YYYY-MM"), what its bill counts. */
+static const char schema_v10[] = "CREATE TABLE provider_months (\n"
+                                 "    provider_id  INTEGER NOT NULL,\n"
+                                 "    month        TEXT NOT NULL,\n"
+                                 "    puts         INTEGER NOT NULL DEFAULT 0,\n"
+                                 "    gets         INTEGER NOT NULL DEFAULT 0,\n"
+                                 "    egress_bytes INTEGER NOT NULL DEFAULT 0,\n"
+                                 "    PRIMARY KEY (provider_id, month)\n"
+                                 ") WITHOUT ROWID;\n";
+
 /* migrations[v] moves a database from schema version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3,
-                                                       schema_v4, schema_v5, schema_v6,
-                                                       schema_v7, schema_v8, schema_v9};
+static const char *const migrations[SCHEMA_VERSION] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                                       schema_v5, schema_v6, schema_v7, schema_v8,
+                                                       schema_v9, schema_v10};
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -662,6 +673,8 @@ const meta_ops meta_sqlite_ops = {
     .chunk_copy_suspect = sq_chunk_copy_suspect,
     .chunk_pending_list = sq_chunk_pending_list,
     .chunk_copy_forget = sq_chunk_copy_forget,
+    .usage_add = sq_usage_add,
+    .usage_get = sq_usage_get,
     .provider_pieces = sq_provider_pieces,
     .orphans_update = sq_orphans_update,
     .orphans_due = sq_orphans_due,

@@ -1,7 +1,8 @@
 /* The SQLite metadata store, fsck's side (meta.h, "fsck"): every piece
  * recorded on a provider, and the orphan candidates (names a provider holds
- * that no record references) with their fences. Statements prepared per
- * call: fsck is rare. */
+ * that no record references) with their fences; and what each provider did
+ * by month (meta.h, "provider usage by month"), for its bill. Statements
+ * prepared per call: both are rare. */
 #include "meta/sqlite_int.h"
 
 #include <inttypes.h>
@@ -147,4 +148,60 @@ int sq_orphans_fence(meta *m, uint32_t provider, const char *const *names, size_
     static const char *const off[] = {"DELETE FROM orphans WHERE provider_id = ?1 AND name = ?2",
                                       NULL};
     return orphan_tx(m, provider, fence ? on : off, 0, NULL, names, n, 0, "orphans fence", e);
+}
+
+/* ---- provider usage by month ---- */
+
+int sq_usage_add(meta *m, uint32_t provider, const char *month, const meta_month_usage *add,
+                 orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if ((rc = sq_tx_begin(m, c, TX_WRITE, e))) goto done;
+    if (sqlite3_prepare_v2(
+            c->db,
+            "INSERT INTO provider_months(provider_id, month, puts, gets, egress_bytes)"
+            " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET"
+            " puts = puts + ?3, gets = gets + ?4, egress_bytes = egress_bytes + ?5",
+            -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, provider) || sq_bind_text(s, 2, month) ||
+        sqlite3_bind_int64(s, 3, sq_clamp64(add->puts)) ||
+        sqlite3_bind_int64(s, 4, sq_clamp64(add->gets)) ||
+        sqlite3_bind_int64(s, 5, sq_clamp64(add->egress_bytes)))
+        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "usage add", e);
+    else
+        rc = sq_run(c, s, "usage add", e);
+    sqlite3_finalize(s);
+    rc = sq_tx_end(m, c, TX_WRITE, rc, e);
+done:
+    sq_release(m, c);
+    return rc;
+}
+
+int sq_usage_get(meta *m, uint32_t provider, const char *month, meta_month_usage *out, orc_err *e)
+{
+    struct conn *c;
+    sqlite3_stmt *s = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = sq_acquire(m, &c, e);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT puts, gets, egress_bytes FROM provider_months"
+                           " WHERE provider_id = ?1 AND month = ?2",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 1, provider) || sq_bind_text(s, 2, month)) {
+        rc = sq_db_fail(c->db, sqlite3_errcode(c->db), "usage get", e);
+    } else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out->puts = (uint64_t)sqlite3_column_int64(s, 0);
+        out->gets = (uint64_t)sqlite3_column_int64(s, 1);
+        out->egress_bytes = (uint64_t)sqlite3_column_int64(s, 2);
+        rc = ORC_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? ORC_OK : sq_db_fail(c->db, rc, "usage get", e);
+    }
+    sqlite3_finalize(s);
+    sq_release(m, c);
+    return rc;
 }

@@ -232,7 +232,11 @@ int sq_chunk_copy_forget(meta *m, int64_t chunk_id, uint32_t provider, orc_err *
  * n pieces (META_REPAIR_SHORT). */
 int sq_repair_queue(struct conn *c, int64_t chunk_id, int reason, orc_err *e);
 int sq_repair_queue_short(struct conn *c, int64_t chunk_id, int n, orc_err *e);
-/* sqlite_fsck.c: recorded pieces per provider, orphan candidates and fences */
+/* sqlite_fsck.c: recorded pieces per provider, orphan candidates and fences;
+ * provider usage by month */
+int sq_usage_add(meta *m, uint32_t provider, const char *month, const meta_month_usage *add,
+                 orc_err *e);
+int sq_usage_get(meta *m, uint32_t provider, const char *month, meta_month_usage *out, orc_err *e);
 int sq_provider_pieces(meta *m, uint32_t provider, int64_t after_id, size_t limit, meta_piece **out,
                        size_t *n, orc_err *e);
 int sq_orphans_update(meta *m, uint32_t provider, const meta_orphan *found, size_t n,

@@ -98,6 +98,10 @@ typedef struct object_provider_view {
     double get_p95_ms;             /* of recent gets; 0 without any */
     uint64_t chunks, bytes;        /* copies it holds; 0 when the metadata did not answer */
     int state;                     /* enum meta_provider_state: active, draining, removed */
+    uint64_t capacity;             /* bytes; 0: no limit */
+    uint64_t month_puts, month_gets, month_egress; /* this month (UTC), from the metadata */
+    double month_cost; /* estimated: its bytes stored for a month, and this
+                          month's requests and egress so far, at its prices */
 } object_provider_view;
 
 /* Redundancy of the chunks stored with one placement. */
@@ -116,6 +120,8 @@ typedef struct object_admin_view {
     object_redundancy_view *placements; /* by placement in use (owned) */
     size_t nplacements;
     object_repair_view repair; /* the repair queue */
+    double month_cost;         /* the providers' month_cost, summed */
+    char month[8];             /* "YYYY-MM", UTC */
 } object_admin_view;
 
 /* Fills *out (dispose with object_admin_view_dispose, also on failure). Every

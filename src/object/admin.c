@@ -63,6 +63,8 @@ int object_admin_view_get(store *s, object_admin_view *out, orc_err *e)
     out->n = place_count(s->pl);
     out->copies = place_width(place_default_policy(s->pl));
     out->providers = orc_calloc(out->n ? out->n : 1, sizeof(*out->providers));
+    object_usage_refresh(s, NULL); /* this month's counts up to now */
+    object_month_now(out->month);
     meta_provider *ps = NULL;
     size_t nps = 0;
     int src = meta_provider_list(s->m, &ps, &nps, &one);
@@ -78,6 +80,8 @@ int object_admin_view_get(store *s, object_admin_view *out, orc_err *e)
             v->chunks = v->bytes = 0;
             if (!first) first = orc_fail_copy(e, rc, &one);
         }
+        object_cost_view(s, i, v, out->month);
+        out->month_cost += v->month_cost;
     }
     free(ps);
     int rc = redundancy_views(s, out, &one);

@@ -10,6 +10,8 @@
 #include "object/object.h"
 #include "object/object_int.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +62,7 @@ static int provider_id_of(store *s, const char *name, uint32_t *id, orc_err *e)
 
 int object_provider_set(store *s, const char *name, int state, orc_err *e)
 {
-    uint32_t id;
+    uint32_t id = 0;
     int rc = provider_id_of(s, name, &id, e);
     if (rc) return rc;
     if (state != META_PROVIDER_ACTIVE) {
@@ -102,7 +104,7 @@ int object_provider_set(store *s, const char *name, int state, orc_err *e)
 int object_drain_view_get(store *s, const char *name, object_drain_view *out, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
-    uint32_t id;
+    uint32_t id = 0;
     int rc = provider_id_of(s, name, &id, e);
     if (rc) return rc;
     snprintf(out->name, sizeof(out->name), "%s", name);
@@ -195,6 +197,41 @@ static int drain_piece(store *s, meta_drain_item *it, uint32_t p, orc_buf *seale
     return drop_piece(s, c, p, it->frag, e);
 }
 
+/* The pieces of one step, moved by DRAIN_PARALLEL threads at once: each
+ * piece waits mostly on its provider (a read, a durable write, a read back,
+ * the metadata's commits), so a few in flight fill the disks. */
+#define DRAIN_PARALLEL 4
+
+struct drain_batch {
+    store *s;
+    const char *name;
+    uint32_t p;
+    meta_drain_item *items;
+    size_t n;
+    _Atomic size_t next;
+    _Atomic long done;
+    _Atomic uint64_t bytes;
+};
+
+static void *drain_worker(void *arg)
+{
+    struct drain_batch *d = arg;
+    orc_buf sealed;
+    orc_buf_init(&sealed, 0);
+    for (size_t i; (i = atomic_fetch_add(&d->next, 1)) < d->n;) {
+        orc_err de = {0};
+        uint64_t moved = 0;
+        if (drain_piece(d->s, &d->items[i], d->p, &sealed, &moved, &de) == 0)
+            atomic_fetch_add(&d->done, 1);
+        else
+            LOG_WARN("drain %s: chunk %lld: %s; will retry", d->name,
+                     (long long)d->items[i].chunk.id, de.msg);
+        atomic_fetch_add(&d->bytes, moved);
+    }
+    orc_buf_dispose(&sealed);
+    return NULL;
+}
+
 long object_drain_step(store *s, size_t limit, uint64_t *bytes, orc_err *e)
 {
     meta_provider *ps = NULL;
@@ -204,8 +241,6 @@ long object_drain_step(store *s, size_t limit, uint64_t *bytes, orc_err *e)
     if (bytes) *bytes = 0;
     int rc = meta_provider_list(s->m, &ps, &np, e);
     if (rc) return rc;
-    orc_buf sealed;
-    orc_buf_init(&sealed, 0);
     for (size_t k = 0; k < np; k++) {
         if (ps[k].state != META_PROVIDER_DRAINING || slot_of(s, ps[k].name) < 0) continue;
         uint32_t p = ps[k].id;
@@ -214,18 +249,18 @@ long object_drain_step(store *s, size_t limit, uint64_t *bytes, orc_err *e)
         size_t n = 0;
         if ((rc = meta_drain_list(s->m, p, *cursor, limit, &items, &n, e))) break;
         *cursor = n < limit ? 0 : items[n - 1].chunk.id; /* from the start again at the end */
-        for (size_t i = 0; i < n; i++) {
-            orc_err de = {0};
-            if (drain_piece(s, &items[i], p, &sealed, &moved, &de) == 0) {
-                done++;
-                continue;
-            }
-            LOG_WARN("drain %s: chunk %lld: %s; will retry", ps[k].name,
-                     (long long)items[i].chunk.id, de.msg);
-        }
+        struct drain_batch d = {s, ps[k].name, p, items, n, 0, 0, 0};
+        pthread_t t[DRAIN_PARALLEL];
+        int nt = 0;
+        for (; nt < DRAIN_PARALLEL - 1 && (size_t)nt + 1 < n; nt++)
+            if (pthread_create(&t[nt], NULL, drain_worker, &d) != 0) break;
+        drain_worker(&d); /* this thread too */
+        for (int i = 0; i < nt; i++)
+            pthread_join(t[i], NULL);
+        done += atomic_load(&d.done);
+        moved += atomic_load(&d.bytes);
         free(items);
     }
-    orc_buf_dispose(&sealed);
     free(ps);
     if (bytes) *bytes = moved;
     return rc ? rc : done;

@@ -155,12 +155,18 @@ static int sweep(store *s, provider *p, uint32_t id, int64_t cutoff, object_fsck
     for (size_t i = 0; i < n; i++)
         names[i] = due[i].name;
     if ((rc = meta_orphans_fence(s->m, id, names, n, true, e))) goto done;
+    pthread_mutex_lock(&s->scrub_mu);
+    s->fsck.view.fenced += n;
+    pthread_mutex_unlock(&s->scrub_mu);
     /* Fenced: no write records a piece under these names from now on, and
      * every one recorded before is in this fresh read of the records. */
     struct names_ctx nc = {s, NULL, 0, 0};
     if ((rc = each_piece(s, id, collect_name, &nc, e))) {
         free(nc.names);
         meta_orphans_fence(s->m, id, names, n, false, NULL);
+        pthread_mutex_lock(&s->scrub_mu);
+        s->fsck.view.fenced -= n;
+        pthread_mutex_unlock(&s->scrub_mu);
         goto done;
     }
     if (nc.n) qsort(nc.names, nc.n, sizeof(*nc.names), cmp_name);
@@ -178,6 +184,9 @@ static int sweep(store *s, provider *p, uint32_t id, int64_t cutoff, object_fsck
     }
     free(nc.names);
     rc = meta_orphans_fence(s->m, id, names, n, false, e); /* forgotten: deleted, or not orphans */
+    pthread_mutex_lock(&s->scrub_mu);
+    s->fsck.view.fenced -= n;
+    pthread_mutex_unlock(&s->scrub_mu);
 done:
     free(names);
     free(due);

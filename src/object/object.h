@@ -236,6 +236,25 @@ int object_drain_view_get(store *s, const char *name, object_drain_view *out, or
  * a negative code. */
 long object_drain_step(store *s, size_t limit, uint64_t *bytes, orc_err *e);
 
+/* ---- capacity and cost (cost.c) ----
+ * Each provider's capacity and prices, from its config section: placement
+ * writes to the cheapest providers with room first and never past a
+ * capacity; reads weigh egress prices against latency; and what each
+ * provider did this month (puts, gets, egress) is kept in the metadata so
+ * that its bill can be estimated. */
+typedef struct object_costs {
+    uint64_t capacity; /* bytes; 0: no limit */
+    double price_gb_month, price_put_1k, price_get_1k, price_egress_gb;
+} object_costs;
+/* Sets provider name's capacity and prices; egress_weight_ms: how many ms
+ * of read latency one unit of price_egress_gb is worth. ORC_ENOTFOUND. */
+int object_provider_costs(store *s, const char *name, const object_costs *c, long egress_weight_ms,
+                          orc_err *e);
+/* Tells placement what the metadata records on each provider (for the
+ * capacities), and adds each provider's calls since the last flush to this
+ * month's counts. */
+int object_usage_refresh(store *s, orc_err *e);
+
 /* ---- fsck (fsck.c) ----
  * Each provider's listing against the pieces recorded on it: a LIVE piece
  * it lacks or holds at the wrong size is marked suspect (queued for
@@ -259,6 +278,7 @@ typedef struct object_fsck_view {
     uint64_t missing, wrong_size, orphans, orphans_deleted;
     uint64_t lost; /* chunks left with too few good pieces to rebuild (loss repair cannot mend) */
     uint64_t failed_providers;
+    uint64_t fenced; /* names fenced now (a sweep deleting them); 0 once it ends */
     size_t nproviders;
     object_fsck_provider providers[OBJECT_FSCK_MAX_PROVIDERS];
 } object_fsck_view;

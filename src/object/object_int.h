@@ -35,7 +35,12 @@ struct store {
     } repair;
     struct scrub_state *scrub;                 /* scrub.c; made on first use */
     int64_t drain_cursor[PLACE_MAX_PROVIDERS]; /* drain.c, by place slot: the drain thread's */
-    struct {                                   /* fsck.c, under scrub_mu */
+    struct {                                   /* cost.c, under scrub_mu */
+        object_costs prices[PLACE_MAX_PROVIDERS];
+        uint64_t puts[PLACE_MAX_PROVIDERS], gets[PLACE_MAX_PROVIDERS],
+            egress[PLACE_MAX_PROVIDERS]; /* the provider counters at the last flush */
+    } cost;
+    struct { /* fsck.c, under scrub_mu */
         bool requested;
         int64_t grace_ms;
         object_fsck_view view;
@@ -63,6 +68,13 @@ struct metrics_cache {
     int64_t at_ms; /* monotonic time of the last complete refresh; 0: none */
     struct metrics_counts c;
 };
+
+/* ---- capacity and cost (cost.c) ---- */
+/* "YYYY-MM" of now, UTC. */
+void object_month_now(char out[8]);
+/* Fills v's capacity, this month's counts and estimated cost (v->bytes
+ * must be filled: what it stores) for place slot i. */
+void object_cost_view(store *s, size_t i, object_provider_view *v, const char *month);
 
 /* ---- chunk I/O (chunkio.c) ---- */
 /* A chunk's provider names (whole copy and, when coded, each fragment). */

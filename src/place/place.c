@@ -249,8 +249,14 @@ size_t place_rendezvous(const place *pl, const char *name, size_t *order)
     size_t n = 0;
     for (size_t i = 0; i < pl->n; i++)
         if (provider_is_up(pl->slots[i].p) && !atomic_load(&pl->slots[i].no_writes)) order[n++] = i;
-    for (size_t i = 1; i < n; i++) /* insertion sort, descending score */
-        for (size_t j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+    /* Insertion sort: the cheapest storage first, then descending score. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i;
+             j > 0 &&
+             (pl->slots[order[j]].price_gb_month < pl->slots[order[j - 1]].price_gb_month ||
+              (pl->slots[order[j]].price_gb_month == pl->slots[order[j - 1]].price_gb_month &&
+               score[order[j]] > score[order[j - 1]]));
+             j--) {
             size_t t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
@@ -293,6 +299,35 @@ int place_set_writable(place *pl, uint32_t id, bool writable)
     return ORC_ENOTFOUND;
 }
 
+int place_set_costs(place *pl, uint32_t id, uint64_t capacity, double price_gb_month,
+                    uint64_t egress_cost_us)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->slots[i].id == id) {
+            pl->slots[i].capacity = capacity;
+            pl->slots[i].price_gb_month = price_gb_month;
+            pl->slots[i].egress_cost_us = egress_cost_us;
+            return ORC_OK;
+        }
+    return ORC_ENOTFOUND;
+}
+
+void place_set_used(place *pl, uint32_t id, uint64_t bytes)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        if (pl->slots[i].id == id) atomic_store(&pl->slots[i].used, bytes);
+}
+
+uint64_t place_capacity(const place *pl, size_t i)
+{
+    return i < pl->n ? pl->slots[i].capacity : 0;
+}
+
+uint64_t place_used(const place *pl, size_t i)
+{
+    return i < pl->n ? atomic_load(&pl->slots[i].used) : 0;
+}
+
 bool place_writable(const place *pl, size_t i)
 {
     return i < pl->n && !atomic_load(&pl->slots[i].no_writes);
@@ -331,7 +366,8 @@ static uint64_t read_cost(const struct slot *s, int16_t frag, int k, int64_t now
         int64_t halvings = age / PLACE_READ_DECAY_US;
         us = halvings >= 63 ? 0 : us >> halvings;
     }
-    return frag >= k ? us + us / 2 + 500 : us;
+    us = frag >= k ? us + us / 2 + 500 : us;
+    return us + s->egress_cost_us;
 }
 
 static bool read_before(const struct slot *a, int16_t fa, const struct slot *b, int16_t fb, int k,

@@ -76,6 +76,20 @@ int place_copies(const place *pl);
  * one does not: it is read until its pieces have moved). ORC_ENOTFOUND: no
  * such provider. Every provider takes writes at first. */
 int place_set_writable(place *pl, uint32_t id, bool writable);
+/* A provider's capacity in bytes (0: no limit: a write never sends a piece
+ * that would take it past it), its storage price (writes prefer the
+ * providers with the lowest one that have room, so own disks, price 0,
+ * fill before clouds; rendezvous order among equals) and what its egress
+ * price adds to its read cost, in microseconds (reads go to the cheapest of
+ * latency plus that). ORC_ENOTFOUND: no such provider. */
+int place_set_costs(place *pl, uint32_t id, uint64_t capacity, double price_gb_month,
+                    uint64_t egress_cost_us);
+/* The bytes the metadata records on the provider now (a refresh: puts
+ * that succeed add to it until the next). */
+void place_set_used(place *pl, uint32_t id, uint64_t bytes);
+/* Slot i's capacity (0: none) and used bytes. */
+uint64_t place_capacity(const place *pl, size_t i);
+uint64_t place_used(const place *pl, size_t i);
 bool place_writable(const place *pl, size_t i);
 /* ORC_EINVAL (naming the policy) unless enough providers take writes for
  * pol's pieces. */

@@ -21,6 +21,13 @@ struct slot {
     _Atomic uint64_t read_us; /* moving average of read latency */
     _Atomic int64_t read_at;  /* when it last changed (orc_monotonic_us) */
     _Atomic bool no_writes;   /* draining or removed: read, never written to */
+    /* Capacity and price (place_set_costs). capacity 0: no limit. used:
+     * the bytes the metadata records on it (place_set_used) plus the puts
+     * that succeeded since; reserved: the bytes of puts out now. */
+    uint64_t capacity;
+    _Atomic uint64_t used, reserved;
+    double price_gb_month;   /* writes go to the cheapest providers with room first */
+    uint64_t egress_cost_us; /* what its egress price adds to its read cost */
 };
 
 /* A read latency not renewed for this long counts half as much, and so on:

@@ -64,13 +64,37 @@ struct wrace {
     uint32_t dup_ids[FETCH_MAX]; /* pieces written twice (a hedge and its original) */
     int16_t dup_frags[FETCH_MAX];
     int ndup;
+    uint64_t rsv[FETCH_MAX];   /* bytes put i holds reserved on its provider's capacity */
     bool closing;              /* the race is over: nothing more is sent */
     bool cancelled[FETCH_MAX]; /* put i ended cancelled: its bytes may have landed */
 };
 
-/* Sends pieces p[0..k) to the next providers in order, recording them with
- * the intent first. Returns the intent's code, or 0 (a piece with no
- * provider left is simply not sent). */
+/* Reserves len bytes of s's capacity; false if they do not fit (never
+ * past it, whatever else is being written there at once). */
+static bool reserve(struct slot *s, uint64_t len)
+{
+    if (!s->capacity) return true;
+    uint64_t cur = atomic_load(&s->reserved);
+    do {
+        if (atomic_load(&s->used) + cur + len > s->capacity) return false;
+    } while (!atomic_compare_exchange_weak(&s->reserved, &cur, cur + len));
+    return true;
+}
+
+/* Put i ended: its reservation goes, and its bytes count as used if it
+ * landed (until the next refresh from the metadata, which records them). */
+static void unreserve(struct wrace *w, int i, bool landed)
+{
+    struct slot *s = fetch_slot(w->r, i);
+    if (!w->rsv[i]) return;
+    if (landed) atomic_fetch_add(&s->used, w->rsv[i]);
+    atomic_fetch_sub(&s->reserved, w->rsv[i]);
+    w->rsv[i] = 0;
+}
+
+/* Sends pieces p[0..k) to the next providers in order that have room for
+ * them, recording them with the intent first. Returns the intent's code,
+ * or 0 (a piece with no provider left is simply not sent). */
 static int send_pieces(struct wrace *w, const int *p, int k, orc_err *e)
 {
     uint32_t to[PLACE_MAX_COPIES];
@@ -78,22 +102,38 @@ static int send_pieces(struct wrace *w, const int *p, int k, orc_err *e)
     struct slot *sl[PLACE_MAX_COPIES];
     int n = 0;
     if (w->closing) return ORC_OK;
-    for (int i = 0; i < k && w->next < w->up && fetch_count(w->r) + n < FETCH_MAX; i++) {
-        sl[n] = &w->pl->slots[w->order[w->next++]];
-        to[n] = sl[n]->id;
-        fr[n] = w->pc->want[p[i]];
+    for (int i = 0; i < k && fetch_count(w->r) + n < FETCH_MAX; i++) {
+        int16_t f = w->pc->want[p[i]];
+        struct slot *s = NULL;
+        while (!s && w->next < w->up) { /* full ones are passed over, for this write */
+            struct slot *c = &w->pl->slots[w->order[w->next++]];
+            if (reserve(c, w->pc->len[f + 1])) s = c;
+        }
+        if (!s) break;
+        sl[n] = s;
+        to[n] = s->id;
+        fr[n] = f;
         n++;
     }
     if (n == 0) return ORC_OK;
     if (w->intent && w->intent->fn) {
         int rc = w->intent->fn(w->intent->ctx, to, fr, n, e);
-        if (rc) return rc;
+        if (rc) {
+            for (int i = 0; i < n; i++)
+                if (sl[i]->capacity) atomic_fetch_sub(&sl[i]->reserved, w->pc->len[fr[i] + 1]);
+            return rc;
+        }
     }
     for (int i = 0; i < n; i++) {
         int16_t f = fr[i];
-        if (fetch_start_put(w->r, sl[i], place_piece_name(w->pc->nm, f), w->pc->data[f + 1],
-                            w->pc->len[f + 1], p[i]) >= 0)
+        int at = fetch_start_put(w->r, sl[i], place_piece_name(w->pc->nm, f), w->pc->data[f + 1],
+                                 w->pc->len[f + 1], p[i]);
+        if (at >= 0) {
             w->open[p[i]]++;
+            w->rsv[at] = sl[i]->capacity ? w->pc->len[f + 1] : 0;
+        } else if (sl[i]->capacity) {
+            atomic_fetch_sub(&sl[i]->reserved, w->pc->len[f + 1]);
+        }
     }
     return ORC_OK;
 }
@@ -142,6 +182,7 @@ static int put_ended(struct wrace *w, int i, orc_err *last)
     int rc = fetch_result(w->r, i, &none, &fe);
     orc_buf_dispose(&none);
     w->open[p]--;
+    unreserve(w, i, rc == 0);
     if (rc == ORC_ECANCELED) w->cancelled[i] = true;
     if (rc == 0) {
         if (w->durable[p]) {
@@ -252,6 +293,8 @@ static int write_pieces(place *pl, struct pieces *pc, const place_intent *intent
     for (int i; (i = fetch_next(w.r, 0)) >= 0;) /* what ended meanwhile still counts */
         put_ended(&w, i, &last);
     if (!rc) clear_leftovers(&w);
+    for (int i = 0; i < fetch_count(w.r); i++) /* still out, cancelled: the refresh counts them */
+        unreserve(&w, i, false);
     fetch_race_end(w.r);
     if (w.ndup) place_delete(pl, pc->nm, w.dup_ids, w.dup_frags, w.ndup, NULL);
     if (rc) {

@@ -4,6 +4,7 @@
  * No configuration values are shown: they may hold credentials. */
 #include "s3/s3_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,21 @@ static void providers_text(s3_req *r, const object_admin_view *v)
                        (unsigned long long)p->errors, (unsigned long long)p->chunks,
                        (unsigned long long)p->bytes);
     }
+    orc_buf_printf(&b, NULL, "\n%-16s %14s %14s %10s %10s %14s %12s\n", "PROVIDER", "CAPACITY",
+                   "STORED", "PUTS", "GETS", "EGRESS", "COST");
+    for (size_t i = 0; i < v->n; i++) {
+        const object_provider_view *p = &v->providers[i];
+        char cap[24] = "-";
+        if (p->capacity) snprintf(cap, sizeof(cap), "%llu", (unsigned long long)p->capacity);
+        orc_buf_printf(&b, NULL, "%-16s %14s %14llu %10llu %10llu %14llu %12.4f\n", p->name, cap,
+                       (unsigned long long)p->bytes, (unsigned long long)p->month_puts,
+                       (unsigned long long)p->month_gets, (unsigned long long)p->month_egress,
+                       p->month_cost);
+    }
+    orc_buf_printf(&b, NULL,
+                   "%s (UTC) so far: requests and egress; COST: the bytes stored for a month at "
+                   "the configured prices, plus this month's requests and egress; total %.4f\n",
+                   v->month, v->month_cost);
     orc_buf_printf(&b, NULL, "\n%-16s %-24s %12s %22s\n", "PLACEMENT", "CLASSES", "CHUNKS",
                    "BELOW-FULL-REDUNDANCY");
     for (size_t i = 0; i < v->nplacements; i++) {
@@ -88,20 +104,23 @@ static void admin_provider_json(orc_buf *b, const object_provider_view *p)
     json_str(b, p->name);
     orc_buf_puts(b, ",\"type\":", NULL);
     json_str(b, p->type);
-    orc_buf_printf(b, NULL,
-                   ",\"up\":%s,\"consecutive_failures\":%d,\"ops\":{\"put\":%llu,\"get\":%llu,"
-                   "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
-                   "\"bytes_in\":%llu,\"bytes_out\":%llu,"
-                   "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
-                   "\"bytes\":%llu,\"cancelled\":%llu,\"recent_get_p95_ms\":%.3f,"
-                   "\"state\":\"%s\"}",
-                   p->up ? "true" : "false", p->consecutive_failures, (unsigned long long)p->puts,
-                   (unsigned long long)p->gets, (unsigned long long)p->dels,
-                   (unsigned long long)p->errors, (unsigned long long)p->timeouts,
-                   (unsigned long long)p->corrupt, (unsigned long long)p->bytes_in,
-                   (unsigned long long)p->bytes_out, p->p50_ms, p->p90_ms, p->p99_ms,
-                   (unsigned long long)p->chunks, (unsigned long long)p->bytes,
-                   (unsigned long long)p->cancelled, p->get_p95_ms, state_name(p->state));
+    orc_buf_printf(
+        b, NULL,
+        ",\"up\":%s,\"consecutive_failures\":%d,\"ops\":{\"put\":%llu,\"get\":%llu,"
+        "\"del\":%llu},\"errors\":%llu,\"timeouts\":%llu,\"corrupt\":%llu,"
+        "\"bytes_in\":%llu,\"bytes_out\":%llu,"
+        "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},\"chunks\":%llu,"
+        "\"bytes\":%llu,\"cancelled\":%llu,\"recent_get_p95_ms\":%.3f,"
+        "\"state\":\"%s\",\"capacity\":%llu,\"month\":{\"puts\":%llu,\"gets\":%llu,"
+        "\"egress_bytes\":%llu,\"cost\":%.6f}}",
+        p->up ? "true" : "false", p->consecutive_failures, (unsigned long long)p->puts,
+        (unsigned long long)p->gets, (unsigned long long)p->dels, (unsigned long long)p->errors,
+        (unsigned long long)p->timeouts, (unsigned long long)p->corrupt,
+        (unsigned long long)p->bytes_in, (unsigned long long)p->bytes_out, p->p50_ms, p->p90_ms,
+        p->p99_ms, (unsigned long long)p->chunks, (unsigned long long)p->bytes,
+        (unsigned long long)p->cancelled, p->get_p95_ms, state_name(p->state),
+        (unsigned long long)p->capacity, (unsigned long long)p->month_puts,
+        (unsigned long long)p->month_gets, (unsigned long long)p->month_egress, p->month_cost);
 }
 
 static void providers_json(s3_req *r, const object_admin_view *v)
@@ -117,6 +136,7 @@ static void providers_json(s3_req *r, const object_admin_view *v)
                    "],\"copies\":%d,\"under_replicated\":%llu,\"repair_queue\":", v->copies,
                    (unsigned long long)v->under_replicated);
     repair_json(&b, &v->repair);
+    orc_buf_printf(&b, NULL, ",\"month\":\"%s\",\"month_cost\":%.6f", v->month, v->month_cost);
     orc_buf_puts(&b, ",\"placements\":[", NULL);
     for (size_t i = 0; i < v->nplacements; i++) {
         const object_redundancy_view *p = &v->placements[i];
@@ -258,12 +278,12 @@ static void fsck(s3_req *r)
     orc_buf_printf(&b, NULL,
                    "{\"running\":%s,\"started_ms\":%lld,\"finished_ms\":%lld,\"missing\":%llu,"
                    "\"wrong_size\":%llu,\"orphans\":%llu,\"orphans_deleted\":%llu,\"lost\":%llu,"
-                   "\"failed_providers\":%llu,\"providers\":[",
+                   "\"failed_providers\":%llu,\"fenced\":%llu,\"providers\":[",
                    v->running ? "true" : "false", (long long)v->started_ms,
                    (long long)v->finished_ms, (unsigned long long)v->missing,
                    (unsigned long long)v->wrong_size, (unsigned long long)v->orphans,
                    (unsigned long long)v->orphans_deleted, (unsigned long long)v->lost,
-                   (unsigned long long)v->failed_providers);
+                   (unsigned long long)v->failed_providers, (unsigned long long)v->fenced);
     for (size_t i = 0; i < v->nproviders; i++) {
         const object_fsck_provider *p = &v->providers[i];
         orc_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":", NULL);

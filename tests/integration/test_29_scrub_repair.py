@@ -293,14 +293,18 @@ def test_fsck_orphan_sweep_never_harms_an_upload_of_the_same_content(orchard_fac
         (tmp_path / f"faults{i}").write_text("del delay 800\n")
     time.sleep(0.1)
     assert cli(server, "fsck", "--grace", "0", "--no-wait").returncode == 0
-    time.sleep(0.5)  # the sweep is deleting, its names fenced
+    # the sweep is deleting (each delete 0.8 s), its names fenced: upload now
+    assert disk.wait_until(lambda: admin(server, "/_orchard/fsck")["fenced"] > 0, 10, 0.02)
     t0 = time.monotonic()
     s3.put_object(Bucket=bucket, Key="b", Body=body)
     waited = time.monotonic() - t0
     assert disk.wait_until(lambda: not admin(server, "/_orchard/fsck")["running"], 30)
     view = admin(server, "/_orchard/fsck")
-    assert view["orphans_deleted"] == 2, view
-    assert waited > 0.5, waited  # it waited for the fence
+    # the first orphan was deleted under the fence; the second too if its
+    # sweep fenced it before the upload recorded its piece, else it is the
+    # upload's now and stays
+    assert view["orphans_deleted"] >= 1, view
+    assert waited > 0.3, waited  # it waited for the fence
     for i in (1, 2, 3):
         (tmp_path / f"faults{i}").write_text("")
     time.sleep(0.1)

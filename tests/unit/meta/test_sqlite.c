@@ -120,7 +120,7 @@ static void test_reopen_keeps_data_and_schema_version(void **state)
     assert_string_equal(b.region, "us-east-1");
     assert_int_equal(meta_provider_id(f->m, "disk-b", &id, &e), ORC_OK);
     assert_int_equal(id, f->prov[1]);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 9);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 10);
     assert_int_equal(query_int(f, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
@@ -155,8 +155,11 @@ static void test_open_refuses_unknown_type_and_keys(void **state)
     meta_close(m);
 }
 
+/* What schema version 10 added (usage by month), taken away. */
+#define V10_UNDO "DROP TABLE provider_months;"
+
 /* What schema version 9 added (fsck's orphans), taken away. */
-#define V9_UNDO "DROP TABLE orphans;"
+#define V9_UNDO V10_UNDO "DROP TABLE orphans;"
 
 /* What schema version 8 added (provider states), taken away. */
 #define V8_UNDO                                                                                    \
@@ -195,7 +198,7 @@ static void test_migration_from_version_5(void **state)
     exec_sql(f, V6_UNDO "PRAGMA user_version = 5;");
     meta_close(f->m);
     assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 9);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 10);
     meta_object o;
     meta_extent *x = NULL;
     size_t nx = 0;
@@ -245,7 +248,7 @@ static void test_migration_from_version_6(void **state)
     exec_sql(f, V7_UNDO "PRAGMA user_version = 6;");
     meta_close(f->m);
     assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 9);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 10);
     meta_repair_stats st;
     assert_int_equal(meta_repair_stats_get(f->m, INT64_MAX, &st, &e), 0);
     assert_int_equal(st.items, 0);
@@ -277,7 +280,7 @@ static void test_migration_from_version_3(void **state)
                         "PRAGMA user_version = 3;");
     meta_close(f->m);
     assert_int_equal(meta_open_sqlite(f->path, &f->m, &e), 0);
-    assert_int_equal(query_int(f, "PRAGMA user_version"), 9);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 10);
     meta_object o;
     meta_extent *x = NULL;
     size_t nx = 0;
