@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -15,6 +16,7 @@ static const char usage[] =
     "       orchard provider undrain NAME [...]\n"
     "       orchard provider remove NAME [...]\n"
     "       orchard provider status NAME [...]\n"
+    "       orchard provider add NAME KEY=VALUE... [--endpoint URL] [--data DIR] [--config FILE]\n"
     "\n"
     "drain: NAME takes no new writes and every copy or fragment it holds moves to the other\n"
     "providers (copied, read back and verified, switched, then deleted), while the server\n"
@@ -25,6 +27,10 @@ static const char usage[] =
     "remove: once NAME holds nothing, it leaves the placement for good (then delete its\n"
     "config section); refused while it holds anything.\n"
     "status: NAME's state and what it still holds.\n"
+    "add NAME KEY=VALUE...: appends a [provider.NAME] section with those keys (type=fs\n"
+    "path=/srv/disk4, or a cloud's keys; see docs/configuration.md) to the config file and\n"
+    "has the running server bring it in, without a restart (a SIGHUP to the server does\n"
+    "the same after editing the file by hand). Needs a config file.\n"
     "Server and keys as for orchard providers.\n";
 
 static double num(const orc_buf *b, const char *field)
@@ -68,6 +74,70 @@ static void progress(const orc_buf *b, bool bar)
     }
 }
 
+/* orchard provider add: the section goes into the config file, then the
+ * server reloads it; if the server refuses it, the file is put back. */
+static int provider_add(orc_config *c, const char *cfg, const char *endpoint, const char *name,
+                        const char *const *kv, int nkv)
+{
+    if (!cfg[0]) {
+        fprintf(stderr, "orchard provider add: no config file (--config FILE, ./orchard.ini or "
+                        "DATA/orchard.ini): the server's providers are its built-in disks\n");
+        return 2;
+    }
+    bool has_type = false;
+    for (int i = 0; i < nkv; i++) {
+        const char *eq = strchr(kv[i], '=');
+        size_t kl = eq ? (size_t)(eq - kv[i]) : 0;
+        if (!eq || kl == 0 || strspn(kv[i], "abcdefghijklmnopqrstuvwxyz0123456789_") != kl ||
+            strpbrk(eq + 1, "\r\n") || !eq[1]) {
+            fprintf(stderr, "orchard provider add: '%.80s' is not KEY=VALUE\n", kv[i]);
+            return 2;
+        }
+        has_type |= kl == 4 && !strncmp(kv[i], "type", 4);
+    }
+    if (!has_type) {
+        fprintf(stderr, "orchard provider add: type=fs|s3|gcs|azure is needed\n");
+        return 2;
+    }
+    FILE *f = fopen(cfg, "r+");
+    if (!f) {
+        fprintf(stderr, "orchard provider add: %s: cannot open\n", cfg);
+        return 1;
+    }
+    char line[1024], want[96];
+    snprintf(want, sizeof(want), "[provider.%s]", name);
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, want, strlen(want))) {
+            fclose(f);
+            fprintf(stderr, "orchard provider add: %s already has a section %s\n", cfg, want);
+            return 2;
+        }
+    fseek(f, 0, SEEK_END);
+    long was = ftell(f);
+    fprintf(f, "\n%s\n", want);
+    for (int i = 0; i < nkv; i++) {
+        const char *eq = strchr(kv[i], '=');
+        fprintf(f, "%.*s = %s\n", (int)(eq - kv[i]), kv[i], eq + 1);
+    }
+    if (fflush(f) || fsync(fileno(f))) {
+        fclose(f);
+        fprintf(stderr, "orchard provider add: %s: write failed\n", cfg);
+        return 1;
+    }
+    orc_buf b;
+    orc_buf_init(&b, 1 << 16);
+    int status = cli_admin_call("provider add", c, endpoint, "POST", "/_orchard/reload", &b);
+    if (status != 0) {
+        if (ftruncate(fileno(f), was) == 0)
+            fprintf(stderr, "orchard provider add: %s left as it was\n", cfg);
+    } else {
+        printf("provider %s: added to %s and brought in\n", name, cfg);
+    }
+    fclose(f);
+    orc_buf_dispose(&b);
+    return status;
+}
+
 int cli_provider(int argc, char **argv)
 {
     orc_config c;
@@ -88,7 +158,20 @@ int cli_provider(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    if ((rc = cli_config(nargs, args, 2, &c, pos, &npos, false, NULL))) return rc;
+    char cfg[PATH_MAX];
+    if ((rc = cli_config(nargs, args, 2, &c, pos, &npos, false, cfg))) return rc;
+    if (npos >= 3 && !strcmp(pos[0], "add")) {
+        size_t nl = strlen(pos[1]);
+        int st = nl && nl <= 63 &&
+                         strspn(pos[1], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+                                        "UVWXYZ0123456789._-") == nl
+                     ? provider_add(&c, cfg, endpoint, pos[1], pos + 2, npos - 2)
+                     : (fprintf(stderr, "orchard provider add: '%.64s' is not a provider name\n",
+                                pos[1]),
+                        2);
+        config_dispose(&c);
+        return st;
+    }
     const char *verb = npos == 2 ? pos[0] : "";
     const char *query = !strcmp(verb, "drain")     ? "?action=drain"
                         : !strcmp(verb, "undrain") ? "?action=undrain"

@@ -175,7 +175,89 @@ struct serve {
     bool locked, endpoint_written;
     char url[96];
     char banner[512];
+    /* Providers brought in by a reload (reload_config), after the config's. */
+    char cfg_path[PATH_MAX]; /* the config file read at start; "" if none */
+    pthread_mutex_t reload_mu;
+    provider *added[PLACE_MAX_PROVIDERS];
+    char added_names[PLACE_MAX_PROVIDERS][64];
+    size_t nadded;
 };
+
+static bool provider_known(const struct serve *s, const char *name)
+{
+    for (size_t i = 0; i < s->c.nproviders; i++)
+        if (!strcmp(s->c.providers[i].name, name)) return true;
+    for (size_t i = 0; i < s->nadded; i++)
+        if (!strcmp(s->added_names[i], name)) return true;
+    return false;
+}
+
+/* Re-reads the config file and brings in the provider sections that are
+ * new; other changes (existing providers, classes, [server]) need a
+ * restart and are left as they are. Runs on a SIGHUP and for POST
+ * /_orchard/reload (s3_service.reload). */
+static int reload_config(void *ctx, char *msg, size_t cap)
+{
+    struct serve *s = ctx;
+    orc_config nc;
+    orc_err e = {0};
+    int rc = 1;
+    size_t added = 0;
+    char names[256] = "";
+    pthread_mutex_lock(&s->reload_mu);
+    config_defaults(&nc);
+    if (!s->cfg_path[0]) {
+        snprintf(msg, cap, "the server started without a config file: nothing to reload");
+        goto out;
+    }
+    if (config_load(&nc, s->cfg_path, &e) || config_finish(&nc, &e)) {
+        snprintf(msg, cap, "%s", e.msg);
+        goto out;
+    }
+    rc = 0;
+    for (size_t i = 0; i < nc.nproviders && !rc; i++) {
+        const config_provider *cp = &nc.providers[i];
+        if (provider_known(s, cp->name)) continue;
+        provider *p = NULL;
+        uint32_t id;
+        if (s->nadded + s->c.nproviders >= PLACE_MAX_PROVIDERS) {
+            snprintf(msg, cap, "at most %d providers", PLACE_MAX_PROVIDERS);
+            rc = 1;
+            break;
+        }
+        rc = provider_open(cp->type, cp->name, cp->kv, cp->nkv, &p, &e);
+        if (!rc) rc = meta_provider_id(s->m, cp->name, &id, &e);
+        if (!rc) {
+            provider_set_down_after(p, (int)s->c.down_after);
+            provider_set_deadline(p, s->c.deadline_base_ms, s->c.deadline_per_mib_ms);
+            rc = place_add(s->pl, p, id, &e);
+        }
+        if (rc) {
+            provider_free(p);
+            snprintf(msg, cap, "provider %s: %s", cp->name, e.msg);
+            break;
+        }
+        s->added[s->nadded] = p;
+        snprintf(s->added_names[s->nadded++], sizeof(s->added_names[0]), "%s", cp->name);
+        object_costs oc = {(uint64_t)cp->capacity, cp->price_gb_month, cp->price_put_1k,
+                           cp->price_get_1k, cp->price_egress_gb};
+        object_provider_costs(s->st, cp->name, &oc, s->c.egress_weight_ms, NULL);
+        size_t at = strlen(names);
+        snprintf(names + at, sizeof(names) - at, "%s%s", added++ ? ", " : "", cp->name);
+    }
+    if (added) {
+        object_providers_load_states(s->st, NULL); /* one removed before stays out */
+        object_usage_refresh(s->st, NULL);
+    }
+    if (!rc)
+        snprintf(msg, cap, "%zu providers added%s%s; changes to other sections need a restart",
+                 added, added ? ": " : "", names);
+    LOG_INFO("config reload: %s", msg);
+out:
+    config_dispose(&nc);
+    pthread_mutex_unlock(&s->reload_mu);
+    return rc;
+}
 
 /* Parses every storage class's placement into s->classes; s->pol gets the
  * default class's, which the place is made with. */
@@ -257,7 +339,7 @@ static int serve_start(struct serve *s, orc_err *e)
     }
     if (object_usage_refresh(s->st, e)) return e->code;
     if (ensure_admin(c, s->st, s->banner, sizeof(s->banner), e)) return e->code;
-    s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL};
+    s->svc = (s3_service){s->st, c->region, c->domain[0] ? c->domain : NULL, reload_config, s};
     http_app app;
     s3_http_app(&s->svc, &app);
     s->ho.listen_fd = s->lfd;
@@ -287,6 +369,8 @@ static void serve_stop(struct serve *s, bool failed)
     http_options_dispose(&s->ho);
     object_store_free(s->st); /* before what it points at */
     place_free(s->pl);
+    for (size_t i = 0; i < s->nadded; i++)
+        provider_free(s->added[i]);
     for (size_t i = 0; i < s->c.nproviders; i++)
         provider_free(s->provs[i]);
     meta_close(s->m);
@@ -311,6 +395,8 @@ int cli_serve(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.lfd = s.mlfd = -1;
     if ((rc = cli_config(argc, argv, 2, &s.c, pos, &npos, false, cfg_used))) return rc;
+    snprintf(s.cfg_path, sizeof(s.cfg_path), "%s", cfg_used);
+    pthread_mutex_init(&s.reload_mu, NULL);
     if (npos) {
         fprintf(stderr, "orchard serve: unexpected argument '%s' (see orchard serve --help)\n",
                 pos[0]);
@@ -328,6 +414,7 @@ int cli_serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -370,7 +457,12 @@ int cli_serve(int argc, char **argv)
              strstr(s.url, "://") + 3, s.c.nproviders, classes, s.c.data);
 
     int sig;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        sigwait(&sigs, &sig);
+        if (sig != SIGHUP) break;
+        char msg[512];
+        reload_config(&s, msg, sizeof(msg)); /* it logs what it did */
+    }
     LOG_INFO("signal %d: shutting down", sig);
     http_server_stop(s.msrv);
     s.msrv = NULL;

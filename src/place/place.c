@@ -201,6 +201,26 @@ void place_free(place *pl)
     free(pl);
 }
 
+int place_add(place *pl, provider *p, uint32_t id, orc_err *e)
+{
+    pthread_mutex_lock(&pl->mu);
+    size_t n = atomic_load(&pl->n);
+    int rc = ORC_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (pl->slots[i].id == id)
+            rc = orc_fail(e, ORC_EEXISTS, "provider %s is there already", provider_name(p));
+    if (!rc && n >= PLACE_MAX_PROVIDERS)
+        rc = orc_fail(e, ORC_EINVAL, "at most %d providers", PLACE_MAX_PROVIDERS);
+    if (!rc) {
+        struct slot *s = &pl->slots[n]; /* zero since place_new */
+        s->p = p;
+        s->id = id;
+        atomic_store(&pl->n, n + 1); /* published whole */
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return rc;
+}
+
 int place_copies(const place *pl)
 {
     return pl->pol.copies;

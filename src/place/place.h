@@ -72,6 +72,10 @@ void place_free(place *pl);
 const place_policy *place_default_policy(const place *pl);
 int place_check(const place *pl, const place_policy *pol, orc_err *e);
 int place_copies(const place *pl);
+/* Brings in one more provider while the place is in use (a config reload):
+ * it takes writes and reads from now on. p must outlive the place.
+ * ORC_EEXISTS if that id is there; ORC_EINVAL past PLACE_MAX_PROVIDERS. */
+int place_add(place *pl, provider *p, uint32_t id, orc_err *e);
 /* Whether the provider with this id takes new pieces (a draining or removed
  * one does not: it is read until its pieces have moved). ORC_ENOTFOUND: no
  * such provider. Every provider takes writes at first. */

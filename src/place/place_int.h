@@ -42,7 +42,7 @@ typedef struct fetch_pool fetch_pool;
 
 struct place {
     place_policy pol;
-    size_t n;
+    _Atomic size_t n; /* grows (place_add), never shrinks: a slot once seen stays valid */
     struct slot slots[PLACE_MAX_PROVIDERS];
     orc_queue jobs;
     pthread_t threads[IO_THREADS];

@@ -304,6 +304,22 @@ static void fsck(s3_req *r)
     respond_json(r, &b);
 }
 
+/* POST /_orchard/reload: the config's new provider sections come in. */
+static void reload(s3_req *r)
+{
+    if (strcmp(r->rq->method, "POST") != 0) return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
+    if (!r->svc->reload) return s3_error(r, S3E_NOT_IMPLEMENTED, "no config to reload");
+    char msg[512];
+    if (r->svc->reload(r->svc->reload_ctx, msg, sizeof(msg)))
+        return s3_error(r, S3E_INVALID_ARGUMENT, msg);
+    orc_buf b;
+    orc_buf_init(&b, 0);
+    orc_buf_puts(&b, "{\"message\":", NULL);
+    json_str(&b, msg);
+    orc_buf_puts(&b, "}\n", NULL);
+    respond_json(r, &b);
+}
+
 void s3_admin(s3_req *r)
 {
     if (strcmp(r->user.name, "admin") != 0) return s3_error(r, S3E_ACCESS_DENIED, NULL);
@@ -318,8 +334,10 @@ void s3_admin(s3_req *r)
         return admin_one_provider(r, r->key + 10);
     if (r->key && !strcmp(r->key, "repair")) return repair(r);
     if (r->key && !strcmp(r->key, "fsck")) return fsck(r);
+    if (r->key && !strcmp(r->key, "reload")) return reload(r);
     if (r->key && !strcmp(r->key, "scrub")) return scrub(r);
     s3_error(r, S3E_INVALID_REQUEST,
              "Unknown admin resource; known: /_orchard/providers, /_orchard/providers/NAME, "
-             "/_orchard/repair, /_orchard/scrub, /_orchard/fsck, /_orchard/metrics");
+             "/_orchard/repair, /_orchard/scrub, /_orchard/fsck, /_orchard/reload, "
+             "/_orchard/metrics");
 }

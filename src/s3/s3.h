@@ -10,6 +10,11 @@ typedef struct s3_service {
     store *st;
     const char *region; /* answered by GetBucketLocation; default us-east-1 */
     const char *domain; /* virtual-hosted-style: BUCKET.domain; NULL: path-style only */
+    /* POST /_orchard/reload: re-reads the config and brings in the provider
+     * sections that are new (the composition root's, cli/serve.c). Writes
+     * one line on what it did into msg; non-zero on failure. NULL: 501. */
+    int (*reload)(void *ctx, char *msg, size_t cap);
+    void *reload_ctx;
 } s3_service;
 
 /* Fills app with the S3 front's callbacks over svc (kept by pointer). */

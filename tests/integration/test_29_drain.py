@@ -6,6 +6,7 @@ holds anything. Local disks: the tests look at each disk's chunk files."""
 import json
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -176,8 +177,9 @@ def test_drain_under_load_moves_everything_and_remove_then_succeeds(orchard_fact
 def test_drain_survives_kill_9(orchard_factory, tmp_path):
     server = orchard_factory(providers=disks(tmp_path), placement="replicate:2", gc_interval=1,
                              drain_rate="1M", scrub_interval=0, **srv.SMALL_CHUNKS)
-    s3, bucket, bodies = fill(server, n=10)
+    s3, bucket, bodies = fill(server, n=30)
     total = len(files_on(tmp_path, "d2"))
+    assert total > 32  # more than two of the drain's steps (16 pieces each)
     res = cli(server, "provider", "drain", "d2", "--no-wait")
     assert res.returncode == 0, res.stderr
 
@@ -222,3 +224,38 @@ def test_drain_refused_when_a_class_would_lack_providers(orchard_factory, tmp_pa
     assert cli(server2, "provider", "drain", "d3", "--no-wait").returncode == 0
     assert cli(server2, "provider", "undrain", "d3").returncode == 0
     assert admin(server2, "/_orchard/providers/d3")[1]["state"] == "active"
+
+
+def test_a_provider_added_without_a_restart_lets_a_full_placement_drain(orchard_factory,
+                                                                        tmp_path):
+    server = orchard_factory(providers=disks(tmp_path, 2), placement="replicate:2",
+                             gc_interval=1, scrub_interval=0, **srv.SMALL_CHUNKS)
+    s3, bucket, bodies = fill(server, n=4)
+    assert cli(server, "provider", "drain", "d1", "--no-wait").returncode != 0  # needs both
+    pid = server.pid
+    res = cli(server, "provider", "add", "d3", "type=fs", f"path={tmp_path / 'd3'}",
+              "--config", server.config_path)
+    assert res.returncode == 0, res.stderr
+    assert server.pid == pid and server.proc.poll() is None  # no restart
+    names = [p["name"] for p in admin(server, "/_orchard/providers")[1]["providers"]]
+    assert "d3" in names, names
+    res = cli(server, "provider", "drain", "d1")
+    assert res.returncode == 0, res.stderr
+    assert files_on(tmp_path, "d1") == set() and files_on(tmp_path, "d3")
+    for key, body in bodies.items():
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+    # by hand and SIGHUP: the same
+    with open(server.config_path, "a") as f:
+        f.write(f"\n[provider.d4]\ntype = fs\npath = {tmp_path / 'd4'}\n")
+    os.kill(server.pid, signal.SIGHUP)
+
+    def has_d4():
+        return "d4" in [p["name"] for p in admin(server, "/_orchard/providers")[1]["providers"]]
+    assert disk.wait_until(has_d4, 10)
+    # a section the server cannot open is refused, and the file put back
+    before = open(server.config_path).read()
+    res = cli(server, "provider", "add", "d5", "type=nosuch", "--config", server.config_path)
+    assert res.returncode != 0 and "nosuch" in res.stderr, res.stderr
+    assert open(server.config_path).read() == before
+    s3.put_object(Bucket=bucket, Key="new", Body=b"n" * 200000)
+    assert s3.get_object(Bucket=bucket, Key="new")["Body"].read() == b"n" * 200000
