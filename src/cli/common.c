@@ -63,7 +63,11 @@ int cli_config(int argc, char **argv, int from, orc_config *c, const char **pos,
     }
     config_defaults(c);
     if (!cfg) cfg = default_config(data, dflt, sizeof(dflt));
-    if (cfg && cfg_used) snprintf(cfg_used, PATH_MAX, "%s", cfg);
+    if (cfg && cfg_used && snprintf(cfg_used, PATH_MAX, "%s", cfg) >= PATH_MAX) {
+        fprintf(stderr, "orchard %s: config path longer than %d bytes\n", cmd, PATH_MAX - 1);
+        config_dispose(c);
+        return 2;
+    }
     if (cfg && config_load(c, cfg, &e)) {
         fprintf(stderr, "orchard %s: %s\n", cmd, e.msg);
         config_dispose(c);

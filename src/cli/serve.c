@@ -47,7 +47,10 @@ static int ensure_admin(const orc_config *c, store *st, char *banner, size_t cap
         return ORC_OK;
     }
     if (object_user_by_name(st, "admin", &u, NULL) == 0) {
-        snprintf(banner, cap, "access_key: %s\nsecret_key: (in %s)\n", u.access_key, path);
+        /* The banner is for the operator's eyes: a very long data path is cut. */
+        if (snprintf(banner, cap, "access_key: %s\nsecret_key: (in %s)\n", u.access_key, path) >=
+            (int)cap)
+            LOG_DEBUG("start banner cut to %zu bytes", cap);
         return ORC_OK;
     }
     if (cli_user_add(st, "admin", NULL, NULL, ak, sk, e)) return e->code;
@@ -57,10 +60,11 @@ static int ensure_admin(const orc_config *c, store *st, char *banner, size_t cap
         fsync(fd);
         close(fd);
     }
-    snprintf(banner, cap,
-             "access_key: %s\nsecret_key: %s\n(first start: these keys are also in %s, mode "
-             "0600)\n",
-             ak, sk, path);
+    if (snprintf(banner, cap,
+                 "access_key: %s\nsecret_key: %s\n(first start: these keys are also in %s, mode "
+                 "0600)\n",
+                 ak, sk, path) >= (int)cap)
+        LOG_DEBUG("start banner cut to %zu bytes", cap);
     OPENSSL_cleanse(sk, sizeof(sk));
     return ORC_OK;
 }
