@@ -252,6 +252,69 @@ static void test_cancel_ends_hang_and_delay_quickly_and_is_not_a_failure(void **
     provider_free(p);
 }
 
+struct rewriter {
+    const char *path, *text;
+    int after_ms;
+};
+
+static void *rewrite_later(void *arg)
+{
+    struct rewriter *w = arg;
+    struct timespec ts = {0, (long)w->after_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    FILE *f = fopen(w->path, "w");
+    if (f) {
+        fputs(w->text, f);
+        fclose(f);
+    }
+    return NULL;
+}
+
+/* A call cancelled after a failed attempt answers that failure: health and
+ * metrics see a provider that fails, not a cancel (a refusing cloud must go
+ * down even when hedges end its retries). The attempts fail until, at
+ * 15 ms, the fault file turns them into hangs; the next attempt hangs
+ * until the cancel at 50 ms. And a cancel in the backoff: the same. */
+static void test_cancel_after_a_failed_attempt_answers_the_failure(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/faults-cancel", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("get fail\n", f);
+    fclose(f);
+    provider_kv kv[] = {{"fault_file", path},
+                        {"retry_attempts", "20"},
+                        {"retry_base_ms", "10"},
+                        {"retry_cap_ms", "10"}};
+    provider *p = open_fs(NULL, kv, 4);
+    struct rewriter w = {path, "get hang # a longer file: re-read\n", 15};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rewrite_later, &w), 0);
+    int rc;
+    int64_t ms = cancelled_get(p, &rc);
+    pthread_join(th, NULL);
+    assert_int_equal(rc, ORC_ETRANSIENT);
+    assert_true(ms < 300);
+    provider_stats st;
+    provider_stats_get(p, &st);
+    assert_int_equal(st.cancelled, 0);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.consecutive_failures, 1);
+    provider_free(p);
+
+    provider_kv slow[] = {
+        {"retry_attempts", "5"}, {"retry_base_ms", "400"}, {"retry_cap_ms", "400"}};
+    p = open_fs("get fail", slow, 3);
+    assert_true(cancelled_get(p, &rc) < 300);
+    assert_int_equal(rc, ORC_ETRANSIENT);
+    provider_stats_get(p, &st);
+    assert_int_equal(st.cancelled, 0);
+    assert_int_equal(st.errors, 1);
+    provider_free(p);
+}
+
 /* A listener that accepts connections (the kernel does) and never answers. */
 static int silent_listener(int *port)
 {
@@ -373,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_down_fails_at_once_and_marks_down),
         cmocka_unit_test(test_retry_backs_off_within_the_deadline),
         cmocka_unit_test(test_cancel_ends_hang_and_delay_quickly_and_is_not_a_failure),
+        cmocka_unit_test(test_cancel_after_a_failed_attempt_answers_the_failure),
         cmocka_unit_test(test_cancel_aborts_s3_get_waiting_for_first_byte),
         cmocka_unit_test(test_get_p95_is_over_recent_gets),
         cmocka_unit_test(test_counters_and_histogram_cover_every_op),
