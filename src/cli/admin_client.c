@@ -120,6 +120,21 @@ int cli_admin_call(const char *cmd, const orc_config *c, const char *endpoint, c
     return status;
 }
 
+double cli_json_num(const orc_buf *body, const char *field)
+{
+    double v = 0;
+    return cli_json_number(body, field, &v) ? v : 0;
+}
+
+void cli_human_bytes(double bytes, char *out, size_t cap)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (bytes >= 1024 && i < 4)
+        bytes /= 1024, i++;
+    snprintf(out, cap, "%.1f %s", bytes, u[i]);
+}
+
 bool cli_json_number(const orc_buf *body, const char *field, double *out)
 {
     char pat[72];

@@ -88,34 +88,37 @@ static void *gc_main(void *arg)
     return NULL;
 }
 
-static void *repair_main(void *arg)
+/* A worker that runs step until stopped, paced by the bytes each step
+ * reports to its rate; a step that did nothing (moved no bytes, or with
+ * by_count finished no item) is followed by IDLE_MS of rest. */
+static void paced(struct background *b, long (*step)(store *, size_t, uint64_t *, orc_err *),
+                  size_t limit, long rate, bool by_count, const char *what)
 {
-    struct background *b = arg;
     bool go = true;
     while (go) {
         orc_err e = {0};
         uint64_t bytes = 0;
         int64_t t0 = orc_monotonic_us();
-        long n = object_repair_work(b->st, REPAIR_STEP, &bytes, &e);
-        if (n < 0) LOG_WARN("repair: %s", e.msg);
-        if (n > 0) LOG_INFO("repair: %ld chunks have their full redundancy again", n);
-        go = bytes ? pace(b, bytes, b->c.repair_rate, t0) : nap(b, IDLE_MS);
+        long n = step(b->st, limit, &bytes, &e);
+        if (n < 0) LOG_WARN("%s: %s", what, e.msg);
+        if (n > 0 && step == object_repair_work)
+            LOG_INFO("repair: %ld chunks have their full redundancy again", n);
+        bool busy = by_count ? n > 0 : bytes > 0;
+        go = busy ? pace(b, bytes, rate, t0) : nap(b, IDLE_MS);
     }
+}
+
+static void *repair_main(void *arg)
+{
+    struct background *b = arg;
+    paced(b, object_repair_work, REPAIR_STEP, b->c.repair_rate, false, "repair");
     return NULL;
 }
 
 static void *drain_main(void *arg)
 {
     struct background *b = arg;
-    bool go = true;
-    while (go) {
-        orc_err e = {0};
-        uint64_t bytes = 0;
-        int64_t t0 = orc_monotonic_us();
-        long n = object_drain_step(b->st, DRAIN_STEP, &bytes, &e);
-        if (n < 0) LOG_WARN("drain: %s", e.msg);
-        go = n > 0 ? pace(b, bytes, b->c.drain_rate, t0) : nap(b, IDLE_MS);
-    }
+    paced(b, object_drain_step, DRAIN_STEP, b->c.drain_rate, true, "drain");
     return NULL;
 }
 
@@ -134,7 +137,7 @@ static void *scrub_main(void *arg)
     while (go) {
         orc_err e = {0};
         object_scrub_view v;
-        if (object_scrub_view_get(b->st, &v, &e)) {
+        if (object_scrub_view_get(b->st, &v, false, &e)) {
             LOG_WARN("scrub: %s", e.msg);
             go = nap(b, IDLE_MS * 10);
             continue;

@@ -57,5 +57,9 @@ int cli_admin_call(const char *cmd, const orc_config *c, const char *endpoint, c
                    const char *path, orc_buf *body);
 /* The number (or true/false as 1/0) of "field": in the server's JSON. */
 bool cli_json_number(const orc_buf *body, const char *field, double *out);
+/* The same, 0 when absent. */
+double cli_json_num(const orc_buf *body, const char *field);
+/* "12.3 MiB": bytes in binary units, for progress lines. */
+void cli_human_bytes(double bytes, char *out, size_t cap);
 
 #endif

@@ -33,32 +33,18 @@ static const char usage[] =
     "the same after editing the file by hand). Needs a config file.\n"
     "Server and keys as for orchard providers.\n";
 
-static double num(const orc_buf *b, const char *field)
-{
-    double v = 0;
-    return cli_json_number(b, field, &v) ? v : 0;
-}
-
-static void human(double bytes, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (bytes >= 1024 && i < 4)
-        bytes /= 1024, i++;
-    snprintf(out, cap, "%.1f %s", bytes, u[i]);
-}
-
 /* Moved so far, the rate since the drain began, and the ETA. */
 static void progress(const orc_buf *b, bool bar)
 {
-    double total = num(b, "drain_pieces"), left = num(b, "pieces");
-    double tb = num(b, "drain_bytes"), lb = num(b, "bytes"), started = num(b, "drain_started_ms");
+    double total = cli_json_num(b, "drain_pieces"), left = cli_json_num(b, "pieces");
+    double tb = cli_json_num(b, "drain_bytes"), lb = cli_json_num(b, "bytes"),
+           started = cli_json_num(b, "drain_started_ms");
     double moved = total > left ? total - left : 0, mb = tb > lb ? tb - lb : 0;
     double frac = total > 0 ? moved / total : (left == 0 ? 1 : 0);
     double el = (double)time(NULL) - started / 1000;
     char rate[24], done[24];
-    human(el > 0 ? mb / el : 0, rate, sizeof(rate));
-    human(mb, done, sizeof(done));
+    cli_human_bytes(el > 0 ? mb / el : 0, rate, sizeof(rate));
+    cli_human_bytes(mb, done, sizeof(done));
     double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
     if (bar) {
         char s[31];
@@ -203,7 +189,7 @@ int cli_provider(int argc, char **argv)
     if (status == 0 && !strcmp(verb, "drain") && !no_wait) {
         bool tty = isatty(2);
         snprintf(path, sizeof(path), "/_orchard/providers/%s", enc);
-        while (status == 0 && num(&b, "pieces") > 0) {
+        while (status == 0 && cli_json_num(&b, "pieces") > 0) {
             if (tty) progress(&b, true);
             sleep(1);
             status = cli_admin_call("provider", &c, endpoint, "GET", path, &b);

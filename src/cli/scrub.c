@@ -43,25 +43,11 @@ static int parse(int argc, char **argv, const char *flag, bool *flagv, const cha
     return nargs;
 }
 
-static double num(const orc_buf *b, const char *field)
-{
-    double v = 0;
-    return cli_json_number(b, field, &v) ? v : 0;
-}
-
-static void human(double bytes, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (bytes >= 1024 && i < 4)
-        bytes /= 1024, i++;
-    snprintf(out, cap, "%.1f %s", bytes, u[i]);
-}
-
 /* One line, redrawn: a bar of the chunks checked, the read rate, the ETA. */
 static void progress(const orc_buf *b, double t0)
 {
-    double done = num(b, "chunks"), total = num(b, "total_chunks"), bytes = num(b, "bytes");
+    double done = cli_json_num(b, "chunks"), total = cli_json_num(b, "total_chunks"),
+           bytes = cli_json_num(b, "bytes");
     double frac = total > 0 ? done / total : 0;
     if (frac > 1) frac = 1;
     struct timespec ts;
@@ -72,7 +58,7 @@ static void progress(const orc_buf *b, double t0)
     for (int i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
-    human(el > 0 ? bytes / el : 0, rate, sizeof(rate));
+    cli_human_bytes(el > 0 ? bytes / el : 0, rate, sizeof(rate));
     double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
     fprintf(stderr, "\r[%s] %3.0f%% %.0f/%.0f chunks, %s/s, ETA %dm%02ds ", bar, frac * 100, done,
             total, rate, (int)eta / 60, (int)eta % 60);
@@ -100,13 +86,13 @@ int cli_scrub(int argc, char **argv)
     orc_buf b;
     orc_buf_init(&b, 1 << 16);
     int status = cli_admin_call("scrub", &c, endpoint, "POST", "/_orchard/scrub", &b);
-    double started = num(&b, "started_ms");
+    double started = cli_json_num(&b, "started_ms");
     bool tty = isatty(2);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     double t0 = ts.tv_sec + ts.tv_nsec / 1e9;
     if (status == 0 && no_wait) printf("scrub: pass started\n");
-    while (status == 0 && !no_wait && num(&b, "running")) {
+    while (status == 0 && !no_wait && cli_json_num(&b, "running")) {
         if (tty) progress(&b, t0);
         sleep(1);
         status = cli_admin_call("scrub", &c, endpoint, "GET", "/_orchard/scrub", &b);
@@ -114,18 +100,19 @@ int cli_scrub(int argc, char **argv)
     if (tty && !no_wait) fputc('\n', stderr);
     if (status == 0 && !no_wait) {
         char bytes[24];
-        human(num(&b, "bytes"), bytes, sizeof(bytes));
-        if (num(&b, "started_ms") != started)
+        cli_human_bytes(cli_json_num(&b, "bytes"), bytes, sizeof(bytes));
+        if (cli_json_num(&b, "started_ms") != started)
             printf("scrub: note: a newer pass started meanwhile; its figures follow\n");
         printf("scrub: %.0f chunks, %.0f pieces (%s) checked: %.0f bad, %.0f missing (queued "
                "for repair), %.0f chunks lost, %.0f pieces not reached\n",
-               num(&b, "chunks"), num(&b, "pieces"), bytes, num(&b, "bad"), num(&b, "missing"),
-               num(&b, "lost"), num(&b, "unreachable"));
-        if (num(&b, "lost") > 0) {
+               cli_json_num(&b, "chunks"), cli_json_num(&b, "pieces"), bytes,
+               cli_json_num(&b, "bad"), cli_json_num(&b, "missing"), cli_json_num(&b, "lost"),
+               cli_json_num(&b, "unreachable"));
+        if (cli_json_num(&b, "lost") > 0) {
             fprintf(stderr,
                     "orchard scrub: %.0f chunks have no good copy left (see the server "
                     "log)\n",
-                    num(&b, "lost"));
+                    cli_json_num(&b, "lost"));
             status = 1;
         }
     }
@@ -159,13 +146,13 @@ int cli_repair(int argc, char **argv)
         fwrite(b.ptr, 1, b.len, stdout);
     } else if (status == 0) {
         char bytes[24];
-        human(num(&b, "bytes"), bytes, sizeof(bytes));
-        double oldest = num(&b, "oldest_ms");
-        printf("repair queue: %.0f chunks (%.0f due now, %.0f failed a try)", num(&b, "items"),
-               num(&b, "due"), num(&b, "failing"));
+        cli_human_bytes(cli_json_num(&b, "bytes"), bytes, sizeof(bytes));
+        double oldest = cli_json_num(&b, "oldest_ms");
+        printf("repair queue: %.0f chunks (%.0f due now, %.0f failed a try)",
+               cli_json_num(&b, "items"), cli_json_num(&b, "due"), cli_json_num(&b, "failing"));
         if (oldest > 0) printf(", oldest queued %.0f s ago", (double)time(NULL) - oldest / 1000);
         printf("\nsince the start: %.0f chunks repaired, %.0f failed tries, %s moved\n",
-               num(&b, "repaired"), num(&b, "failed_tries"), bytes);
+               cli_json_num(&b, "repaired"), cli_json_num(&b, "failed_tries"), bytes);
     }
     orc_buf_dispose(&b);
     config_dispose(&c);
@@ -217,20 +204,21 @@ int cli_fsck(int argc, char **argv)
     orc_buf_init(&b, 1 << 16);
     int status = cli_admin_call("fsck", &c, endpoint, "POST", path, &b);
     if (status == 0 && no_wait) printf("fsck: pass started\n");
-    while (status == 0 && !no_wait && num(&b, "running")) {
+    while (status == 0 && !no_wait && cli_json_num(&b, "running")) {
         sleep(1);
         status = cli_admin_call("fsck", &c, endpoint, "GET", "/_orchard/fsck", &b);
     }
     if (status == 0 && !no_wait) {
         printf("fsck: %.0f pieces missing, %.0f of the wrong size (queued for repair); %.0f "
                "orphans found, %.0f deleted; %.0f chunks lost\n",
-               num(&b, "missing"), num(&b, "wrong_size"), num(&b, "orphans"),
-               num(&b, "orphans_deleted"), num(&b, "lost"));
-        if (num(&b, "lost") > 0 || num(&b, "failed_providers") > 0) {
+               cli_json_num(&b, "missing"), cli_json_num(&b, "wrong_size"),
+               cli_json_num(&b, "orphans"), cli_json_num(&b, "orphans_deleted"),
+               cli_json_num(&b, "lost"));
+        if (cli_json_num(&b, "lost") > 0 || cli_json_num(&b, "failed_providers") > 0) {
             fprintf(stderr,
                     "orchard fsck: %.0f chunks lost, %.0f providers not checked (see the "
                     "server log)\n",
-                    num(&b, "lost"), num(&b, "failed_providers"));
+                    cli_json_num(&b, "lost"), cli_json_num(&b, "failed_providers"));
             status = 1;
         }
     }

@@ -239,7 +239,7 @@ static void repair_gauges(store *s, const struct metrics_counts *c, orc_buf *b)
                 rv.failed);
     counter_u64(b, "orchard_repair_bytes_total", "Bytes repair read and wrote.", rv.bytes);
     object_scrub_view sv;
-    if (object_scrub_view_get(s, &sv, NULL) == 0) {
+    if (object_scrub_view_get(s, &sv, false, NULL) == 0) {
         gauge_u64(b, "orchard_scrub_running", "Whether a scrub pass is under way (1) or not (0).",
                   sv.running ? 1 : 0);
         gauge_u64(b, "orchard_scrub_pass_pieces",

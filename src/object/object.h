@@ -320,7 +320,9 @@ int object_scrub_start(store *s, orc_err *e);
  * NULL) gets the bytes read. Returns the chunks checked (0: no pass under
  * way, or it just ended), or a negative code. */
 long object_scrub_step(store *s, size_t max_chunks, uint64_t *bytes, orc_err *e);
-int object_scrub_view_get(store *s, object_scrub_view *out, orc_err *e);
+/* The pass; total_chunks (a count over the chunk table) only with
+ * count_chunks, else 0: the scrub thread asks every second. */
+int object_scrub_view_get(store *s, object_scrub_view *out, bool count_chunks, orc_err *e);
 
 /* ---- multipart uploads (multipart.c) ----
  * UploadPart streams through the PUT pipeline (object_put_args.upload_id);

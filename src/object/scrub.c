@@ -183,7 +183,7 @@ long object_scrub_step(store *s, size_t max_chunks, uint64_t *bytes, orc_err *e)
     return rc ? rc : (long)n;
 }
 
-int object_scrub_view_get(store *s, object_scrub_view *out, orc_err *e)
+int object_scrub_view_get(store *s, object_scrub_view *out, bool count_chunks, orc_err *e)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&s->scrub_mu);
@@ -196,7 +196,8 @@ int object_scrub_view_get(store *s, object_scrub_view *out, orc_err *e)
         out->lost = st->lost, out->unreachable = st->unreachable;
     }
     pthread_mutex_unlock(&s->scrub_mu);
-    if (!st) return e->code;
+    if (!st) return e ? e->code : ORC_EINTERNAL;
+    if (!count_chunks) return ORC_OK;
     meta_stats ms;
     int rc = meta_stats_get(s->m, &ms, e);
     out->total_chunks = rc ? 0 : ms.chunks;

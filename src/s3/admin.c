@@ -194,7 +194,8 @@ static void scrub(s3_req *r)
         return s3_error(r, S3E_METHOD_NOT_ALLOWED, NULL);
     orc_err e = {0};
     object_scrub_view v;
-    if ((post && object_scrub_start(r->svc->st, &e)) || object_scrub_view_get(r->svc->st, &v, &e))
+    if ((post && object_scrub_start(r->svc->st, &e)) ||
+        object_scrub_view_get(r->svc->st, &v, true, &e))
         return s3_error_why(r, S3E_INTERNAL_ERROR, NULL, &e);
     orc_buf b;
     orc_buf_init(&b, 0);

@@ -80,9 +80,9 @@ int64_t meta_contract_cutoff(void)
 
 int meta_contract_run(const meta_contract_impl *impl)
 {
-    const meta_contract_group *groups[] = {&meta_contract_store, &meta_contract_copy,
+    const meta_contract_group *groups[] = {&meta_contract_store,     &meta_contract_copy,
                                            &meta_contract_multipart, &meta_contract_pending,
-                                           &meta_contract_extents, &meta_contract_repair};
+                                           &meta_contract_extents,   &meta_contract_repair};
     int failed = 0;
     running = impl;
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
